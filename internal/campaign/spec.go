@@ -1,0 +1,161 @@
+// Package campaign loads campaign files (YAML) with their templates into an
+// immutable, content-hashed Spec and validates them with file:line:col errors.
+package campaign
+
+import "time"
+
+// Purpose values.
+const (
+	Marketing     = "marketing"
+	Transactional = "transactional"
+)
+
+// Spec is a loaded campaign file (SPEC §3). It is not modified after Load.
+type Spec struct {
+	ID       string
+	Name     string
+	Purpose  string // Marketing (default) or Transactional
+	Audience Audience
+	Channels []string // preference order
+	Sender   Sender
+	Steps    []Step
+	Schedule *Schedule
+	Limits   Limits
+	Cost     Cost
+	// OnAmbiguous is "hold" (default) or "resend" (SPEC §9).
+	OnAmbiguous string
+
+	// Path is the campaign file's path as given to Load; Root the
+	// repository root templates are relative to.
+	Path string
+	Root string
+	// ContentHash is the hex SHA-256 of the file and every file it
+	// references (templates, attachments, audience file), in a stable order.
+	ContentHash string
+	// Files maps each referenced path (relative to Root) to its content,
+	// read once at load time so a run sends exactly what was hashed.
+	Files map[string][]byte
+}
+
+// Audience says who receives the campaign.
+type Audience struct {
+	Source  string // "contacts" (default), "file" or "query"
+	File    string // with Source "file": CSV or JSONL path relative to Root
+	Mapping string // optional mapping file relative to Root
+	Where   string // expr-lang expression, "" = everyone
+	Top     *Top
+}
+
+// Top keeps the best Percent % of the audience by the value of By (Pareto).
+type Top struct {
+	By      string
+	Percent float64
+}
+
+// Sender is who the messages come from, per channel.
+type Sender struct {
+	Email  string
+	SMS    string
+	Postal *Postal
+}
+
+// Postal is the sender block of letters.
+type Postal struct {
+	Name  string
+	Lines []string
+}
+
+// Step is one message of the campaign.
+type Step struct {
+	ID       string
+	At       *time.Time    // absolute send time; nil = on run start
+	After    time.Duration // follow-up delay after the previous step
+	When     string        // expression over the recipient's events
+	Channels []string      // overrides Spec.Channels
+	Email    *EmailContent
+	SMS      *SMSContent
+	MMS      *SMSContent
+	Print    *PrintContent
+}
+
+// EmailContent is an email step's content. HTML and Text are template
+// paths relative to Root; Subject is an inline text template.
+type EmailContent struct {
+	Subject     string
+	HTML        string
+	Text        string
+	Attachments []string
+}
+
+// SMSContent is an SMS or MMS step's content (Text is a template path).
+type SMSContent struct {
+	Text  string
+	Media []string
+}
+
+// PrintContent is a letter step's content.
+type PrintContent struct {
+	Letter      string
+	Subject     string
+	Inserts     []string
+	ReplyCoupon bool
+}
+
+// Schedule is a recurring send.
+type Schedule struct {
+	Cron     string
+	Timezone string
+}
+
+// Limits are send rates and the frequency cap.
+type Limits struct {
+	Rates        map[string]Rate // per channel
+	FrequencyCap *FrequencyCap
+}
+
+// Rate is N messages per Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// FrequencyCap is at most N marketing messages per Per, across campaigns.
+type FrequencyCap struct {
+	N   int
+	Per time.Duration
+}
+
+// Cost is the unit cost per channel, in Currency.
+type Cost struct {
+	Currency string
+	PerUnit  map[string]float64 // "email", "sms" (per segment), "mms", "print"
+}
+
+// ChannelsFor returns the channel preference order of step s.
+func (sp *Spec) ChannelsFor(s *Step) []string {
+	if len(s.Channels) > 0 {
+		return s.Channels
+	}
+	return sp.Channels
+}
+
+// Step returns the step with this id, or nil.
+func (sp *Spec) Step(id string) *Step {
+	for i := range sp.Steps {
+		if sp.Steps[i].ID == id {
+			return &sp.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Error is one validation problem at a position in a file.
+type Error struct {
+	File string
+	Line int
+	Col  int
+	Msg  string
+}
+
+// Error formats as path:line:col: message.
+func (e Error) Error() string { return fmtPos(e.File, e.Line, e.Col) + ": " + e.Msg }

@@ -1,0 +1,157 @@
+// Package store is the source of truth: contacts, runs and the send ledger,
+// behind one interface with SQLite and PostgreSQL implementations.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/relais-dev/relais/internal/contact"
+)
+
+// ErrNotFound is returned when a row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// State is a send ledger state. A row moves
+// planned → claimed → submitting → accepted → delivered | bounced | failed,
+// or planned/claimed → refused (with a reason), or submitting → ambiguous
+// when a retry finds it mid-submission (SPEC §9).
+type State string
+
+// Ledger states.
+const (
+	Planned    State = "planned"    // row created, task enqueued (or to enqueue)
+	Deferred   State = "deferred"   // allowed later (quiet hours): task scheduled for NotBefore
+	Claimed    State = "claimed"    // a worker owns it and is checking policy and rendering
+	Submitting State = "submitting" // the provider call is in progress
+	Accepted   State = "accepted"   // the provider accepted it (ProviderID set)
+	Delivered  State = "delivered"  // the provider reported delivery
+	Bounced    State = "bounced"    // hard bounce after acceptance
+	Failed     State = "failed"     // permanent failure before acceptance
+	Refused    State = "refused"    // not sent: policy or input refused it (Reason set)
+	Ambiguous  State = "ambiguous"  // held for review: may or may not have been sent
+)
+
+// Terminal reports whether no worker will act on a row in state s again.
+func (s State) Terminal() bool {
+	switch s {
+	case Accepted, Delivered, Bounced, Failed, Refused, Ambiguous:
+		return true
+	}
+	return false
+}
+
+// Run is one execution of a campaign. (CampaignID, RunKey) is unique.
+type Run struct {
+	ID          int64
+	CampaignID  string
+	RunKey      string
+	ContentHash string // hash of the campaign file and its templates
+	State       string // "expanding", "sending", "done", "cancelled"
+	DryRun      bool
+	Planned     int // ledger rows created so far
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Run states.
+const (
+	RunExpanding = "expanding"
+	RunSending   = "sending"
+	RunDone      = "done"
+)
+
+// LedgerRow is one intended send: (RunID, StepID, ContactID, Channel) is
+// unique and ID is derived from that key (see LedgerID).
+type LedgerRow struct {
+	ID         string
+	RunID      int64
+	CampaignID string
+	StepID     string
+	ContactID  int64
+	Channel    string
+	Purpose    string
+	State      State
+	Reason     string // refusal reason or failure code
+	ProviderID string
+	Error      string // last error, without PII
+	Attempts   int
+	Segments   int
+	NotBefore  time.Time // deferred until (zero: now)
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Change describes the fields a Transition sets besides the state. Empty
+// strings and zero values leave a field as it is.
+type Change struct {
+	Reason     string
+	ProviderID string
+	Error      string
+	Segments   int
+	NotBefore  time.Time
+	AddAttempt bool
+}
+
+// LedgerFilter selects ledger rows; zero fields select all.
+type LedgerFilter struct {
+	RunID   int64
+	States  []State
+	AfterID string // keyset pagination: rows with ID > AfterID
+	Limit   int    // default 1000
+}
+
+// Store is implemented by sqlite.Store and postgres.Store. All methods are
+// safe for concurrent use.
+type Store interface {
+	// UpsertContacts stores contacts, matching an existing one by
+	// external id, else by normalized email, else by phone; it sets each
+	// contact's ID. It reports how many were inserted and updated.
+	UpsertContacts(ctx context.Context, cs []*contact.Contact) (inserted, updated int, err error)
+	// GetContact returns a contact by id or ErrNotFound.
+	GetContact(ctx context.Context, id int64) (*contact.Contact, error)
+	// GetContactsByID returns the contacts with these ids (missing ones
+	// are absent from the map).
+	GetContactsByID(ctx context.Context, ids []int64) (map[int64]*contact.Contact, error)
+
+	// CreateRun inserts r unless a run with the same campaign and run key
+	// exists; it returns the stored run and whether it was created.
+	CreateRun(ctx context.Context, r Run) (Run, bool, error)
+	// GetRun returns a run by id or ErrNotFound.
+	GetRun(ctx context.Context, id int64) (Run, error)
+	// ListRuns returns the runs of a campaign ("" for all), newest first.
+	ListRuns(ctx context.Context, campaignID string, limit int) ([]Run, error)
+	// SetRunState sets a run's state and planned count.
+	SetRunState(ctx context.Context, id int64, state string, planned int) error
+
+	// InsertLedger inserts rows, ignoring those whose ID exists already;
+	// it returns how many were new.
+	InsertLedger(ctx context.Context, rows []LedgerRow) (int, error)
+	// GetLedger returns a row by id or ErrNotFound.
+	GetLedger(ctx context.Context, id string) (LedgerRow, error)
+	// Transition moves row id to state to if its current state is one of
+	// from, applying c, in one conditional update. It reports whether the
+	// row moved (false: its state was not in from).
+	Transition(ctx context.Context, id string, from []State, to State, c Change) (bool, error)
+	// ListLedger returns rows matching f ordered by ID.
+	ListLedger(ctx context.Context, f LedgerFilter) ([]LedgerRow, error)
+	// CountLedger counts a run's rows per state and, for refused rows,
+	// per reason (key "refused:<reason>").
+	CountLedger(ctx context.Context, runID int64) (map[string]int, error)
+
+	// Close closes the database.
+	Close() error
+}
+
+// LedgerID derives a ledger row's id from its unique key, so the same
+// intended send always gets the same id (it is also the asynq task id, so a
+// re-enqueue of the same send is refused by the queue).
+func LedgerID(runID int64, stepID string, contactID int64, channel string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s\x00%d\x00%s", runID, stepID, contactID, channel)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
