@@ -117,6 +117,9 @@ type Store interface {
 	// GetContactsByID returns the contacts with these ids (missing ones
 	// are absent from the map).
 	GetContactsByID(ctx context.Context, ids []int64) (map[int64]*contact.Contact, error)
+	// ScanContacts returns up to limit contacts with ID > afterID ordered
+	// by ID (keyset pagination for streaming audiences).
+	ScanContacts(ctx context.Context, afterID int64, limit int) ([]*contact.Contact, error)
 
 	// CreateRun inserts r unless a run with the same campaign and run key
 	// exists; it returns the stored run and whether it was created.
