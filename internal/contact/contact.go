@@ -36,7 +36,9 @@ type Contact struct {
 	LastName   string         `json:"last_name,omitempty"`
 	Company    string         `json:"company,omitempty"`
 	Email      string         `json:"email,omitempty"`
+	EmailNorm  string         `json:"email_norm,omitempty"` // "" when Email is empty or invalid
 	Phone      string         `json:"phone,omitempty"`
+	PhoneRaw   string         `json:"phone_raw,omitempty"` // input kept when Phone could not be normalized
 	Address    Address        `json:"address"`
 	Locale     string         `json:"locale,omitempty"`
 	Timezone   string         `json:"timezone,omitempty"`
