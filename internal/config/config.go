@@ -1,0 +1,211 @@
+// Package config loads relais' configuration: defaults, then relais.yaml,
+// then RELAIS_* / TWILIO_* environment variables, then validation.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is relais' configuration. Empty infrastructure URLs select
+// embedded mode for that part (SPEC §1).
+type Config struct {
+	// RedisURL (RELAIS_REDIS_URL) is the asynq queue: redis://,
+	// rediss:// or redis-sentinel://. Empty: an in-process, non-durable
+	// queue (embedded mode).
+	RedisURL string `yaml:"redis_url"`
+	// DatabaseURL (RELAIS_DATABASE_URL) is postgres://… or sqlite:PATH.
+	// Default: sqlite:<data_dir>/relais.db.
+	DatabaseURL string `yaml:"database_url"`
+	// SMTPURL (RELAIS_SMTP_URL), e.g. smtp://user:pass@host:587?tls=starttls.
+	// Empty: emails are written as .eml files under <outbox_dir>/email.
+	SMTPURL string `yaml:"smtp_url"`
+	// TwilioAccountSID, TwilioAuthToken (TWILIO_ACCOUNT_SID,
+	// TWILIO_AUTH_TOKEN) enable the sms/mms channels; empty: outbox.
+	TwilioAccountSID string `yaml:"twilio_account_sid"`
+	TwilioAuthToken  string `yaml:"twilio_auth_token"`
+	// TwilioAPIBaseURL (TWILIO_API_BASE_URL) points twilio-go at another
+	// host, such as a test double. Empty: Twilio's API.
+	TwilioAPIBaseURL string `yaml:"twilio_api_base_url"`
+	// Secret (RELAIS_SECRET) is the HMAC key of tracking tokens and
+	// suppression hashes. Required outside embedded mode; embedded mode
+	// generates one and keeps it in <data_dir>/secret.
+	Secret string `yaml:"secret"`
+	// PublicURL (RELAIS_PUBLIC_URL) is the base of tracking links and
+	// webhooks. Default: http://<http_addr>.
+	PublicURL string `yaml:"public_url"`
+	// HTTPAddr (RELAIS_HTTP_ADDR) is the API/dashboard listen address.
+	// Default: 127.0.0.1:8080.
+	HTTPAddr string `yaml:"http_addr"`
+	// CampaignsDir (RELAIS_CAMPAIGNS_DIR) is the folder of campaign files.
+	// Default: campaigns.
+	CampaignsDir string `yaml:"campaigns_dir"`
+	// DataDir (RELAIS_DATA_DIR) holds the SQLite file and the outbox in
+	// embedded mode. Default: var.
+	DataDir string `yaml:"data_dir"`
+	// OutboxDir (RELAIS_OUTBOX_DIR) is where outbox transports write.
+	// Default: <data_dir>/outbox.
+	OutboxDir string `yaml:"outbox_dir"`
+	// Concurrency (RELAIS_CONCURRENCY) is the number of sends a worker
+	// process runs at once. Default: 50.
+	Concurrency int `yaml:"concurrency"`
+	// ShutdownTimeout (RELAIS_SHUTDOWN_TIMEOUT) is how long in-flight jobs
+	// may take to finish on SIGTERM before they are requeued. Default: 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TaskRetention (RELAIS_TASK_RETENTION) keeps finished send tasks in
+	// Redis so that a re-enqueue of the same send is refused by the queue
+	// too (the ledger refuses it anyway). Default: 1h.
+	TaskRetention time.Duration `yaml:"task_retention"`
+	// LogFormat (RELAIS_LOG_FORMAT) is "text" or "json". Default: text on
+	// a terminal, json otherwise.
+	LogFormat string `yaml:"log_format"`
+	// LogLevel (RELAIS_LOG_LEVEL): debug, info, warn, error. Default: info.
+	LogLevel string `yaml:"log_level"`
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	return Config{
+		HTTPAddr:        "127.0.0.1:8080",
+		CampaignsDir:    "campaigns",
+		DataDir:         "var",
+		Concurrency:     50,
+		ShutdownTimeout: 30 * time.Second,
+		TaskRetention:   time.Hour,
+		LogLevel:        "info",
+	}
+}
+
+// env lists the environment variables and the field each one sets.
+var env = []struct {
+	name string
+	set  func(c *Config, v string) error
+}{
+	{"RELAIS_REDIS_URL", func(c *Config, v string) error { c.RedisURL = v; return nil }},
+	{"RELAIS_DATABASE_URL", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"RELAIS_SMTP_URL", func(c *Config, v string) error { c.SMTPURL = v; return nil }},
+	{"TWILIO_ACCOUNT_SID", func(c *Config, v string) error { c.TwilioAccountSID = v; return nil }},
+	{"TWILIO_AUTH_TOKEN", func(c *Config, v string) error { c.TwilioAuthToken = v; return nil }},
+	{"TWILIO_API_BASE_URL", func(c *Config, v string) error { c.TwilioAPIBaseURL = v; return nil }},
+	{"RELAIS_SECRET", func(c *Config, v string) error { c.Secret = v; return nil }},
+	{"RELAIS_PUBLIC_URL", func(c *Config, v string) error { c.PublicURL = v; return nil }},
+	{"RELAIS_HTTP_ADDR", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+	{"RELAIS_CAMPAIGNS_DIR", func(c *Config, v string) error { c.CampaignsDir = v; return nil }},
+	{"RELAIS_DATA_DIR", func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"RELAIS_OUTBOX_DIR", func(c *Config, v string) error { c.OutboxDir = v; return nil }},
+	{"RELAIS_CONCURRENCY", func(c *Config, v string) (err error) { c.Concurrency, err = strconv.Atoi(v); return }},
+	{"RELAIS_SHUTDOWN_TIMEOUT", func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return }},
+	{"RELAIS_TASK_RETENTION", func(c *Config, v string) (err error) { c.TaskRetention, err = time.ParseDuration(v); return }},
+	{"RELAIS_LOG_FORMAT", func(c *Config, v string) error { c.LogFormat = v; return nil }},
+	{"RELAIS_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+}
+
+// Load builds the configuration: Default(), then the YAML file (when file
+// is non-empty; "relais.yaml" is read when file is empty and it exists),
+// then the environment (getenv), then Validate. Unknown keys in the file
+// and unparsable values are errors naming the key.
+func Load(file string, getenv func(string) string) (Config, error) {
+	c := Default()
+	explicit := file != ""
+	if !explicit {
+		file = "relais.yaml"
+	}
+	b, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return c, fmt.Errorf("config: %w", err)
+	}
+	for _, e := range env {
+		if v := getenv(e.name); v != "" {
+			if err := e.set(&c, v); err != nil {
+				return c, fmt.Errorf("%s: invalid value: %w", e.name, err)
+			}
+		}
+	}
+	c.applyDerived()
+	return c, c.Validate()
+}
+
+func (c *Config) applyDerived() {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + strings.TrimSuffix(c.DataDir, "/") + "/relais.db"
+	}
+	if c.OutboxDir == "" {
+		c.OutboxDir = strings.TrimSuffix(c.DataDir, "/") + "/outbox"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.HTTPAddr
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "auto"
+	}
+}
+
+// Validate checks values and names the offending key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...)) }
+	if c.Concurrency < 1 || c.Concurrency > 10000 {
+		bad("concurrency", "must be between 1 and 10000, got %d", c.Concurrency)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout", "must be positive")
+	}
+	if c.TaskRetention < 0 {
+		bad("task_retention", "must not be negative")
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("public_url", "must be an absolute http(s) URL")
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || !strings.HasPrefix(u.Scheme, "redis") {
+			bad("redis_url", "must be a redis://, rediss:// or redis-sentinel:// URL")
+		}
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database_url", "must start with sqlite:, postgres:// or postgresql://")
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			bad("smtp_url", "must be smtp://[user:pass@]host:port[?tls=…] or smtps://…")
+		}
+	}
+	if (c.TwilioAccountSID == "") != (c.TwilioAuthToken == "") {
+		bad("twilio_account_sid", "twilio_account_sid and twilio_auth_token go together")
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		bad("log_format", "must be text or json, got %q", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if !c.Embedded() && c.Secret == "" {
+		bad("secret", "is required when redis_url is set (RELAIS_SECRET): tracking tokens and suppression hashes depend on it")
+	}
+	if c.Secret != "" && len(c.Secret) < 16 {
+		bad("secret", "must be at least 16 characters")
+	}
+	return errors.Join(errs...)
+}
+
+// Embedded reports whether the queue runs in-process (no RedisURL).
+func (c *Config) Embedded() bool { return c.RedisURL == "" }

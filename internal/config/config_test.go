@@ -1,0 +1,70 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "defaults are embedded", check: func(t *testing.T, c Config) {
+			if !c.Embedded() || c.DatabaseURL != "sqlite:var/relais.db" || c.OutboxDir != "var/outbox" || c.HTTPAddr != "127.0.0.1:8080" {
+				t.Errorf("unexpected defaults: %+v", c)
+			}
+		}},
+		{name: "file then env override", file: "http_addr: 127.0.0.1:9000\nconcurrency: 7\n",
+			env: map[string]string{"RELAIS_CONCURRENCY": "9"},
+			check: func(t *testing.T, c Config) {
+				if c.HTTPAddr != "127.0.0.1:9000" || c.Concurrency != 9 || c.PublicURL != "http://127.0.0.1:9000" {
+					t.Errorf("got %+v", c)
+				}
+			}},
+		{name: "unknown key names it with its line", file: "http_addr: x:1\nsmtp_ulr: smtp://a\n", wantErr: "line 2: field smtp_ulr not found"},
+		{name: "bad env value names the variable", env: map[string]string{"RELAIS_CONCURRENCY": "many"}, wantErr: "RELAIS_CONCURRENCY"},
+		{name: "bad smtp url", env: map[string]string{"RELAIS_SMTP_URL": "http://x"}, wantErr: "smtp_url"},
+		{name: "production needs a secret", env: map[string]string{"RELAIS_REDIS_URL": "redis://127.0.0.1:1/0"}, wantErr: "secret"},
+		{name: "twilio credentials go together", env: map[string]string{"TWILIO_ACCOUNT_SID": "AC1"}, wantErr: "twilio_auth_token"},
+		{name: "bad database url", file: "database_url: mysql://x\n", wantErr: "database_url"},
+		{name: "empty file is defaults", file: "\n", check: func(t *testing.T, c Config) {
+			if c.Concurrency != 50 {
+				t.Errorf("concurrency %d", c.Concurrency)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = filepath.Join(t.TempDir(), "relais.yaml")
+				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := Load(path, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestExplicitMissingFileIsAnError(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), func(string) string { return "" }); err == nil {
+		t.Fatal("missing explicit config file accepted")
+	}
+}

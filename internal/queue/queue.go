@@ -1,0 +1,116 @@
+// Package queue defines relais' asynq task types, their id-only payloads,
+// and the queue names and weights that keep transactional sends ahead of
+// large marketing runs.
+package queue
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Task types.
+const (
+	// TypeSend delivers one ledger row.
+	TypeSend = "relais:send"
+)
+
+// Queue names. Transactional sends get the largest weight so that a
+// 1,000,000-recipient newsletter never delays an order confirmation much.
+const (
+	Transactional = "transactional"
+	Marketing     = "marketing"
+	Maintenance   = "maintenance"
+)
+
+// Weights returns the asynq queue weights (asynq.Config.Queues).
+func Weights() map[string]int {
+	return map[string]int{Transactional: 10, Marketing: 3, Maintenance: 1}
+}
+
+// ForPurpose returns the queue of a campaign purpose.
+func ForPurpose(purpose string) string {
+	if purpose == "transactional" {
+		return Transactional
+	}
+	return Marketing
+}
+
+// SendPayload is the payload of a TypeSend task. It carries ids only: the
+// recipient's address stays in the database (SPEC §4: no PII on Redis).
+type SendPayload struct {
+	LedgerID string `json:"l"`
+	RunID    int64  `json:"r"`
+}
+
+// MaxRetry is how many times a temporary failure is retried (asynq's
+// exponential backoff spreads them over about a day).
+const MaxRetry = 12
+
+// NewSendTask builds the task for ledger row id. Its asynq task id is the
+// ledger id, so enqueuing the same send twice is refused by the queue
+// (asynq.ErrTaskIDConflict) while the first is pending, running or
+// retained. notBefore zero means now.
+func NewSendTask(ledgerID string, runID int64, purpose string, notBefore time.Time, retention time.Duration) *asynq.Task {
+	b, _ := json.Marshal(SendPayload{LedgerID: ledgerID, RunID: runID}) // cannot fail: two scalars
+	opts := []asynq.Option{
+		asynq.TaskID(SendTaskID(ledgerID, notBefore)),
+		asynq.Queue(ForPurpose(purpose)),
+		asynq.MaxRetry(MaxRetry),
+	}
+	if retention > 0 {
+		opts = append(opts, asynq.Retention(retention))
+	}
+	if !notBefore.IsZero() {
+		opts = append(opts, asynq.ProcessAt(notBefore))
+	}
+	return asynq.NewTask(TypeSend, b, opts...)
+}
+
+// SendTaskID is the asynq task id of a ledger row's send: the ledger id,
+// suffixed with the deferral time when the send was deferred (quiet hours),
+// since the original task is still running when the deferred one is queued.
+func SendTaskID(ledgerID string, notBefore time.Time) string {
+	if notBefore.IsZero() {
+		return ledgerID
+	}
+	return fmt.Sprintf("%s@%d", ledgerID, notBefore.Unix())
+}
+
+// ParseSend decodes a TypeSend payload.
+func ParseSend(t *asynq.Task) (SendPayload, error) {
+	var p SendPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("send payload: %w", err)
+	}
+	if p.LedgerID == "" {
+		return p, errors.New("send payload: empty ledger id")
+	}
+	return p, nil
+}
+
+// IsDuplicate reports whether an Enqueue error only says the task exists
+// already, which expansion and recovery treat as success.
+func IsDuplicate(err error) bool {
+	return errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask)
+}
+
+// RedisOpt turns a redis URL (redis://, rediss://, redis-sentinel:// or a
+// comma-separated cluster list) into asynq's connection option.
+func RedisOpt(url string) (asynq.RedisConnOpt, error) {
+	opt, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	return opt, nil
+}
+
+// Client returns a go-redis universal client for the same connection, used
+// by health checks and the queue monitor.
+func Client(opt asynq.RedisConnOpt) redis.UniversalClient {
+	return opt.MakeRedisClient().(redis.UniversalClient)
+}
