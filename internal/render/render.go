@@ -1,0 +1,193 @@
+// Package render compiles and executes message templates (email HTML and
+// text, SMS, letters, subject lines) with a small set of safe, locale-aware
+// functions, and derives plain text from HTML.
+package render
+
+import (
+	"errors"
+	htmltemplate "html/template"
+	"io"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// Kind selects the escaping of a template.
+type Kind int
+
+const (
+	// HTML templates escape data by context (html/template), for email bodies.
+	HTML Kind = iota
+	// Text templates do not escape (text/template): subjects, SMS, letters.
+	Text
+)
+
+// Default execution bounds. A template is user content reviewed in pull
+// requests, not trusted code: a mistake must not fill the memory or hang a
+// worker.
+const (
+	DefaultMaxOutput = 1 << 20
+	DefaultTimeout   = 2 * time.Second
+)
+
+// ErrOutputTooLarge is returned by Execute when the output exceeds the
+// template's MaxOutput.
+var ErrOutputTooLarge = errors.New("template output too large")
+
+// ErrTimeout is returned by Execute when rendering ran past the template's
+// Timeout.
+var ErrTimeout = errors.New("template execution timed out")
+
+// Template is a compiled template. It is safe for concurrent use; the
+// bound fields must be set before the first Execute.
+type Template struct {
+	name string
+	kind Kind
+	src  string
+	tree *texttemplate.Template // parsed once, walked by Fields; never executed
+
+	// MaxOutput bounds the rendered size in bytes (DefaultMaxOutput).
+	MaxOutput int
+	// Timeout bounds the rendering time, checked at every write
+	// (DefaultTimeout).
+	Timeout time.Duration
+
+	mu     sync.Mutex
+	base   executor            // pristine, never executed, so it can be cloned
+	clones map[string]executor // per base language, funcs bound to it
+}
+
+// executor is what text/template and html/template have in common.
+type executor interface {
+	Execute(w io.Writer, data any) error
+}
+
+// Name returns the name given to Parse (usually the template's path).
+func (t *Template) Name() string { return t.name }
+
+// Kind returns the template's kind.
+func (t *Template) Kind() Kind { return t.kind }
+
+// Source returns the template's source text.
+func (t *Template) Source() string { return t.src }
+
+// Parse compiles src. Referencing a missing map key is an error at
+// execution (missingkey=error) so a typo never sends an empty greeting.
+// The error is a *Error with the line and column in src. HTML templates
+// are also escaped here, so context errors (a {{.X}} inside a tag name…)
+// are reported at parse time rather than at the first send.
+func Parse(name string, kind Kind, src string) (*Template, error) {
+	fm := funcs(language.Make(defaultLocale))
+	tree, err := texttemplate.New(name).Funcs(fm).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return nil, convertError(name, src, err)
+	}
+	if err := checkTree(name, src, tree); err != nil {
+		return nil, err
+	}
+	t := &Template{name: name, kind: kind, src: src, tree: tree,
+		MaxOutput: DefaultMaxOutput, Timeout: DefaultTimeout, clones: map[string]executor{}}
+	switch kind {
+	case HTML:
+		h, err := htmltemplate.New(name).Funcs(fm).Option("missingkey=error").Parse(src)
+		if err != nil {
+			return nil, convertError(name, src, err)
+		}
+		probe, err := h.Clone()
+		if err != nil {
+			return nil, convertError(name, src, err)
+		}
+		err = probe.Execute(&limitWriter{max: DefaultMaxOutput, deadline: time.Now().Add(DefaultTimeout)}, &Data{})
+		var he *htmltemplate.Error
+		if errors.As(err, &he) {
+			return nil, convertError(name, src, err)
+		}
+		t.base = h
+	case Text:
+		t.base = tree
+	default:
+		return nil, &Error{Name: name, Line: 1, Col: 1, Msg: "unknown template kind"}
+	}
+	return t, nil
+}
+
+// Execute renders the template with d. Errors: a missing field or map
+// key, a function failing on its argument, ErrOutputTooLarge, ErrTimeout.
+// Errors name the template position, never the data's values.
+func (t *Template) Execute(d *Data) (string, error) {
+	if d == nil {
+		d = &Data{}
+	}
+	ex, err := t.forLocale(d.locale())
+	if err != nil {
+		return "", err
+	}
+	max, timeout := t.MaxOutput, t.Timeout
+	if max <= 0 {
+		max = DefaultMaxOutput
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	w := &limitWriter{max: max, deadline: time.Now().Add(timeout)}
+	if err := ex.Execute(w, d); err != nil {
+		switch {
+		case errors.Is(err, ErrOutputTooLarge), errors.Is(err, ErrTimeout):
+			return "", err
+		}
+		return "", convertError(t.name, t.src, err)
+	}
+	return w.b.String(), nil
+}
+
+// forLocale returns the clone whose functions format for locale's
+// language, creating it on first use.
+func (t *Template) forLocale(locale string) (executor, error) {
+	tag := parseTag(locale)
+	b, _ := tag.Base()
+	key := b.String()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ex, ok := t.clones[key]; ok {
+		return ex, nil
+	}
+	var ex executor
+	switch base := t.base.(type) {
+	case *htmltemplate.Template:
+		c, err := base.Clone()
+		if err != nil {
+			return nil, convertError(t.name, t.src, err)
+		}
+		ex = c.Funcs(funcs(tag))
+	case *texttemplate.Template:
+		c, err := base.Clone()
+		if err != nil {
+			return nil, convertError(t.name, t.src, err)
+		}
+		ex = c.Funcs(funcs(tag))
+	}
+	t.clones[key] = ex
+	return ex, nil
+}
+
+// limitWriter buffers output and fails the execution once it grows past
+// max bytes or runs past deadline; text/template stops at the first write
+// error, which is how a runaway template is cut short.
+type limitWriter struct {
+	b        strings.Builder
+	max      int
+	deadline time.Time
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.b.Len()+len(p) > w.max {
+		return 0, ErrOutputTooLarge
+	}
+	if time.Now().After(w.deadline) {
+		return 0, ErrTimeout
+	}
+	return w.b.Write(p)
+}
