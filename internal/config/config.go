@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/relais-dev/relais/internal/policy"
 )
 
 // Config is relais' configuration. Empty infrastructure URLs select
@@ -70,6 +72,9 @@ type Config struct {
 	LogFormat string `yaml:"log_format"`
 	// LogLevel (RELAIS_LOG_LEVEL): debug, info, warn, error. Default: info.
 	LogLevel string `yaml:"log_level"`
+	// Policy holds the consent, suppression, frequency-cap and quiet-hour
+	// rules (docs/compliance.md). Default: policy.DefaultRules().
+	Policy policy.Rules `yaml:"policy"`
 }
 
 // Default returns the configuration with every default applied.
@@ -82,6 +87,7 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 		TaskRetention:   time.Hour,
 		LogLevel:        "info",
+		Policy:          policy.DefaultRules(),
 	}
 }
 
@@ -203,6 +209,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Secret != "" && len(c.Secret) < 16 {
 		bad("secret", "must be at least 16 characters")
+	}
+	if err := c.Policy.Validate(); err != nil {
+		bad("policy", "%v", err)
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hibiken/asynq"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/catalog"
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/email"
+	"github.com/relais-dev/relais/internal/config"
+	"github.com/relais-dev/relais/internal/embedded"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/run"
+	"github.com/relais-dev/relais/internal/store"
+	storeopen "github.com/relais-dev/relais/internal/store/open"
+	"github.com/relais-dev/relais/internal/worker"
+)
+
+// app is one invocation of the CLI.
+type app struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+	configPath     string
+	jsonOut        bool
+
+	cfg config.Config
+	log *slog.Logger
+}
+
+// run is the whole program; main only maps its error to an exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	a := &app{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "relais",
+		Short: "relais — multichannel campaign delivery (email, SMS/MMS, print), lawful by default",
+		Long: `relais expands campaign files (YAML, committed to git) into one job per
+recipient, personalizes and delivers them by email, SMS/MMS or print-ready
+PDF letters, enforces consent and data-protection rules, and tracks results.
+
+With no RELAIS_REDIS_URL / RELAIS_DATABASE_URL / RELAIS_SMTP_URL it runs in
+embedded mode: in-process queue, SQLite in ./var, messages written to
+./var/outbox.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(a.configPath, a.getenv)
+			if err != nil {
+				return userErr(err)
+			}
+			a.cfg = cfg
+			a.log = newLogger(cfg, a.stderr)
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default ./relais.yaml when present)")
+	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd())
+	return root
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// deps are the services a command uses; close releases them in the
+// shutdown order of DESIGN convention 10 (senders, queue, store).
+type deps struct {
+	store    store.Store
+	redis    *embedded.Redis
+	redisOpt asynq.RedisConnOpt
+	client   *asynq.Client
+	policy   *policy.Engine
+	senders  channel.Registry
+	catalog  *catalog.Catalog
+	secret   []byte
+}
+
+func (d *deps) close() {
+	if d.senders != nil {
+		_ = d.senders.Close()
+	}
+	if d.client != nil {
+		_ = d.client.Close()
+	}
+	if d.redis != nil {
+		d.redis.Close()
+	}
+	if d.store != nil {
+		_ = d.store.Close()
+	}
+}
+
+// need says which services a command opens.
+type need struct{ queue, senders bool }
+
+func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
+	d := &deps{catalog: catalog.New(a.cfg.CampaignsDir)}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	if strings.HasPrefix(a.cfg.DatabaseURL, "sqlite:") {
+		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if d.store, err = storeopen.Open(ctx, a.cfg.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if d.secret, err = a.secret(); err != nil {
+		return nil, err
+	}
+	lookup, ok := d.store.(policy.Lookup)
+	if !ok {
+		return nil, errors.New("store does not implement the policy lookups")
+	}
+	if d.policy, err = policy.New(a.cfg.Policy, lookup, d.secret, nil); err != nil {
+		return nil, userErr(fmt.Errorf("policy: %w", err))
+	}
+	if n.queue {
+		url := a.cfg.RedisURL
+		if a.cfg.Embedded() {
+			if d.redis, err = embedded.StartRedis(a.log); err != nil {
+				return nil, err
+			}
+			url = d.redis.URL()
+		}
+		if d.redisOpt, err = queue.RedisOpt(url); err != nil {
+			return nil, userErr(err)
+		}
+		d.client = asynq.NewClient(d.redisOpt)
+	}
+	if n.senders {
+		if d.senders, err = a.senders(); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// secret returns RELAIS_SECRET, or in embedded mode a key generated once
+// and kept in <data_dir>/secret.
+func (a *app) secret() ([]byte, error) {
+	if a.cfg.Secret != "" {
+		return []byte(a.cfg.Secret), nil
+	}
+	path := filepath.Join(a.cfg.DataDir, "secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(buf)
+	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write embedded secret: %w", err)
+	}
+	return []byte(s), nil
+}
+
+// senders registers one sender per channel: the configured provider, or
+// the outbox transport when none is configured.
+func (a *app) senders() (channel.Registry, error) {
+	var senders []channel.Sender
+	if a.cfg.SMTPURL != "" {
+		ec, err := email.ParseURL(a.cfg.SMTPURL)
+		if err != nil {
+			return nil, userErr(fmt.Errorf("smtp_url: %w", err))
+		}
+		s, err := email.New(ec, email.WithLogger(a.log))
+		if err != nil {
+			return nil, userErr(fmt.Errorf("smtp_url: %w", err))
+		}
+		senders = append(senders, s)
+	} else {
+		senders = append(senders, email.NewOutbox(filepath.Join(a.cfg.OutboxDir, "email")))
+	}
+	return channel.NewRegistry(senders...)
+}
+
+// planner returns a run.Planner on d.
+func (a *app) planner(d *deps) *run.Planner {
+	var q worker.Enqueuer
+	if d.client != nil {
+		q = d.client
+	}
+	return &run.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, TaskRetention: a.cfg.TaskRetention}
+}
+
+// worker returns the send handler on d.
+func (a *app) worker(d *deps) *worker.Worker {
+	return &worker.Worker{Store: d.store, Campaigns: d.catalog, Senders: d.senders, Policy: d.policy,
+		Queue: d.client, Composer: worker.NewComposer(), Log: a.log, TaskRetention: a.cfg.TaskRetention}
+}
+
+// asynqServer returns a worker server on d's queue.
+func (a *app) asynqServer(d *deps) *asynq.Server {
+	return asynq.NewServer(d.redisOpt, asynq.Config{
+		Concurrency:     a.cfg.Concurrency,
+		Queues:          queue.Weights(),
+		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Logger:          asynqLogger{a.log},
+		LogLevel:        asynq.WarnLevel,
+	})
+}
+
+// loadCampaign loads one campaign file (a user error when invalid) and
+// registers it in d's catalog when d is given.
+func (a *app) loadCampaign(path string, d *deps) (*campaign.Spec, error) {
+	sp, err := campaign.Load(path)
+	if err != nil {
+		return nil, userErr(err)
+	}
+	if d != nil {
+		d.catalog.Add(sp)
+	}
+	return sp, nil
+}
+
+// asynqLogger routes asynq's logs to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Info(args ...any)  { l.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Warn(args ...any)  { l.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Error(args ...any) { l.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (l asynqLogger) Fatal(args ...any) { l.l.Error(fmt.Sprint(args...), "component", "asynq") }

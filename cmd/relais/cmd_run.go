@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/relais-dev/relais/internal/store"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	var runKey string
+	var dryRun, wait bool
+	cmd := &cobra.Command{
+		Use:   "run CAMPAIGN",
+		Short: "Start a run of a campaign now and print its id",
+		Long: `run expands the campaign's audience into the send ledger and queues one job
+per recipient. The same campaign and run key never sends twice to one
+recipient (default key: the campaign's content hash); running again resumes
+an interrupted run. --dry-run renders every message without writing or
+sending anything. --wait shows progress until the run is done; in embedded
+mode the workers run in this process, so one command sends a whole campaign
+(embedded mode always waits: its queue does not outlive the process).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			d, err := a.open(ctx, need{queue: !dryRun, senders: !dryRun})
+			if err != nil {
+				return err
+			}
+			defer d.close()
+			sp, err := a.loadCampaign(args[0], d)
+			if err != nil {
+				return err
+			}
+			p := a.planner(d)
+			if dryRun {
+				res, err := p.DryRun(ctx, sp, a.worker(d).Composer)
+				if err != nil {
+					return err
+				}
+				if a.jsonOut {
+					return json.NewEncoder(a.stdout).Encode(res)
+				}
+				a.printPlan(sp, res.Result)
+				fmt.Fprintf(a.stdout, "rendered %d message(s), %d render error(s); nothing written or sent (dry run)\n", res.Rendered, len(res.RenderErrors))
+				for _, e := range res.RenderErrors {
+					fmt.Fprintln(a.stdout, "  "+e)
+				}
+				if len(res.RenderErrors) > 0 {
+					return silentError{exitUser}
+				}
+				return nil
+			}
+			var srv *asynq.Server
+			if a.cfg.Embedded() {
+				wait = true
+				srv = a.asynqServer(d)
+				mux := asynq.NewServeMux()
+				a.worker(d).Register(mux)
+				if err := srv.Start(mux); err != nil {
+					return fmt.Errorf("start workers: %w", err)
+				}
+				defer srv.Shutdown()
+			}
+			res, err := p.Start(ctx, sp, runKey)
+			if err != nil {
+				return err
+			}
+			if !a.jsonOut {
+				verb := "started"
+				if !res.Created {
+					verb = "resumed"
+				}
+				fmt.Fprintf(a.stdout, "run %d %s: campaign %s, key %s, %d to send, %d refused\n", res.Run.ID, verb, sp.ID, short(res.Run.RunKey), res.Planned, res.Refused)
+			}
+			if !wait {
+				if a.jsonOut {
+					return json.NewEncoder(a.stdout).Encode(res)
+				}
+				return nil
+			}
+			counts, err := a.waitRun(ctx, d.store, res.Run.ID)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return json.NewEncoder(a.stdout).Encode(struct {
+					Run    int64          `json:"run_id"`
+					Counts map[string]int `json:"counts"`
+				}{res.Run.ID, counts})
+			}
+			a.printCounts(res.Run.ID, counts)
+			if a.cfg.Embedded() && a.cfg.SMTPURL == "" {
+				fmt.Fprintf(a.stdout, "outbox: %s (emails as .eml files)\n", a.cfg.OutboxDir)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&runKey, "run-key", "", "idempotency key of the run (default: the campaign's content hash)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "render every message without writing or sending")
+	cmd.Flags().BoolVar(&wait, "wait", false, "show progress until the run is done")
+	return cmd
+}
+
+// pending counts rows a worker still has to act on now.
+func pending(c map[string]int) int {
+	return c[string(store.Planned)] + c[string(store.Claimed)] + c[string(store.Submitting)]
+}
+
+func total(c map[string]int) int {
+	n := 0
+	for _, s := range []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting, store.Accepted,
+		store.Delivered, store.Bounced, store.Failed, store.Refused, store.Ambiguous} {
+		n += c[string(s)]
+	}
+	return n
+}
+
+// waitRun polls the ledger until no row of the run is left to act on now
+// (deferred rows wait for their time and are reported).
+func (a *app) waitRun(ctx context.Context, st store.Store, runID int64) (map[string]int, error) {
+	var bar *progressbar.ProgressBar
+	if f, ok := a.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !a.jsonOut {
+		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(a.stderr), progressbar.OptionSetDescription("sending"),
+			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := st.CountLedger(ctx, runID)
+		if err != nil {
+			return nil, err
+		}
+		if bar != nil {
+			bar.ChangeMax(total(c))
+			_ = bar.Set(total(c) - pending(c))
+		}
+		if pending(c) == 0 {
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return c, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *app) printCounts(runID int64, c map[string]int) {
+	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "run %d\n", runID)
+	for _, k := range sortedKeys(c) {
+		fmt.Fprintf(w, "  %s\t%d\n", k, c[k])
+	}
+	w.Flush()
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status [RUN]",
+		Short: "Show runs and their progress; with RUN, its counts and the sends held as ambiguous",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			d, err := a.open(ctx, need{})
+			if err != nil {
+				return err
+			}
+			defer d.close()
+			if len(args) == 0 {
+				return a.listRuns(ctx, d.store)
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return userErrorf("RUN must be a run id, got %q", args[0])
+			}
+			r, err := d.store.GetRun(ctx, id)
+			if err != nil {
+				return userErr(fmt.Errorf("run %d: %w", id, err))
+			}
+			c, err := d.store.CountLedger(ctx, id)
+			if err != nil {
+				return err
+			}
+			held, err := d.store.ListLedger(ctx, store.LedgerFilter{RunID: id, States: []store.State{store.Ambiguous}, Limit: 10000})
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				type hr struct {
+					Ledger  string `json:"ledger_id"`
+					Step    string `json:"step"`
+					Channel string `json:"channel"`
+					Contact int64  `json:"contact_id"`
+					Reason  string `json:"reason"`
+				}
+				out := struct {
+					Run       store.Run      `json:"run"`
+					Counts    map[string]int `json:"counts"`
+					Pending   int            `json:"pending"`
+					Ambiguous []hr           `json:"ambiguous"`
+				}{r, c, pending(c), []hr{}}
+				for _, h := range held {
+					out.Ambiguous = append(out.Ambiguous, hr{h.ID, h.StepID, h.Channel, h.ContactID, h.Reason})
+				}
+				return json.NewEncoder(a.stdout).Encode(out)
+			}
+			fmt.Fprintf(a.stdout, "run %d: campaign %s, key %s, version %s, %s, created %s\n", r.ID, r.CampaignID, short(r.RunKey), short(r.ContentHash), runState(r, c), r.CreatedAt.Format(time.RFC3339))
+			a.printCounts(r.ID, c)
+			if len(held) > 0 {
+				fmt.Fprintf(a.stdout, "held as ambiguous (may or may not have been sent; review before resending):\n")
+				for _, h := range held {
+					fmt.Fprintf(a.stdout, "  %s  step=%s channel=%s contact=%d\n", h.ID, h.StepID, h.Channel, h.ContactID)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func runState(r store.Run, c map[string]int) string {
+	if r.State == store.RunExpanding {
+		return "expanding"
+	}
+	if pending(c) > 0 {
+		return "sending"
+	}
+	if c[string(store.Deferred)] > 0 {
+		return "waiting (deferred sends)"
+	}
+	return "done"
+}
+
+func (a *app) listRuns(ctx context.Context, st store.Store) error {
+	runs, err := st.ListRuns(ctx, "", 50)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		store.Run
+		Counts map[string]int `json:"counts"`
+		Status string         `json:"status"`
+	}
+	var rows []row
+	for _, r := range runs {
+		c, err := st.CountLedger(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, row{r, c, runState(r, c)})
+	}
+	if a.jsonOut {
+		if rows == nil {
+			rows = []row{}
+		}
+		return json.NewEncoder(a.stdout).Encode(rows)
+	}
+	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RUN\tCAMPAIGN\tSTATUS\tSENT\tREFUSED\tFAILED\tAMBIGUOUS\tPENDING\tCREATED")
+	for _, r := range rows {
+		c := r.Counts
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.CampaignID, r.Status,
+			c[string(store.Accepted)]+c[string(store.Delivered)]+c[string(store.Bounced)], c[string(store.Refused)],
+			c[string(store.Failed)], c[string(store.Ambiguous)], pending(c), r.CreatedAt.Format(time.RFC3339))
+	}
+	return w.Flush()
+}
+
+func (a *app) recoverCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover",
+		Short: "Re-derive queued jobs from the send ledger (after Redis lost its data)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if a.cfg.Embedded() {
+				return userErrorf("recover needs RELAIS_REDIS_URL: the embedded queue lives in the process that runs it")
+			}
+			d, err := a.open(ctx, need{queue: true})
+			if err != nil {
+				return err
+			}
+			defer d.close()
+			runs, err := d.store.ListRuns(ctx, "", 1000)
+			if err != nil {
+				return err
+			}
+			total := 0
+			for _, r := range runs {
+				n, err := a.planner(d).Recover(ctx, r)
+				if err != nil {
+					return fmt.Errorf("run %d: %w", r.ID, err)
+				}
+				total += n
+			}
+			if a.jsonOut {
+				return json.NewEncoder(a.stdout).Encode(map[string]int{"enqueued": total})
+			}
+			fmt.Fprintf(a.stdout, "re-enqueued %d job(s) from the ledger\n", total)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/spf13/cobra"
+
+	"github.com/relais-dev/relais/internal/queue"
+)
+
+func (a *app) serveCmd() *cobra.Command {
+	var roles string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon: HTTP API and tracking, queue workers, scheduler",
+		Long: `serve runs the roles given by --roles (default all): "api" (HTTP API,
+tracking endpoints, webhooks, health), "worker" (asynq workers that send),
+"scheduler" (cron schedules and follow-ups). Workers scale out on many
+machines sharing one Redis and one database. SIGTERM stops intake, lets
+in-flight sends finish (or requeues them after shutdown_timeout), then
+closes senders and the database.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			want := map[string]bool{}
+			for _, r := range strings.Split(roles, ",") {
+				r = strings.TrimSpace(r)
+				switch r {
+				case "api", "worker", "scheduler":
+					want[r] = true
+				default:
+					return userErrorf("--roles: unknown role %q (api, worker, scheduler)", r)
+				}
+			}
+			d, err := a.open(ctx, need{queue: true, senders: want["worker"]})
+			if err != nil {
+				return err
+			}
+			defer d.close()
+			if errs := d.catalog.Reload(); len(errs) > 0 {
+				for _, e := range errs {
+					a.log.Error("campaign not loaded", "err", e)
+				}
+			}
+			var httpSrv *http.Server
+			errc := make(chan error, 2)
+			if want["api"] {
+				ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+				if err != nil {
+					return fmt.Errorf("listen %s: %w", a.cfg.HTTPAddr, err)
+				}
+				httpSrv = &http.Server{Handler: a.httpHandler(d), ReadHeaderTimeout: 10 * time.Second}
+				go func() { errc <- httpSrv.Serve(ln) }()
+				a.log.Info("http listening", "addr", ln.Addr().String())
+			}
+			var srv *asynq.Server
+			if want["worker"] {
+				srv = a.asynqServer(d)
+				mux := asynq.NewServeMux()
+				a.worker(d).Register(mux)
+				if err := srv.Start(mux); err != nil {
+					return fmt.Errorf("start workers: %w", err)
+				}
+				a.log.Info("workers started", "concurrency", a.cfg.Concurrency)
+			}
+			select {
+			case <-ctx.Done():
+			case err := <-errc:
+				if !errors.Is(err, http.ErrServerClosed) {
+					a.log.Error("http server stopped", "err", err)
+				}
+			}
+			a.log.Info("shutting down")
+			// Stop intake first, then let in-flight sends finish.
+			if httpSrv != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = httpSrv.Shutdown(sctx)
+				cancel()
+			}
+			if srv != nil {
+				srv.Shutdown()
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&roles, "roles", "api,worker,scheduler", "comma-separated roles to run: api, worker, scheduler")
+	return cmd
+}
+
+// httpHandler is the api role's handler: health and readiness for now.
+func (a *app) httpHandler(d *deps) http.Handler {
+	mux := http.NewServeMux()
+	rdb := queue.Client(d.redisOpt) // lives as long as the process
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := d.store.ListRuns(ctx, "", 1); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	return mux
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/catalog"
+	"github.com/relais-dev/relais/internal/run"
+)
+
+func (a *app) validateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate [PATH…]",
+		Short: "Check campaign files: schema, references, templates, expressions, schedules (no network, no send)",
+		Long: `validate checks every campaign file under the paths (default: the campaigns
+folder): unknown keys, missing templates or attachments, template syntax and
+fields the audience lacks, expressions, cron schedules and time zones, steps
+without content, marketing SMS without an opt-out mention, durations without
+unit. Each problem is printed as path:line:col: message. Exit 1 when any.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				args = []string{a.cfg.CampaignsDir}
+			}
+			files, err := catalog.Files(args...)
+			if err != nil {
+				return userErr(err)
+			}
+			var all []campaign.Error
+			for _, f := range files {
+				all = append(all, campaign.Validate(f)...)
+			}
+			if a.jsonOut {
+				type jerr struct {
+					File    string `json:"file"`
+					Line    int    `json:"line"`
+					Col     int    `json:"col"`
+					Message string `json:"message"`
+				}
+				out := struct {
+					Valid  bool   `json:"valid"`
+					Files  int    `json:"files"`
+					Errors []jerr `json:"errors"`
+				}{Valid: len(all) == 0, Files: len(files), Errors: []jerr{}}
+				for _, e := range all {
+					out.Errors = append(out.Errors, jerr{e.File, e.Line, e.Col, e.Msg})
+				}
+				if err := json.NewEncoder(a.stdout).Encode(out); err != nil {
+					return err
+				}
+			} else {
+				for _, e := range all {
+					fmt.Fprintln(a.stdout, e.Error())
+				}
+				if len(all) == 0 {
+					fmt.Fprintf(a.stdout, "%d campaign file(s) valid\n", len(files))
+				}
+			}
+			if len(all) > 0 {
+				if !a.jsonOut {
+					fmt.Fprintf(a.stderr, "%d problem(s) in %d file(s)\n", len(all), len(files))
+				}
+				return silentError{exitUser}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) planCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan CAMPAIGN",
+		Short: "Expand the audience without sending: recipients per step and channel, refusals per reason, cost",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			d, err := a.open(ctx, need{})
+			if err != nil {
+				return err
+			}
+			defer d.close()
+			sp, err := a.loadCampaign(args[0], d)
+			if err != nil {
+				return err
+			}
+			res, err := a.planner(d).Plan(ctx, sp)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return json.NewEncoder(a.stdout).Encode(struct {
+					Campaign string `json:"campaign"`
+					Hash     string `json:"content_hash"`
+					run.Result
+				}{sp.ID, sp.ContentHash, res})
+			}
+			a.printPlan(sp, res)
+			return nil
+		},
+	}
+}
+
+func (a *app) printPlan(sp *campaign.Spec, res run.Result) {
+	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "campaign\t%s (%s)\n", sp.ID, short(sp.ContentHash))
+	fmt.Fprintf(w, "targeted\t%d\n", res.Targeted)
+	fmt.Fprintf(w, "to send\t%d\n", res.Planned)
+	for _, k := range sortedKeys(res.ByChannel) {
+		fmt.Fprintf(w, "  %s\t%d\n", k, res.ByChannel[k])
+	}
+	fmt.Fprintf(w, "refused\t%d\n", res.Refused)
+	for _, k := range sortedKeys(res.ByReason) {
+		fmt.Fprintf(w, "  %s\t%d\n", k, res.ByReason[k])
+	}
+	if res.RowErrors > 0 {
+		fmt.Fprintf(w, "invalid audience rows\t%d (skipped)\n", res.RowErrors)
+	}
+	if res.Currency != "" {
+		fmt.Fprintf(w, "estimated cost\t%.2f %s\n", res.Cost, res.Currency)
+	}
+	w.Flush()
+}
+
+func sortedKeys(m map[string]int) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+var errNotFound = errors.New("not found")

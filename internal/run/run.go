@@ -1,0 +1,325 @@
+// Package run expands a campaign into ledger rows and queue tasks, resumes
+// an interrupted expansion, and re-derives pending tasks from the ledger.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/relais-dev/relais/internal/audience"
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/worker"
+)
+
+// BatchSize is how many recipients are written and enqueued together.
+const BatchSize = 1000
+
+// Planner creates runs. Queue may be nil for Plan (nothing is enqueued).
+type Planner struct {
+	Store         store.Store
+	Queue         worker.Enqueuer
+	Policy        worker.Decider
+	Log           *slog.Logger
+	Now           func() time.Time
+	TaskRetention time.Duration
+}
+
+// Result summarizes a plan or an expansion: per channel and per refusal
+// reason, with the estimated cost.
+type Result struct {
+	Run       store.Run      `json:"run"`
+	Created   bool           `json:"created"`
+	Targeted  int            `json:"targeted"`   // recipients × steps planned at start
+	Planned   int            `json:"planned"`    // rows to send
+	Refused   int            `json:"refused"`    // rows refused at plan time
+	Enqueued  int            `json:"enqueued"`   // tasks newly put on the queue
+	ByChannel map[string]int `json:"by_channel"` // planned rows per channel
+	ByReason  map[string]int `json:"by_reason"`  // refused rows per reason
+	RowErrors int            `json:"row_errors"` // audience rows skipped as invalid
+	Cost      float64        `json:"estimated_cost"`
+	Currency  string         `json:"currency,omitempty"`
+}
+
+func newResult(sp *campaign.Spec) Result {
+	return Result{ByChannel: map[string]int{}, ByReason: map[string]int{}, Currency: sp.Cost.Currency}
+}
+
+// DefaultRunKey is the run key used when none is given: the campaign's
+// content hash, so running an unchanged campaign twice sends nothing twice.
+func DefaultRunKey(sp *campaign.Spec) string { return sp.ContentHash }
+
+// Source opens the audience of sp: its file (CSV/JSONL, streamed) or the
+// contact store.
+func Source(sp *campaign.Spec, st store.Store, onRowError func(audience.RowError)) (audience.Source, error) {
+	switch sp.Audience.Source {
+	case "file":
+		var m *audience.Mapping
+		if sp.Audience.Mapping != "" {
+			var err error
+			if m, err = audience.LoadMapping(filepath.Join(sp.Root, sp.Audience.Mapping)); err != nil {
+				return nil, err
+			}
+		}
+		fs, err := audience.OpenFile(filepath.Join(sp.Root, sp.Audience.File), m)
+		if err != nil {
+			return nil, err
+		}
+		fs.OnRowError = onRowError
+		return fs, nil
+	case "", "contacts":
+		return audience.StoreSource{S: st}, nil
+	default:
+		return nil, fmt.Errorf("audience source %q is not supported", sp.Audience.Source)
+	}
+}
+
+// initialSteps are the steps sent from the run's start (follow-ups with
+// `after`/`when` are scheduled per recipient later).
+func initialSteps(sp *campaign.Spec) []*campaign.Step {
+	var out []*campaign.Step
+	for i := range sp.Steps {
+		if s := &sp.Steps[i]; s.After == 0 && s.When == "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Plan expands the audience without writing or sending anything: counts
+// per channel and refusal reason, and the estimated cost (`relais plan`).
+func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
+	res := newResult(sp)
+	err := p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		for _, c := range batch {
+			for _, st := range initialSteps(sp) {
+				ch, dec, err := p.choose(ctx, sp, st, c)
+				if err != nil {
+					return err
+				}
+				res.count(sp, ch, dec)
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Start creates the run of sp with runKey (DefaultRunKey when empty) and
+// expands it. Starting again with the same key resumes the same run: rows
+// that exist are kept, missing ones are added, planned rows are
+// (re-)enqueued, so a crash during expansion loses and duplicates nothing.
+func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (Result, error) {
+	if runKey == "" {
+		runKey = DefaultRunKey(sp)
+	}
+	r, created, err := p.Store.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: runKey, ContentHash: sp.ContentHash, State: store.RunExpanding})
+	if err != nil {
+		return Result{}, fmt.Errorf("create run: %w", err)
+	}
+	res := newResult(sp)
+	res.Run, res.Created = r, created
+	if r.ContentHash != sp.ContentHash {
+		return res, fmt.Errorf("run key %q was used by another version of campaign %s (%.12s); use a new --run-key", runKey, sp.ID, r.ContentHash)
+	}
+	if r.State != store.RunExpanding {
+		// Fully expanded before: only make sure nothing pending is lost.
+		n, err := p.Recover(ctx, r)
+		res.Enqueued = n
+		return res, err
+	}
+	log := p.log().With("campaign", sp.ID, "run", r.ID)
+	log.Info("expanding run", "resumed", !created)
+	steps := initialSteps(sp)
+	rows := make([]store.LedgerRow, 0, BatchSize*len(steps))
+	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		if sp.Audience.Source == "file" {
+			if _, _, err := p.Store.UpsertContacts(ctx, batch); err != nil {
+				return fmt.Errorf("store contacts: %w", err)
+			}
+		}
+		rows = rows[:0]
+		for _, c := range batch {
+			for _, st := range steps {
+				ch, dec, err := p.choose(ctx, sp, st, c)
+				if err != nil {
+					return err
+				}
+				res.count(sp, ch, dec)
+				row := store.LedgerRow{ID: store.LedgerID(r.ID, st.ID, c.ID, ch), RunID: r.ID, CampaignID: sp.ID,
+					StepID: st.ID, ContactID: c.ID, Channel: ch, Purpose: sp.Purpose, State: store.Planned}
+				if st.At != nil && st.At.After(p.now()) {
+					row.NotBefore = *st.At
+				}
+				switch dec.Verdict {
+				case policy.Deny:
+					row.State, row.Reason = store.Refused, dec.Reason
+				case policy.Defer:
+					row.State, row.Reason, row.NotBefore = store.Deferred, dec.Reason, dec.NotBefore
+				}
+				rows = append(rows, row)
+			}
+		}
+		if _, err := p.Store.InsertLedger(ctx, rows); err != nil {
+			return fmt.Errorf("insert ledger: %w", err)
+		}
+		n, err := p.enqueue(ctx, rows)
+		res.Enqueued += n
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	if err := p.Store.SetRunState(ctx, r.ID, store.RunSending, res.Planned+res.Refused); err != nil {
+		return res, err
+	}
+	res.Run, _ = p.Store.GetRun(ctx, r.ID)
+	log.Info("run expanded", "planned", res.Planned, "refused", res.Refused, "enqueued", res.Enqueued)
+	return res, nil
+}
+
+// enqueue puts the sendable rows on the queue; a task that exists already
+// (resumed expansion) counts as done.
+func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, error) {
+	n := 0
+	for i := range rows {
+		r := &rows[i]
+		if r.State != store.Planned && r.State != store.Deferred && r.State != store.Claimed {
+			continue
+		}
+		_, err := p.Queue.EnqueueContext(ctx, queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention))
+		switch {
+		case err == nil:
+			n++
+		case queue.IsDuplicate(err):
+		default:
+			return n, fmt.Errorf("enqueue ledger %s: %w", r.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// Recover re-enqueues every row of run r that still has to be sent, from
+// the ledger (after a Redis wipe, or a crash); rows whose task is still
+// queued are refused by the queue as duplicates and skipped.
+func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
+	total := 0
+	f := store.LedgerFilter{RunID: r.ID, States: []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting}, Limit: BatchSize}
+	for {
+		rows, err := p.Store.ListLedger(ctx, f)
+		if err != nil {
+			return total, err
+		}
+		if len(rows) == 0 {
+			return total, nil
+		}
+		// A submitting row goes back on the queue too: the worker decides
+		// (hold as ambiguous, or resend under on_ambiguous: resend).
+		for i := range rows {
+			if rows[i].State == store.Submitting {
+				rows[i].State = store.Claimed
+			}
+		}
+		n, err := p.enqueue(ctx, rows)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		f.AfterID = rows[len(rows)-1].ID
+	}
+}
+
+// choose picks the step's channel for c: the first in preference order on
+// which c has an address and the policy allows (or defers) the send. When
+// none does, it returns the first channel with an address (or the first
+// channel) with the refusal of that channel.
+func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) (string, policy.Decision, error) {
+	chans := sp.ChannelsFor(st)
+	var firstCh string
+	var firstDec policy.Decision
+	for _, ch := range chans {
+		at := time.Time{}
+		if st.At != nil {
+			at = *st.At
+		}
+		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at, FrequencyCap: worker.CapOf(sp)})
+		if err != nil {
+			return "", dec, fmt.Errorf("policy: %w", err)
+		}
+		if dec.Verdict != policy.Deny {
+			return ch, dec, nil
+		}
+		if firstCh == "" || (firstDec.Reason == policy.ReasonNoAddress && dec.Reason != policy.ReasonNoAddress) {
+			firstCh, firstDec = ch, dec
+		}
+	}
+	if firstCh == "" {
+		return "", policy.Decision{}, errors.New("step has no channel")
+	}
+	return firstCh, firstDec, nil
+}
+
+// walk streams sp's audience in batches to fn.
+func (p *Planner) walk(ctx context.Context, sp *campaign.Spec, res *Result, fn func([]*contact.Contact) error) error {
+	src, err := Source(sp, p.Store, func(audience.RowError) { res.RowErrors++ })
+	if err != nil {
+		return err
+	}
+	var by string
+	var pct float64
+	if sp.Audience.Top != nil {
+		by, pct = sp.Audience.Top.By, sp.Audience.Top.Percent
+	}
+	sel, err := audience.NewSelector(sp.Audience.Where, by, pct)
+	if err != nil {
+		return err
+	}
+	batch := make([]*contact.Contact, 0, BatchSize)
+	err = sel.Stream(ctx, src, func(c *contact.Contact) error {
+		c.Normalize()
+		batch = append(batch, c)
+		if len(batch) == BatchSize {
+			err := fn(batch)
+			batch = batch[:0]
+			return err
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		err = fn(batch)
+	}
+	return err
+}
+
+func (r *Result) count(sp *campaign.Spec, ch string, dec policy.Decision) {
+	r.Targeted++
+	if dec.Verdict == policy.Deny {
+		r.Refused++
+		r.ByReason[dec.Reason]++
+		return
+	}
+	r.Planned++
+	r.ByChannel[ch]++
+	r.Cost += sp.Cost.PerUnit[ch]
+}
+
+func (p *Planner) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Planner) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.Default()
+}
