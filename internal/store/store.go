@@ -110,7 +110,10 @@ type LedgerFilter struct {
 type Store interface {
 	// UpsertContacts stores contacts, matching an existing one by
 	// external id, else by normalized email, else by phone; it sets each
-	// contact's ID. It reports how many were inserted and updated.
+	// contact's ID. It reports how many were inserted and updated. A match
+	// by email or phone is ignored when both sides carry different external
+	// ids (two people sharing an address). An update merges as MergeContact
+	// does, so a partial import never blanks what it does not mention.
 	UpsertContacts(ctx context.Context, cs []*contact.Contact) (inserted, updated int, err error)
 	// GetContact returns a contact by id or ErrNotFound.
 	GetContact(ctx context.Context, id int64) (*contact.Contact, error)
@@ -124,6 +127,9 @@ type Store interface {
 	// CreateRun inserts r unless a run with the same campaign and run key
 	// exists; it returns the stored run and whether it was created.
 	CreateRun(ctx context.Context, r Run) (Run, bool, error)
+	// FindRun returns the run of a campaign with this run key or
+	// ErrNotFound.
+	FindRun(ctx context.Context, campaignID, runKey string) (Run, error)
 	// GetRun returns a run by id or ErrNotFound.
 	GetRun(ctx context.Context, id int64) (Run, error)
 	// ListRuns returns the runs of a campaign ("" for all), newest first.
@@ -136,6 +142,9 @@ type Store interface {
 	InsertLedger(ctx context.Context, rows []LedgerRow) (int, error)
 	// GetLedger returns a row by id or ErrNotFound.
 	GetLedger(ctx context.Context, id string) (LedgerRow, error)
+	// GetLedgerByProvider returns the row a provider id (SMTP Message-ID,
+	// Twilio SID) was recorded on, for delivery callbacks, or ErrNotFound.
+	GetLedgerByProvider(ctx context.Context, providerID string) (LedgerRow, error)
 	// Transition moves row id to state to if its current state is one of
 	// from, applying c, in one conditional update. It reports whether the
 	// row moved (false: its state was not in from).
@@ -145,6 +154,12 @@ type Store interface {
 	// CountLedger counts a run's rows per state and, for refused rows,
 	// per reason (key "refused:<reason>").
 	CountLedger(ctx context.Context, runID int64) (map[string]int, error)
+
+	// MarketingSentSince counts the contact's marketing rows, on any
+	// channel and run, submitted or accepted at or after since (states
+	// submitting, accepted, delivered, bounced, ambiguous): the input of
+	// the frequency cap.
+	MarketingSentSince(ctx context.Context, contactID int64, since time.Time) (int, error)
 
 	// Close closes the database.
 	Close() error
@@ -157,4 +172,67 @@ func LedgerID(runID int64, stepID string, contactID int64, channel string) strin
 	h := sha256.New()
 	fmt.Fprintf(h, "%d\x00%s\x00%d\x00%s", runID, stepID, contactID, channel)
 	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// MergeContact returns stored updated with in the way UpsertContacts
+// updates a matched contact: a non-empty field of in replaces the stored
+// one and an empty one keeps it, attributes and consent merge key by key
+// (a nil consent entry means "unknown" and keeps the stored answer), and
+// Email/EmailNorm and Phone/PhoneRaw move as pairs because each pair
+// describes one input. CreatedAt and ID come from stored. Neither argument
+// is modified.
+func MergeContact(stored, in *contact.Contact) *contact.Contact {
+	m := *stored
+	str := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	str(&m.ExternalID, in.ExternalID)
+	str(&m.Title, in.Title)
+	str(&m.FirstName, in.FirstName)
+	str(&m.LastName, in.LastName)
+	str(&m.Company, in.Company)
+	if in.Email != "" {
+		m.Email, m.EmailNorm = in.Email, in.EmailNorm
+	}
+	if in.Phone != "" || in.PhoneRaw != "" {
+		m.Phone, m.PhoneRaw = in.Phone, in.PhoneRaw
+	}
+	str(&m.Address.Line1, in.Address.Line1)
+	str(&m.Address.Line2, in.Address.Line2)
+	str(&m.Address.Line3, in.Address.Line3)
+	str(&m.Address.Line4, in.Address.Line4)
+	str(&m.Address.Postcode, in.Address.Postcode)
+	str(&m.Address.City, in.Address.City)
+	str(&m.Address.Country, in.Address.Country)
+	str(&m.Locale, in.Locale)
+	str(&m.Timezone, in.Timezone)
+	str(&m.Kind, in.Kind)
+	if len(in.Attrs) > 0 {
+		attrs := make(map[string]any, len(stored.Attrs)+len(in.Attrs))
+		for k, v := range stored.Attrs {
+			attrs[k] = v
+		}
+		for k, v := range in.Attrs {
+			attrs[k] = v
+		}
+		m.Attrs = attrs
+	}
+	copied := false
+	for k, v := range in.Consent {
+		if v == nil {
+			continue
+		}
+		if !copied {
+			c := make(map[string]*bool, len(stored.Consent)+len(in.Consent))
+			for k2, v2 := range stored.Consent {
+				c[k2] = v2
+			}
+			m.Consent, copied = c, true
+		}
+		b := *v
+		m.Consent[k] = &b
+	}
+	return &m
 }
