@@ -15,7 +15,8 @@ import (
 var ErrConsentValue = errors.New("invalid consent value")
 
 // ParseConsent reads a consent cell from an import: yes/no, oui/non, y/n,
-// o (oui), 1/0, true/false, vrai/faux, case- and accent-insensitive.
+// o (oui), 1/0, true/false, vrai/faux, and "x" (a ticked spreadsheet
+// box) for yes, case- and accent-insensitive.
 // Empty (or blank) means unknown and returns nil. Anything else returns an
 // error wrapping ErrConsentValue, so a bad row is reported, never guessed.
 func ParseConsent(s string) (*bool, error) {
@@ -28,7 +29,7 @@ func ParseConsent(s string) (*bool, error) {
 	switch v {
 	case "":
 		return nil, nil
-	case "yes", "y", "oui", "o", "1", "true", "vrai":
+	case "yes", "y", "oui", "o", "1", "true", "vrai", "x":
 		b = true
 	case "no", "n", "non", "0", "false", "faux":
 		b = false

@@ -29,6 +29,7 @@ func TestParseConsent(t *testing.T) {
 		{name: "0", in: "0", want: &no},
 		{name: "false", in: "FALSE", want: &no},
 		{name: "faux", in: "faux", want: &no},
+		{name: "ticked box", in: "X", want: &yes},
 		{name: "accented oui", in: "ouí", want: &yes},
 		{name: "accented non", in: "NÔN", want: &no},
 		{name: "maybe is an error", in: "peut-être", wantErr: true},

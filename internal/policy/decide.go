@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 )
@@ -149,7 +148,7 @@ func (e *Engine) consent(ctx context.Context, c *contact.Contact, ch string) (De
 	st := ConsentState{Status: Unknown}
 	if c.ID != 0 {
 		var err error
-		st, err = e.lookup.Consent(ctx, c.ID, cch, campaign.Marketing)
+		st, err = e.lookup.Consent(ctx, c.ID, cch, PurposeMarketing)
 		if err != nil {
 			return Decision{}, wrapLookup("consent", err)
 		}
@@ -189,9 +188,9 @@ func (e *Engine) mode(kind, ch string) ConsentMode {
 
 func isMarketing(purpose string) (bool, error) {
 	switch purpose {
-	case "", campaign.Marketing:
+	case "", PurposeMarketing:
 		return true, nil
-	case campaign.Transactional:
+	case PurposeTransactional:
 		return false, nil
 	}
 	return false, fmt.Errorf("%w %q", ErrUnknownPurpose, purpose)

@@ -143,6 +143,14 @@ type Input struct {
 	FrequencyCap *Cap
 }
 
+// Purposes of a message, equal to campaign.Marketing and
+// campaign.Transactional (repeated here so the policy does not depend on
+// the campaign file model).
+const (
+	PurposeMarketing     = "marketing"
+	PurposeTransactional = "transactional"
+)
+
 // PurposeOpenTracking is the consent purpose checked for the open pixel
 // under the with_consent open tracking policy.
 const PurposeOpenTracking = "open_tracking"
