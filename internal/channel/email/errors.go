@@ -1,0 +1,143 @@
+package email
+
+import (
+	"errors"
+	"fmt"
+
+	mail "github.com/wneessen/go-mail"
+
+	"github.com/relais-dev/relais/internal/channel"
+)
+
+// Reason codes returned by Reason. They are stable: the worker stores them
+// in the ledger and the suppression list keys off ReasonHardBounce.
+const (
+	// ReasonInvalidHeader: a subject, name, address or header value holds a
+	// CR or LF (header injection) or a header name is not allowed.
+	ReasonInvalidHeader = "invalid_header"
+	// ReasonInvalidAddress: From or To is not an RFC 5322 address.
+	ReasonInvalidAddress = "invalid_address"
+	// ReasonHardBounce: the relay refused the recipient with a 5xx reply.
+	ReasonHardBounce = "hard_bounce"
+	// ReasonRejected: the relay refused the sender or the content (5xx).
+	ReasonRejected = "rejected"
+	// ReasonDeferred: the relay answered 4xx; retry later.
+	ReasonDeferred = "deferred"
+	// ReasonUnavailable: the relay could not be reached or the connection
+	// broke; retry later.
+	ReasonUnavailable = "unavailable"
+)
+
+// Error is a failed send. Its text carries the stage, SMTP code and reason
+// but never the recipient or the relay's reply text, which often echoes the
+// address. It wraps channel.ErrPermanent when a retry cannot help, and the
+// cause (for errors.As), which may hold personal data: do not log the cause.
+type Error struct {
+	Reason string // one of the Reason… constants
+	Stage  string // "build", "dial", "mail", "rcpt", "data", "send"
+	Code   int    // SMTP reply code, 0 when there was no reply
+	// Enhanced is the RFC 3463 status ("5.1.1"), when the relay gave one.
+	Enhanced  string
+	Permanent bool
+	cause     error
+}
+
+// Error describes the failure without personal data.
+func (e *Error) Error() string {
+	kind := "temporary"
+	if e.Permanent {
+		kind = "permanent"
+	}
+	s := "email: " + e.Stage
+	if e.Code != 0 {
+		s += fmt.Sprintf(": smtp %d", e.Code)
+		if e.Enhanced != "" {
+			s += " " + e.Enhanced
+		}
+	}
+	s += ": " + e.Reason + " (" + kind + ")"
+	if e.Code == 0 && e.cause != nil && e.Stage != "build" && !hasPII(e.cause) {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+// Unwrap exposes channel.ErrPermanent (when permanent) and the cause.
+func (e *Error) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.Permanent {
+		errs = append(errs, channel.ErrPermanent)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
+}
+
+// hasPII reports whether err's text may carry an address: go-mail's
+// SendError lists the affected recipients.
+func hasPII(err error) bool {
+	var se *mail.SendError
+	return errors.As(err, &se)
+}
+
+// Reason returns the stable reason code of an error returned by this
+// package ("hard_bounce", "rejected", "invalid_header", …), or "" for nil
+// and for errors from elsewhere (context cancellation included).
+func Reason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+func buildErr(reason string, cause error) error {
+	return &Error{Reason: reason, Stage: "build", Permanent: true, cause: cause}
+}
+
+// classify turns a go-mail send failure into an *Error. go-mail marks only
+// 4xx replies as temporary; a network failure has no code and is not
+// "temporary" for go-mail, but it is for us: only a 5xx reply is final.
+func classify(err error) *Error {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return &Error{Reason: ReasonUnavailable, Stage: "send", cause: err}
+	}
+	e := &Error{Stage: stageOf(se.Reason), Code: se.ErrorCode(), Enhanced: se.EnhancedStatusCode(), cause: err}
+	switch {
+	case e.Code >= 500 && e.Code < 600:
+		e.Permanent = true
+		e.Reason = ReasonRejected
+		if se.Reason == mail.ErrSMTPRcptTo {
+			e.Reason = ReasonHardBounce
+		}
+	case e.Code >= 400 && e.Code < 500:
+		e.Reason = ReasonDeferred
+	default:
+		e.Reason = ReasonUnavailable
+	}
+	return e
+}
+
+func stageOf(r mail.SendErrReason) string {
+	switch r {
+	case mail.ErrSMTPMailFrom, mail.ErrGetSender:
+		return "mail"
+	case mail.ErrSMTPRcptTo, mail.ErrGetRcpts:
+		return "rcpt"
+	case mail.ErrSMTPData, mail.ErrSMTPDataClose, mail.ErrWriteContent:
+		return "data"
+	case mail.ErrConnCheck:
+		return "conn"
+	}
+	return "send"
+}
+
+// safeToRetry reports whether a failure happened before the relay could
+// have accepted the message, so that resending on a fresh connection
+// cannot deliver it twice: a dead pooled connection shows up as a network
+// error at the connection check or at MAIL FROM.
+func safeToRetry(e *Error) bool {
+	return e.Code == 0 && (e.Stage == "conn" || e.Stage == "mail")
+}

@@ -1,0 +1,67 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/outbox"
+)
+
+// Outbox is the email transport of embedded mode and tests: instead of
+// SMTP it writes each message, signed exactly as Sender would send it, to
+// <dir>/<LedgerID>.eml. Safe for concurrent use.
+type Outbox struct {
+	dir  string
+	comp composer
+}
+
+var _ channel.Sender = (*Outbox)(nil)
+
+// NewOutbox returns an Outbox writing into dir (created on first write).
+// Only WithDKIM matters among the options; errors wrap ErrConfig.
+func NewOutbox(dir string, opts ...Option) (*Outbox, error) {
+	st, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty outbox directory", ErrConfig)
+	}
+	return &Outbox{dir: dir, comp: composer{dkim: st.dkim}}, nil
+}
+
+// Name returns "email".
+func (o *Outbox) Name() string { return channel.Email }
+
+// Send writes m as <dir>/<LedgerID>.eml atomically (a retry replaces the
+// file) and returns its Message-ID as the ProviderID. Build errors are as
+// for Sender; a missing LedgerID is permanent; a file-system error is
+// temporary.
+func (o *Outbox) Send(ctx context.Context, m *channel.Message) (channel.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return channel.Receipt{}, fmt.Errorf("email outbox: %w", err)
+	}
+	if m.LedgerID == "" {
+		return channel.Receipt{}, fmt.Errorf("email outbox: message has no ledger id: %w", channel.ErrPermanent)
+	}
+	msg, id, err := o.comp.compose(m)
+	if err != nil {
+		return channel.Receipt{}, err
+	}
+	data, err := render(msg)
+	if err != nil {
+		return channel.Receipt{}, err
+	}
+	if _, err := outbox.Write(o.dir, m.LedgerID+".eml", data); err != nil {
+		if errors.Is(err, outbox.ErrInvalidName) {
+			return channel.Receipt{}, fmt.Errorf("email outbox: %w: %w", err, channel.ErrPermanent)
+		}
+		return channel.Receipt{}, fmt.Errorf("email outbox: %w", err)
+	}
+	return channel.Receipt{ProviderID: id}, nil
+}
+
+// Close does nothing: every Send is complete on disk when it returns.
+func (o *Outbox) Close() error { return nil }

@@ -1,0 +1,280 @@
+package email
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	mail "github.com/wneessen/go-mail"
+
+	"github.com/relais-dev/relais/internal/channel"
+)
+
+// Option configures a Sender or an Outbox. Options validate their
+// arguments and make New return an error wrapping ErrConfig.
+type Option func(*settings) error
+
+type settings struct {
+	dkim    *dkimKey
+	logger  *slog.Logger
+	rate    *float64
+	tlsConf *tls.Config
+}
+
+// WithDKIM signs every message for domain with selector and key (RSA of at
+// least 1024 bits, or Ed25519), relaxed/relaxed over SignedHeaders. The
+// domain should be the From domain for DMARC alignment.
+func WithDKIM(domain, selector string, key crypto.Signer) Option {
+	return func(s *settings) error {
+		k, err := newDKIMKey(domain, selector, key)
+		if err != nil {
+			return err
+		}
+		s.dkim = k
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default: slog.Default()). Nothing personal
+// is logged: no address, name or reply text.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error {
+		if l == nil {
+			return fmt.Errorf("%w: nil logger", ErrConfig)
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// WithPerDomainRate limits messages per second to each recipient domain,
+// overriding Config.Rate; 0 disables the limit. A negative rate is an
+// error.
+func WithPerDomainRate(r float64) Option {
+	return func(s *settings) error {
+		if r < 0 {
+			return fmt.Errorf("%w: negative per-domain rate", ErrConfig)
+		}
+		s.rate = &r
+		return nil
+	}
+}
+
+// WithTLSConfig sets the TLS configuration for STARTTLS and implicit TLS,
+// for a private CA or client certificates (default: system roots, server
+// name = Config.Host). The config is cloned; ServerName is filled in when
+// empty.
+func WithTLSConfig(c *tls.Config) Option {
+	return func(s *settings) error {
+		if c == nil {
+			return fmt.Errorf("%w: nil TLS config", ErrConfig)
+		}
+		s.tlsConf = c.Clone()
+		return nil
+	}
+}
+
+func applyOptions(opts []Option) (settings, error) {
+	var s settings
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&s); err != nil {
+			return settings{}, err
+		}
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	return s, nil
+}
+
+// Sender delivers email through an SMTP relay over a pool of at most
+// Config.Pool connections that stay open across messages, because the
+// EHLO/STARTTLS/AUTH handshake costs more than a message. It is safe for
+// concurrent use; connections are dialed on first need, never in New.
+type Sender struct {
+	cfg      Config
+	comp     composer
+	log      *slog.Logger
+	pool     *pool
+	throttle *throttle
+}
+
+var _ channel.Sender = (*Sender)(nil)
+
+// New returns a Sender for cfg (zero fields take the documented defaults).
+// It does not dial. Errors wrap ErrConfig.
+func New(cfg Config, opts ...Option) (*Sender, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	st, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if st.rate != nil {
+		cfg.Rate = *st.rate
+	}
+	tlsConf := st.tlsConf
+	if tlsConf == nil {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if tlsConf.ServerName == "" {
+		tlsConf.ServerName = cfg.Host
+	}
+	s := &Sender{
+		cfg:  cfg,
+		comp: composer{dkim: st.dkim},
+		log:  st.logger.With("channel", channel.Email),
+	}
+	if cfg.Rate > 0 {
+		s.throttle = newThrottle(cfg.Rate)
+	}
+	newConn := func() (*conn, error) { return newSMTPConn(cfg, tlsConf) }
+	// Build one client now so that a bad option fails New, not every Send.
+	if _, err := newConn(); err != nil {
+		return nil, err
+	}
+	s.pool = newPool(cfg.Pool, cfg.IdleTimeout, newConn)
+	return s, nil
+}
+
+func newSMTPConn(cfg Config, tlsConf *tls.Config) (*conn, error) {
+	c := &conn{}
+	var implicit *tls.Config
+	opts := []mail.Option{
+		mail.WithPort(cfg.Port),
+		mail.WithTimeout(cfg.Timeout),
+		// The pool detects dead connections itself (a network error at
+		// MAIL FROM is retried on a fresh connection), and a completed
+		// DATA already ends the transaction: NOOP and RSET before and
+		// after each message would only double the round trips.
+		mail.WithoutNoop(),
+		mail.WithoutRset(),
+		mail.WithTLSConfig(tlsConf),
+	}
+	auth := mail.SMTPAuthAutoDiscover
+	switch cfg.TLS {
+	case TLSStartTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	case TLSOpportunistic:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSOpportunistic))
+		auth = mail.SMTPAuthPlainNoEnc
+	case TLSNone:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+		auth = mail.SMTPAuthPlainNoEnc
+	case TLSImplicit:
+		// Our dialer does the TLS handshake (see conn.dial), so go-mail
+		// must not try STARTTLS on top; PLAIN is safe inside TLS.
+		implicit = tlsConf
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+		auth = mail.SMTPAuthPlain
+	}
+	opts = append(opts, mail.WithDialContextFunc(c.dial(implicit)))
+	if cfg.HELO != "" {
+		opts = append(opts, mail.WithHELO(cfg.HELO))
+	}
+	if cfg.Username != "" {
+		opts = append(opts, mail.WithUsername(cfg.Username), mail.WithPassword(cfg.Password), mail.WithSMTPAuth(auth))
+	}
+	client, err := mail.NewClient(cfg.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c.client = client
+	return c, nil
+}
+
+// Name returns "email".
+func (s *Sender) Name() string { return channel.Email }
+
+// Send builds, signs and delivers m, and returns its Message-ID (without
+// angle brackets) as the ProviderID. Errors are *Error values (see Reason)
+// except for a cancelled ctx, which is returned wrapped: a 5xx reply wraps
+// channel.ErrPermanent ("hard_bounce" at RCPT, "rejected" elsewhere), a
+// 4xx reply or a network failure is temporary. A cancellation during DATA
+// leaves the outcome unknown; the ledger treats that as ambiguous.
+func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return channel.Receipt{}, fmt.Errorf("email: send: %w", err)
+	}
+	msg, id, err := s.comp.compose(m)
+	if err != nil {
+		return channel.Receipt{}, err
+	}
+	if s.throttle != nil {
+		if err := s.throttle.wait(ctx, m.To); err != nil {
+			return channel.Receipt{}, fmt.Errorf("email: per-domain rate: %w", err)
+		}
+	}
+	if err := s.deliver(ctx, msg); err != nil {
+		return channel.Receipt{}, err
+	}
+	return channel.Receipt{ProviderID: id}, nil
+}
+
+// deliver sends msg on a pooled connection.
+func (s *Sender) deliver(ctx context.Context, msg *mail.Msg) error {
+	c, err := s.pool.get(ctx)
+	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
+		return fmt.Errorf("email: waiting for a connection: %w", err)
+	}
+	stop := context.AfterFunc(ctx, c.abort)
+	keep, err := s.attempt(ctx, c, msg)
+	if !stop() {
+		keep = false // abort ran or is running: the connection is spoilt
+	}
+	s.pool.put(c, !keep)
+	return err
+}
+
+// attempt sends msg on c, redialing once when a reused connection turns
+// out dead before the relay could accept anything. keep reports whether
+// the session is still usable.
+func (s *Sender) attempt(ctx context.Context, c *conn, msg *mail.Msg) (keep bool, err error) {
+	for try := 0; ; try++ {
+		fresh := false
+		if !c.connected() {
+			if err := c.client.DialWithContext(ctx); err != nil {
+				c.drop()
+				if ctx.Err() != nil {
+					return false, fmt.Errorf("email: dial: %w", context.Cause(ctx))
+				}
+				s.log.Debug("smtp dial failed", "relay", s.cfg.Host)
+				return false, &Error{Reason: ReasonUnavailable, Stage: "dial", cause: err}
+			}
+			fresh = true
+		}
+		sendErr := c.client.Send(msg)
+		if sendErr == nil {
+			return true, nil
+		}
+		if ctx.Err() != nil {
+			return false, fmt.Errorf("email: send: %w", context.Cause(ctx))
+		}
+		e := classify(sendErr)
+		if e.Code == 0 {
+			c.drop()
+		}
+		if !fresh && try == 0 && safeToRetry(e) {
+			s.log.Debug("smtp connection went stale, redialing", "relay", s.cfg.Host, "stage", e.Stage)
+			continue
+		}
+		s.log.Debug("smtp send failed", "stage", e.Stage, "code", e.Code, "reason", e.Reason)
+		return e.Code != 0, e
+	}
+}
+
+// Close quits idle connections and stops the idle-connection janitor;
+// connections still sending are closed when their send ends. Later Sends
+// return ErrClosed.
+func (s *Sender) Close() error { return s.pool.close() }

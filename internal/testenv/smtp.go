@@ -1,0 +1,291 @@
+package testenv
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// SMTPOptions configures an in-process SMTP server.
+type SMTPOptions struct {
+	// Discard counts accepted messages without keeping them, so that
+	// benchmarks of millions of messages run in constant memory. Messages
+	// then returns nil.
+	Discard bool
+	// TLSConfig, when set, makes the server advertise STARTTLS.
+	TLSConfig *tls.Config
+	// Username and Password, when Username is set, make the server
+	// advertise AUTH PLAIN and require it before MAIL (insecure auth is
+	// allowed because tests run on loopback without TLS).
+	Username, Password string
+}
+
+// ReceivedMessage is one message accepted by the test server: the envelope
+// and the raw bytes as the client sent them (CRLF line endings).
+type ReceivedMessage struct {
+	From string
+	To   []string
+	Data []byte
+}
+
+// SMTPServer is a real SMTP server (emersion/go-smtp) listening on
+// 127.0.0.1, recording what it accepts and failing on request, so that
+// senders are tested over real connections. It is safe for concurrent use.
+type SMTPServer struct {
+	opts SMTPOptions
+	srv  *smtp.Server
+	ln   net.Listener
+	done chan struct{}
+
+	count atomic.Int64
+	conns atomic.Int64
+
+	mu       sync.Mutex
+	msgs     []ReceivedMessage
+	failRcpt map[string]int
+	failData []int
+	notify   chan struct{} // closed and replaced on every accepted message
+}
+
+// NewSMTPServer starts a server on a free 127.0.0.1 port and serves it in a
+// goroutine until Close. It works outside tests (benchmarks, tools). It
+// returns an error when no port can be bound.
+func NewSMTPServer(opts SMTPOptions) (*SMTPServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("smtp test server: listen: %w", err)
+	}
+	s := &SMTPServer{
+		opts:     opts,
+		ln:       ln,
+		done:     make(chan struct{}),
+		failRcpt: map[string]int{},
+		notify:   make(chan struct{}),
+	}
+	srv := smtp.NewServer(&smtpBackend{s: s})
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout = time.Minute
+	srv.WriteTimeout = time.Minute
+	srv.MaxRecipients = 100
+	srv.MaxMessageBytes = 64 << 20
+	srv.EnableSMTPUTF8 = true
+	srv.TLSConfig = opts.TLSConfig
+	s.srv = srv
+	go func() {
+		defer close(s.done)
+		_ = srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// StartSMTP starts a recording server for t and closes it on cleanup.
+func StartSMTP(t testing.TB) *SMTPServer {
+	t.Helper()
+	return StartSMTPWith(t, SMTPOptions{})
+}
+
+// StartSMTPWith starts a server with opts for t and closes it on cleanup.
+func StartSMTPWith(t testing.TB, opts SMTPOptions) *SMTPServer {
+	t.Helper()
+	s, err := NewSMTPServer(opts)
+	if err != nil {
+		Missing(t, "smtp", err.Error())
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Addr is the server's "127.0.0.1:port".
+func (s *SMTPServer) Addr() string { return s.ln.Addr().String() }
+
+// URL is an RELAIS_SMTP_URL for this server: plain SMTP without TLS, with
+// the credentials when the server requires them.
+func (s *SMTPServer) URL() string {
+	userinfo := ""
+	if s.opts.Username != "" {
+		userinfo = s.opts.Username + ":" + s.opts.Password + "@"
+	}
+	return "smtp://" + userinfo + s.Addr() + "?tls=none"
+}
+
+// Close stops the server and drops open connections.
+func (s *SMTPServer) Close() error {
+	err := s.srv.Close()
+	<-s.done
+	if errors.Is(err, smtp.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Messages returns a copy of the accepted messages in arrival order (nil
+// with Discard).
+func (s *SMTPServer) Messages() []ReceivedMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ReceivedMessage(nil), s.msgs...)
+}
+
+// Count is the number of accepted messages.
+func (s *SMTPServer) Count() int { return int(s.count.Load()) }
+
+// Connections is the number of SMTP connections opened so far, so that
+// tests can prove a client reuses its connections.
+func (s *SMTPServer) Connections() int { return int(s.conns.Load()) }
+
+// WaitFor waits until at least n messages were accepted, and reports
+// whether they were before timeout.
+func (s *SMTPServer) WaitFor(n int, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		ch := s.notify
+		s.mu.Unlock()
+		if s.Count() >= n {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return s.Count() >= n
+		}
+	}
+}
+
+// FailRecipient makes RCPT TO addr (case-insensitive) fail with code, for
+// example 550 (unknown user) or 452 (mailbox full). Code 0 removes it.
+func (s *SMTPServer) FailRecipient(addr string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == 0 {
+		delete(s.failRcpt, strings.ToLower(addr))
+		return
+	}
+	s.failRcpt[strings.ToLower(addr)] = code
+}
+
+// FailNext makes the next n DATA commands fail with code (after the body
+// was read), for example 451 once to test a retry.
+func (s *SMTPServer) FailNext(n, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failData = append(s.failData, code)
+	}
+}
+
+func (s *SMTPServer) accept(m ReceivedMessage) {
+	s.mu.Lock()
+	if !s.opts.Discard {
+		s.msgs = append(s.msgs, m)
+	}
+	s.count.Add(1)
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func smtpErr(code int, msg string) *smtp.SMTPError {
+	class := code / 100
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{class, 0, 0}, Message: msg}
+}
+
+type smtpBackend struct{ s *SMTPServer }
+
+func (b *smtpBackend) NewSession(_ *smtp.Conn) (smtp.Session, error) {
+	b.s.conns.Add(1)
+	return &smtpSession{s: b.s, authed: b.s.opts.Username == ""}, nil
+}
+
+type smtpSession struct {
+	s      *SMTPServer
+	authed bool
+	from   string
+	to     []string
+}
+
+var _ smtp.AuthSession = (*smtpSession)(nil)
+
+func (ss *smtpSession) AuthMechanisms() []string {
+	if ss.s.opts.Username == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != ss.s.opts.Username || pass != ss.s.opts.Password {
+			return smtp.ErrAuthFailed
+		}
+		ss.authed = true
+		return nil
+	}), nil
+}
+
+func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	if !ss.authed {
+		return smtp.ErrAuthRequired
+	}
+	ss.from = from
+	ss.to = nil
+	return nil
+}
+
+func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	code, fail := ss.s.failRcpt[strings.ToLower(to)]
+	ss.s.mu.Unlock()
+	if fail {
+		return smtpErr(code, "recipient refused by test server")
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *smtpSession) Data(r io.Reader) error {
+	var data []byte
+	var err error
+	if ss.s.opts.Discard {
+		_, err = io.Copy(io.Discard, r)
+	} else {
+		data, err = io.ReadAll(r)
+	}
+	if err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	code := 0
+	if len(ss.s.failData) > 0 {
+		code = ss.s.failData[0]
+		ss.s.failData = ss.s.failData[1:]
+	}
+	ss.s.mu.Unlock()
+	if code != 0 {
+		return smtpErr(code, "message refused by test server")
+	}
+	ss.s.accept(ReceivedMessage{From: ss.from, To: ss.to, Data: data})
+	return nil
+}
+
+func (ss *smtpSession) Reset() {
+	ss.from = ""
+	ss.to = nil
+}
+
+func (ss *smtpSession) Logout() error { return nil }
