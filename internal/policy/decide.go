@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -66,8 +65,12 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	norm := normalizedAddress(c, addr)
 	if norm == "" {
-		if addr == AddrPostal && hasAnyPostal(c.Address) {
+		switch {
+		case addr == AddrPostal && hasAnyPostal(c.Address):
 			return deny(ReasonInvalidAddress, "incomplete postal address"), nil
+		case addr == AddrPhone && strings.TrimSpace(c.PhoneRaw) != "":
+			// The import kept a number it could not normalize.
+			return deny(ReasonInvalidAddress, "phone not normalizable"), nil
 		}
 		return deny(ReasonNoAddress, ""), nil
 	}
@@ -213,11 +216,10 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 func validAddress(addr string, c *contact.Contact) bool {
 	switch addr {
 	case AddrEmail:
-		email := NormalizeEmail(c.Email)
-		a, err := mail.ParseAddress(email)
-		// A display name or comments mean the cell held more than an
-		// address: refuse rather than guess which part to send to.
-		return err == nil && a.Name == "" && a.Address == email && strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".")
+		// The importer's rule, so the policy and the import agree on
+		// which addresses are valid.
+		_, ok := contact.NormalizeEmail(c.Email)
+		return ok
 	case AddrPhone:
 		return e164.MatchString(strings.TrimSpace(c.Phone))
 	case AddrPostal:

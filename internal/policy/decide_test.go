@@ -131,6 +131,8 @@ func TestDecideAddress(t *testing.T) {
 		{name: "transactional invalid email", channel: "email", purpose: "transactional", edit: func(c *contact.Contact) { c.Email = "jeanne.example.fr" }, want: ReasonInvalidAddress},
 		{name: "no phone for sms", channel: "sms", edit: func(c *contact.Contact) { c.Phone = "" }, want: ReasonNoAddress},
 		{name: "national phone not E.164", channel: "sms", edit: func(c *contact.Contact) { c.Phone = "06 12 34 56 78" }, want: ReasonInvalidAddress},
+		{name: "phone kept raw by the import", channel: "sms", edit: func(c *contact.Contact) { c.Phone, c.PhoneRaw = "", "06 12" }, want: ReasonInvalidAddress},
+		{name: "email domain ending with a dot", channel: "email", edit: func(c *contact.Contact) { c.Email = "jeanne@example." }, want: ReasonInvalidAddress},
 		{name: "no phone for transactional mms", channel: "mms", purpose: "transactional", edit: func(c *contact.Contact) { c.Phone = "" }, want: ReasonNoAddress},
 		{name: "no postal address", channel: "print", edit: func(c *contact.Contact) { c.Address = contact.Address{} }, want: ReasonNoAddress},
 		{name: "postal without postcode", channel: "print", edit: func(c *contact.Contact) { c.Address.Postcode = "" }, want: ReasonInvalidAddress},

@@ -68,10 +68,13 @@ func SuppressionKey(secret []byte, addrChannel, normalizedAddress string) string
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// NormalizeEmail returns the form of an email address used for matching:
-// trimmed and lower-cased (the local part is treated case-insensitively,
-// as every large provider does).
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeEmail returns the form of an email address its suppression key
+// is computed over: contact.NormalizeEmail's (trimmed, lower-cased), valid
+// or not, so a key computed at bounce time matches the one checked later.
+func NormalizeEmail(s string) string {
+	norm, _ := contact.NormalizeEmail(s)
+	return norm
+}
 
 // NormalizePostal returns the form of a postal address used for matching:
 // country (default FR), postcode without spaces, then each non-empty
