@@ -34,6 +34,9 @@ type Attachment struct {
 // never logged or put on the queue.
 type Message struct {
 	LedgerID string // the send ledger row id, also used for idempotency keys
+	// RunID groups the messages of one run; print spools letters per run
+	// and assembles them into batches when the run's jobs are done.
+	RunID    string
 	Campaign string
 	Step     string
 	Channel  string

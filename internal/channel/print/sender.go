@@ -1,0 +1,299 @@
+package print
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+	"github.com/google/uuid"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"github.com/relais-dev/relais/internal/channel"
+)
+
+// ReasonInvalidInsert is the refusal reason when an insert is not a
+// readable PDF: every letter of the step would fail the same way.
+const ReasonInvalidInsert = "invalid_insert"
+
+// DefaultBatchSize is the number of letters per batch PDF: large enough
+// for a print shop's job, small enough to reprint one batch cheaply.
+const DefaultBatchSize = 500
+
+// Batcher spools letters on disk as they are sent and assembles a run's
+// letters into print-ready batches. The spool holds one small JSON file per
+// letter (dir/spool/<run>/letters), named so that a directory listing is
+// already in postcode order and so that a retried send replaces, not
+// duplicates, its letter; memory therefore stays bounded by one batch.
+type Batcher struct {
+	dir       string
+	layout    Layout
+	batchSize int
+	now       func() time.Time
+	cost      float64
+	currency  string
+
+	inserts  sync.Map  // run+"/"+hash → pages, for inserts already spooled
+	measurer sync.Pool // *fpdf.Fpdf with fonts loaded, to measure text widths
+}
+
+// Option configures a Batcher; an invalid value is an error from NewBatcher.
+type Option func(*Batcher) error
+
+// WithBatchSize sets the letters per batch (default DefaultBatchSize).
+func WithBatchSize(n int) Option {
+	return func(b *Batcher) error {
+		if n < 1 {
+			return fmt.Errorf("print: batch size %d must be positive", n)
+		}
+		b.batchSize = n
+		return nil
+	}
+}
+
+// WithClock sets the clock that dates letters (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(b *Batcher) error {
+		if now == nil {
+			return errors.New("print: nil clock")
+		}
+		b.now = now
+		return nil
+	}
+}
+
+// WithCost sets the cost of one letter reported in batch summaries
+// (default 0.70 EUR, the seeds' figure for a publipostage letter).
+func WithCost(perLetter float64, currency string) Option {
+	return func(b *Batcher) error {
+		if perLetter < 0 || currency == "" {
+			return fmt.Errorf("print: invalid cost %v %q", perLetter, currency)
+		}
+		b.cost, b.currency = perLetter, currency
+		return nil
+	}
+}
+
+// NewBatcher returns a Batcher spooling and writing under dir. It checks
+// the layout (Layout.Normalize) but touches no file until the first Send.
+func NewBatcher(dir string, layout Layout, opts ...Option) (*Batcher, error) {
+	if dir == "" {
+		return nil, errors.New("print: empty output directory")
+	}
+	lay, err := layout.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	b := &Batcher{dir: dir, layout: lay, batchSize: DefaultBatchSize, now: time.Now, cost: 0.70, currency: "EUR"}
+	for _, o := range opts {
+		if err := o(b); err != nil {
+			return nil, err
+		}
+	}
+	b.measurer.New = func() any { return newDoc(lay) }
+	return b, nil
+}
+
+// Layout returns the normalized layout the Batcher uses.
+func (b *Batcher) Layout() Layout { return b.layout }
+
+// Sender returns the channel.Sender that spools letters into b.
+func (b *Batcher) Sender() *Sender { return &Sender{b: b} }
+
+// Sender is the print channel's channel.Sender. Send lays nothing out on
+// paper yet: it validates and spools the letter, and the run's batches are
+// produced by Batcher.Assemble. It is safe for concurrent use.
+type Sender struct{ b *Batcher }
+
+var _ channel.Sender = (*Sender)(nil)
+
+// Name returns channel.Print.
+func (s *Sender) Name() string { return channel.Print }
+
+// Close has nothing to flush: every Send is on disk when it returns.
+func (s *Sender) Close() error { return nil }
+
+// Send validates m and spools it for its run (m.RunID, or m.Campaign when
+// empty). The receipt's ProviderID is "print:<run>:<letter>", where the
+// letter id is derived from m.LedgerID and appears in the batch manifest.
+// An address that cannot be written to NF Z10-011 or does not fit the
+// envelope window, and an insert that is not a PDF, are permanent
+// refusals (*RefusalError); disk errors are temporary.
+func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return channel.Receipt{}, err
+	}
+	b := s.b
+	l, err := newLetter(m, b.layout, b.now())
+	if err != nil {
+		return channel.Receipt{}, err
+	}
+	if err := b.checkWindow(l.Address); err != nil {
+		return channel.Receipt{}, err
+	}
+	run := runKey(m)
+	runDir := filepath.Join(b.dir, "spool", run)
+	for _, in := range m.Inserts {
+		ref, err := b.spoolInsert(runDir, run, in.Data)
+		if err != nil {
+			return channel.Receipt{}, err
+		}
+		l.Inserts = append(l.Inserts, ref)
+	}
+	id := safeName(m.LedgerID)
+	if id == "" {
+		id = uuid.NewString()
+	}
+	data, err := json.Marshal(l)
+	if err != nil {
+		return channel.Receipt{}, fmt.Errorf("print: encode letter: %w", err)
+	}
+	name := sortKey(l) + "_" + id + ".json"
+	if err := writeAtomic(filepath.Join(runDir, "letters"), name, data); err != nil {
+		return channel.Receipt{}, err
+	}
+	return channel.Receipt{ProviderID: "print:" + run + ":" + id}, nil
+}
+
+// checkWindow refuses an address whose longest line would cross the
+// window's edge in the layout's font, so that no batch fails preflight
+// later for one letter.
+func (b *Batcher) checkWindow(lines []string) error {
+	f := b.measurer.Get().(*fpdf.Fpdf)
+	defer b.measurer.Put(f)
+	f.SetFont(family, styleRegular, addrFont)
+	room := b.layout.WindowRect.W - 2*addrPadding
+	for i, l := range lines {
+		if w := f.GetStringWidth(l); w > room {
+			return invalidAddress("line %d is %.0f mm wide, the window leaves %.0f mm", i+1, w, room)
+		}
+	}
+	if h := addrFont*ptToMM + float64(len(lines)-1)*addrLineH; h > b.layout.WindowRect.H-2*addrPadding+addrFont*ptToMM {
+		return invalidAddress("%d lines do not fit the window height", len(lines))
+	}
+	return nil
+}
+
+// spoolInsert stores an insert once per run and content and returns its
+// reference; an unreadable PDF is a permanent refusal.
+func (b *Batcher) spoolInsert(runDir, run string, data []byte) (insertRef, error) {
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:12])
+	key := run + "/" + hash
+	if p, ok := b.inserts.Load(key); ok {
+		return insertRef{Hash: hash, Pages: p.(int)}, nil
+	}
+	n, err := api.PageCount(bytes.NewReader(data), pdfConf())
+	if err != nil || n < 1 {
+		return insertRef{}, &RefusalError{Reason: ReasonInvalidInsert, Detail: fmt.Sprintf("insert %s is not a readable PDF", hash)}
+	}
+	if err := writeAtomic(filepath.Join(runDir, "inserts"), hash+".pdf", data); err != nil {
+		return insertRef{}, err
+	}
+	b.inserts.Store(key, n)
+	return insertRef{Hash: hash, Pages: n}, nil
+}
+
+var disableConfigDir sync.Once
+
+// pdfConf returns a pdfcpu configuration that does not read or create a
+// configuration directory in the user's home.
+func pdfConf() *model.Configuration {
+	disableConfigDir.Do(api.DisableConfigDir)
+	c := model.NewDefaultConfiguration()
+	c.ValidationMode = model.ValidationRelaxed
+	return c
+}
+
+// runKey is the spool directory name of m's run.
+func runKey(m *channel.Message) string {
+	r := m.RunID
+	if r == "" {
+		r = m.Campaign
+	}
+	if r = safeName(r); r == "" {
+		r = "default"
+	}
+	return r
+}
+
+// safeName keeps the characters that are safe in a file name on every
+// system and replaces the others, so ids never escape the spool directory.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), ".")
+}
+
+// sortKey orders letters for the print shop: France first by postcode
+// (La Poste's presort discounts follow postcodes), then other countries.
+func sortKey(l *letter) string {
+	pc := strings.ToUpper(safeName(l.Postcode))
+	if len(pc) < 10 {
+		pc += strings.Repeat("0", 10-len(pc))
+	}
+	if l.Country == "FR" {
+		return "0FR-" + pc
+	}
+	return "1" + safeName(l.Country) + "-" + pc
+}
+
+// writeAtomic writes data to dir/name through a temporary file and a
+// rename, so Assemble never reads half a letter.
+func writeAtomic(dir, name string, data []byte) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("print: spool: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("print: spool: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("print: spool: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("print: spool: %w", err)
+	}
+	return nil
+}
+
+// spooled lists the letters of run in print order.
+func (b *Batcher) spooled(run string) ([]string, error) {
+	dir := filepath.Join(b.dir, "spool", run, "letters")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("print: list spool: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, ".") {
+			names = append(names, filepath.Join(dir, n))
+		}
+	}
+	return names, nil // os.ReadDir sorts by name, which is print order
+}
