@@ -150,7 +150,7 @@ func TestWebhookSignature(t *testing.T) {
 			body: url.Values{"MessageSid": {"SM0123456789abcdef0123456789abcdef"}, "MessageStatus": {"failed"}}, want: http.StatusForbidden},
 		{name: "signed inbound", target: hook.URL + "/webhooks/twilio/inbound",
 			signature: testenv.SignTwilio(d.AuthToken, hook.URL+"/webhooks/twilio/inbound", url.Values{"From": {"+33612345678"}, "Body": {"hi"}, "MessageSid": {"SMx"}}),
-			body: url.Values{"From": {"+33612345678"}, "Body": {"hi"}, "MessageSid": {"SMx"}}, want: http.StatusOK},
+			body:      url.Values{"From": {"+33612345678"}, "Body": {"hi"}, "MessageSid": {"SMx"}}, want: http.StatusOK},
 		{name: "forged inbound", target: hook.URL + "/webhooks/twilio/inbound", signature: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 			body: url.Values{"From": {"+33612345678"}, "Body": {"STOP"}, "MessageSid": {"SMx"}}, want: http.StatusForbidden},
 		{name: "signed but missing fields", target: statusURL, signature: testenv.SignTwilio(d.AuthToken, statusURL, url.Values{"MessageSid": {"SMx"}}),
