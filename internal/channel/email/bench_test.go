@@ -1,0 +1,59 @@
+package email
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/testenv"
+)
+
+// benchMessage is about the size of the reference newsletter (~4.7 KB).
+func benchMessage() *channel.Message {
+	m := testMessage("bench")
+	m.Attachments = nil
+	m.HTML = "<html><body>" + strings.Repeat("<p>Découvrez nos offres de la saison, sélectionnées pour vous.</p>\n", 40) + "</body></html>"
+	m.Text = strings.Repeat("Découvrez nos offres de la saison, sélectionnées pour vous.\n", 20)
+	return m
+}
+
+// BenchmarkSendSMTP measures Send to a local discarding SMTP server with
+// parallel senders sharing one pool, as workers do.
+func BenchmarkSendSMTP(b *testing.B) {
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		opts []Option
+	}{
+		{name: "plain"},
+		{name: "dkim-ed25519", opts: []Option{WithDKIM("shop.example", "sel1", edKey)}},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			srv := testenv.StartSMTPWith(b, testenv.SMTPOptions{Discard: true})
+			s := newTestSender(b, srv, 20, bc.opts...)
+			m := benchMessage()
+			b.SetParallelism(16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.Send(context.Background(), m); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			if srv.Count() < b.N {
+				b.Errorf("server counted %d of %d", srv.Count(), b.N)
+			}
+		})
+	}
+}
