@@ -46,15 +46,15 @@ func publicAddr(a netip.Addr) bool {
 	return true
 }
 
-// checkMedia refuses media URLs Twilio should not fetch: anything but
-// https, URLs with credentials, and hosts that resolve to loopback,
-// private, link-local or otherwise non-public addresses (SSRF: the URL may
-// come from campaign data). allowPrivate lifts the address and scheme
-// checks for tests that serve media from 127.0.0.1. A DNS name that does not
-// exist is permanent; a DNS failure is temporary. The check is made at send
-// time; Twilio fetches later, so a host that changes its DNS answer in
-// between is not caught (Twilio's own fetcher does not reach relais's
-// network anyway; this guards relais-side previews and the outbox too).
+// checkMedia refuses media URLs Twilio should not be asked to fetch:
+// anything but https, URLs with credentials, and hosts that resolve to
+// loopback, private, link-local or otherwise non-public addresses, because
+// the URL may come from campaign data (SSRF). allowPrivate lifts the address
+// and https checks (http is then accepted) for tests that serve media from
+// 127.0.0.1. A host that does not exist is a permanent failure; a DNS failure
+// is temporary. The check runs at send time and Twilio fetches later, so a
+// host that changes its DNS answer in between is not caught: this is a
+// guard against mistakes and hostile data, not a network boundary.
 func checkMedia(ctx context.Context, lookup func(context.Context, string) ([]netip.Addr, error), raw string, allowPrivate bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil {
