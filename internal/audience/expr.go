@@ -77,14 +77,16 @@ func boolOrNil(b *bool) any {
 }
 
 // ExprOptions are the expr options every audience expression is compiled
-// with: the Env(nil) environment and comparisons that are false, not
-// errors, when one side is nil (a missing attribute), so that
-// `attrs.orders_12m >= 2` simply skips contacts without that attribute.
+// with: the Env(nil) environment, comparisons that are false, not errors,
+// when one side is nil (a missing attribute), so that
+// `attrs.orders_12m >= 2` simply skips contacts without that attribute,
+// and arithmetic that yields nil when an operand is nil.
 // Callers compiling `when` conditions append their own functions.
 func ExprOptions() []expr.Option {
 	return []expr.Option{
 		expr.Env(Env(nil)),
 		expr.Function(nilSafeCmp, cmpNilSafe),
+		expr.Function(nilSafeArith, arithNilSafe),
 		expr.Patch(nilSafeVisitor{}),
 	}
 }
@@ -124,11 +126,15 @@ func exprError(err error) error {
 	return &ExprError{Line: 1, Column: 1, Msg: err.Error(), err: err}
 }
 
-const nilSafeCmp = "__relais_cmp"
+const (
+	nilSafeCmp   = "__relais_cmp"
+	nilSafeArith = "__relais_arith"
+)
 
-// nilSafeVisitor rewrites ordering comparisons whose operand type is only
-// known at run time (attributes) into a call that treats nil as "no
-// match"; statically typed comparisons keep expr's checks.
+// nilSafeVisitor rewrites ordering comparisons and arithmetic whose
+// operand type is only known at run time (attributes) into calls that
+// treat nil as "no match" / "no value"; statically typed operations keep
+// expr's compile-time checks.
 type nilSafeVisitor struct{}
 
 func (nilSafeVisitor) Visit(node *ast.Node) {
@@ -136,8 +142,12 @@ func (nilSafeVisitor) Visit(node *ast.Node) {
 	if !ok {
 		return
 	}
+	fn := ""
 	switch b.Operator {
 	case "<", "<=", ">", ">=":
+		fn = nilSafeCmp
+	case "+", "-", "*", "/", "%", "**":
+		fn = nilSafeArith
 	default:
 		return
 	}
@@ -145,9 +155,35 @@ func (nilSafeVisitor) Visit(node *ast.Node) {
 		return
 	}
 	ast.Patch(node, &ast.CallNode{
-		Callee:    &ast.IdentifierNode{Value: nilSafeCmp},
+		Callee:    &ast.IdentifierNode{Value: fn},
 		Arguments: []ast.Node{&ast.StringNode{Value: b.Operator}, b.Left, b.Right},
 	})
+}
+
+// arithNilSafe propagates nil through arithmetic, so that
+// `attrs.orders_12m * 10` is nil (no value) for a contact without the
+// attribute instead of an error.
+func arithNilSafe(p ...any) (any, error) {
+	if len(p) != 3 {
+		return nil, errors.New("arithmetic: want 3 arguments")
+	}
+	a, b := p[1], p[2]
+	if a == nil || b == nil {
+		return nil, nil
+	}
+	switch p[0] {
+	case "+":
+		return runtime.Add(a, b), nil
+	case "-":
+		return runtime.Subtract(a, b), nil
+	case "*":
+		return runtime.Multiply(a, b), nil
+	case "/":
+		return runtime.Divide(a, b), nil
+	case "%":
+		return runtime.Modulo(a, b), nil
+	}
+	return runtime.Exponent(a, b), nil
 }
 
 func dynamic(t reflect.Type) bool { return t == nil || t.Kind() == reflect.Interface }
