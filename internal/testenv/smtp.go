@@ -1,10 +1,16 @@
 package testenv
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -22,8 +28,10 @@ type SMTPOptions struct {
 	// benchmarks of millions of messages run in constant memory. Messages
 	// then returns nil.
 	Discard bool
-	// TLSConfig, when set, makes the server advertise STARTTLS.
-	TLSConfig *tls.Config
+	// TLSConfig, when set, makes the server advertise STARTTLS, or speak
+	// TLS from the first byte with ImplicitTLS (an smtps:// relay).
+	TLSConfig   *tls.Config
+	ImplicitTLS bool
 	// Username and Password, when Username is set, make the server
 	// advertise AUTH PLAIN and require it before MAIL (insecure auth is
 	// allowed because tests run on loopback without TLS).
@@ -54,6 +62,7 @@ type SMTPServer struct {
 	msgs     []ReceivedMessage
 	failRcpt map[string]int
 	failData []int
+	hold     *dataHold
 	notify   chan struct{} // closed and replaced on every accepted message
 }
 
@@ -64,6 +73,13 @@ func NewSMTPServer(opts SMTPOptions) (*SMTPServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("smtp test server: listen: %w", err)
+	}
+	if opts.ImplicitTLS {
+		if opts.TLSConfig == nil {
+			_ = ln.Close()
+			return nil, errors.New("smtp test server: ImplicitTLS needs a TLSConfig")
+		}
+		ln = tls.NewListener(ln, opts.TLSConfig)
 	}
 	s := &SMTPServer{
 		opts:     opts,
@@ -109,12 +125,19 @@ func StartSMTPWith(t testing.TB, opts SMTPOptions) *SMTPServer {
 // Addr is the server's "127.0.0.1:port".
 func (s *SMTPServer) Addr() string { return s.ln.Addr().String() }
 
-// URL is an RELAIS_SMTP_URL for this server: plain SMTP without TLS, with
-// the credentials when the server requires them.
+// URL is an RELAIS_SMTP_URL for this server, with the credentials when the
+// server requires them: smtp://…?tls=none for a plain server,
+// tls=starttls when it has a TLSConfig, smtps:// with ImplicitTLS.
 func (s *SMTPServer) URL() string {
 	userinfo := ""
 	if s.opts.Username != "" {
 		userinfo = s.opts.Username + ":" + s.opts.Password + "@"
+	}
+	switch {
+	case s.opts.ImplicitTLS:
+		return "smtps://" + userinfo + s.Addr()
+	case s.opts.TLSConfig != nil:
+		return "smtp://" + userinfo + s.Addr() + "?tls=starttls"
 	}
 	return "smtp://" + userinfo + s.Addr() + "?tls=none"
 }
@@ -186,6 +209,34 @@ func (s *SMTPServer) FailNext(n, code int) {
 	}
 }
 
+// dataHold parks DATA commands until released.
+type dataHold struct {
+	entered chan struct{} // receives once per parked DATA
+	release chan struct{}
+}
+
+// HoldData makes every following DATA command wait, after the body was
+// read and before the reply, until release is called; entered receives
+// once for each DATA that reached that point. It lets tests cancel a send
+// while the relay is "processing" it, without sleeping.
+func (s *SMTPServer) HoldData() (entered <-chan struct{}, release func()) {
+	h := &dataHold{entered: make(chan struct{}, 100), release: make(chan struct{})}
+	s.mu.Lock()
+	s.hold = h
+	s.mu.Unlock()
+	var once sync.Once
+	return h.entered, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.hold == h {
+				s.hold = nil
+			}
+			s.mu.Unlock()
+			close(h.release)
+		})
+	}
+}
+
 func (s *SMTPServer) accept(m ReceivedMessage) {
 	s.mu.Lock()
 	if !s.opts.Discard {
@@ -204,14 +255,20 @@ func smtpErr(code int, msg string) *smtp.SMTPError {
 
 type smtpBackend struct{ s *SMTPServer }
 
-func (b *smtpBackend) NewSession(_ *smtp.Conn) (smtp.Session, error) {
-	b.s.conns.Add(1)
-	return &smtpSession{s: b.s, authed: b.s.opts.Username == ""}, nil
+func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	_, isTLS := c.TLSConnectionState()
+	// go-smtp starts a new session after STARTTLS on the same connection:
+	// count a connection once, at its first session.
+	if !isTLS || b.s.opts.ImplicitTLS {
+		b.s.conns.Add(1)
+	}
+	return &smtpSession{s: b.s, authed: b.s.opts.Username == "", tls: isTLS}, nil
 }
 
 type smtpSession struct {
 	s      *SMTPServer
 	authed bool
+	tls    bool // the connection was encrypted when the session began
 	from   string
 	to     []string
 }
@@ -254,6 +311,9 @@ func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if fail {
 		return smtpErr(code, "recipient refused by test server")
 	}
+	if ss.s.opts.TLSConfig != nil && !ss.tls {
+		return smtpErr(530, "must issue STARTTLS first")
+	}
 	ss.to = append(ss.to, to)
 	return nil
 }
@@ -268,6 +328,16 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	}
 	if err != nil {
 		return err
+	}
+	ss.s.mu.Lock()
+	hold := ss.s.hold
+	ss.s.mu.Unlock()
+	if hold != nil {
+		select {
+		case hold.entered <- struct{}{}:
+		default:
+		}
+		<-hold.release
 	}
 	ss.s.mu.Lock()
 	code := 0
@@ -289,3 +359,43 @@ func (ss *smtpSession) Reset() {
 }
 
 func (ss *smtpSession) Logout() error { return nil }
+
+// LoopbackTLS returns a server configuration with a fresh self-signed
+// certificate for 127.0.0.1 and localhost, and a client configuration that
+// trusts only it, so that TLS paths are tested without disabling
+// verification.
+func LoopbackTLS(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("tls key: %v", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "relais test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("tls certificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("tls certificate: %v", err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	server = &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
+		MinVersion:   tls.VersionTLS12,
+	}
+	client = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return server, client
+}
