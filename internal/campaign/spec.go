@@ -2,7 +2,11 @@
 // immutable, content-hashed Spec and validates them with file:line:col errors.
 package campaign
 
-import "time"
+import (
+	"time"
+
+	"github.com/relais-dev/relais/internal/render"
+)
 
 // Purpose values.
 const (
@@ -35,6 +39,15 @@ type Spec struct {
 	// Files maps each referenced path (relative to Root) to its content,
 	// read once at load time so a run sends exactly what was hashed.
 	Files map[string][]byte
+	// AudienceHash is the hex SHA-256 of the audience file (source: file).
+	// An audience file larger than MaxInlineAudience is hashed but not
+	// kept in Files (it is streamed at run time); the audience reader can
+	// compare this hash to detect a file changed since validation.
+	AudienceHash string
+	// Templates holds every compiled template: template files by their
+	// path relative to Root (as in Files), inline subjects by
+	// SubjectKey(step, channel). Templates are safe for concurrent use.
+	Templates map[string]*render.Template
 }
 
 // Audience says who receives the campaign.
@@ -44,6 +57,10 @@ type Audience struct {
 	Mapping string // optional mapping file relative to Root
 	Where   string // expr-lang expression, "" = everyone
 	Top     *Top
+	// Database and Query are used with Source "query": Query is SQL run
+	// on the named database.
+	Database string
+	Query    string
 }
 
 // Top keeps the best Percent % of the audience by the value of By (Pareto).
@@ -129,6 +146,19 @@ type FrequencyCap struct {
 type Cost struct {
 	Currency string
 	PerUnit  map[string]float64 // "email", "sms" (per segment), "mms", "print"
+}
+
+// SubjectKey is the Templates key of a step's inline subject template for
+// channel ("email" or "print").
+func SubjectKey(stepID, channel string) string { return "steps." + stepID + "." + channel + ".subject" }
+
+// Template returns the compiled template for key (a template path or a
+// SubjectKey), or nil when there is none (an absent optional template).
+func (sp *Spec) Template(key string) *render.Template {
+	if key == "" {
+		return nil
+	}
+	return sp.Templates[key]
 }
 
 // ChannelsFor returns the channel preference order of step s.

@@ -167,7 +167,6 @@ func TestFields(t *testing.T) {
 	}
 }
 
-
 func TestLookupField(t *testing.T) {
 	tests := []struct {
 		name, path, want string

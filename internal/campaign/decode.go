@@ -1,0 +1,232 @@
+package campaign
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Known keys per mapping. They are the contract of SPEC §3: keys may be
+// added here, never renamed or dropped.
+var (
+	// TopLevelKeys lists every key a campaign file may have at its top
+	// level (the JSON Schema in docs/ is tested against it).
+	TopLevelKeys   = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous"}
+	audienceKeys   = []string{"source", "file", "mapping", "where", "top", "database", "query"}
+	topKeys        = []string{"by", "percent"}
+	senderKeys     = []string{"email", "sms", "postal"}
+	postalKeys     = []string{"name", "lines"}
+	stepKeys       = []string{"id", "at", "after", "when", "channels", "email", "sms", "mms", "print"}
+	emailKeys      = []string{"subject", "html", "text", "attachments"}
+	smsKeys        = []string{"text"}
+	mmsKeys        = []string{"text", "media"}
+	printKeys      = []string{"letter", "subject", "inserts", "reply_coupon"}
+	scheduleKeys   = []string{"cron", "timezone"}
+	limitsKeys     = []string{"email", "sms", "mms", "print", "frequency_cap"}
+	costKeys       = []string{"currency", "email", "sms", "mms", "print"}
+	knownChannels  = []string{"email", "sms", "mms", "print"}
+	knownSources   = []string{"contacts", "file", "query"}
+	knownPurposes  = []string{Marketing, Transactional}
+	knownAmbiguous = []string{"hold", "resend"}
+)
+
+// decoder walks the yaml.Node tree, collecting every problem with its
+// position instead of stopping at the first one.
+type decoder struct {
+	file string
+	errs []Error
+}
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	line, col := 0, 0
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// mapping calls fn for each key of n in file order, rejecting unknown
+// keys (with the closest known key as a hint) and duplicates.
+func (d *decoder) mapping(n *yaml.Node, what string, known []string, fn func(key string, k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s must be a mapping", what)
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := k.Value
+		switch {
+		case !contains(known, key):
+			msg := fmt.Sprintf("unknown key %q in %s", key, what)
+			if c := closest(key, known); c != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", c)
+			}
+			d.errorf(k, "%s", msg)
+		case seen[key]:
+			d.errorf(k, "duplicate key %q in %s", key, what)
+		default:
+			seen[key] = true
+			fn(key, k, v)
+		}
+	}
+}
+
+func (d *decoder) str(v *yaml.Node, what string) string {
+	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		d.errorf(v, "%s must be a string", what)
+		return ""
+	}
+	return v.Value
+}
+
+func (d *decoder) strList(v *yaml.Node, what string) []string {
+	if v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+		return []string{v.Value}
+	}
+	if v.Kind != yaml.SequenceNode {
+		d.errorf(v, "%s must be a list of strings", what)
+		return nil
+	}
+	out := make([]string, 0, len(v.Content))
+	for _, e := range v.Content {
+		out = append(out, d.str(e, what+" item"))
+	}
+	return out
+}
+
+func (d *decoder) boolean(v *yaml.Node, what string) bool {
+	var b bool
+	if v.Kind != yaml.ScalarNode || v.Decode(&b) != nil {
+		d.errorf(v, "%s must be true or false", what)
+	}
+	return b
+}
+
+func (d *decoder) float(v *yaml.Node, what string) float64 {
+	f, err := strconv.ParseFloat(v.Value, 64)
+	if v.Kind != yaml.ScalarNode || err != nil {
+		d.errorf(v, "%s must be a number", what)
+	}
+	return f
+}
+
+func (d *decoder) oneOf(v *yaml.Node, what string, allowed []string) string {
+	s := d.str(v, what)
+	if s != "" && !contains(allowed, s) {
+		msg := fmt.Sprintf("%s %q is not one of %s", what, s, strings.Join(allowed, ", "))
+		if c := closest(s, allowed); c != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", c)
+		}
+		d.errorf(v, "%s", msg)
+	}
+	return s
+}
+
+// parseDuration accepts Go durations plus days ("3d", "1d12h"); a bare
+// number is an error because "72" could mean hours or minutes.
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fmt.Errorf("duration %q has no unit (write e.g. %sh, %sd or %sm)", s, s, s, s)
+	}
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad duration %q (units: d, h, m, s)", s)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		s = s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil || dur < 0 {
+		return 0, fmt.Errorf("bad duration %q (units: d, h, m, s)", s)
+	}
+	return days + dur, nil
+}
+
+// parseRate parses "N/unit" or "N/duration": "50/s", "3/7d".
+func parseRate(s string) (int, time.Duration, error) {
+	num, per, ok := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if !ok || err != nil || n <= 0 {
+		return 0, 0, fmt.Errorf("bad rate %q (write N/s, N/m, N/h or N/<duration> such as 3/7d)", s)
+	}
+	per = strings.TrimSpace(per)
+	switch per {
+	case "s", "m", "h", "d":
+		per = "1" + per
+	}
+	dur, err := parseDuration(per)
+	if err != nil || dur <= 0 {
+		return 0, 0, fmt.Errorf("bad rate %q: period %q needs a unit (s, m, h, d)", s, per)
+	}
+	return n, dur, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// closest returns the candidate nearest to s by edit distance, or "" when
+// none is near enough to be a plausible typo.
+func closest(s string, candidates []string) string {
+	best, bestD := "", len(s)/2+2
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// sortErrors orders errors by file, line and column so output is stable.
+func sortErrors(errs []Error) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i], errs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}

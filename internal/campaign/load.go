@@ -1,0 +1,293 @@
+package campaign
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+
+	"github.com/relais-dev/relais/internal/render"
+)
+
+// MaxInlineAudience is the size above which an audience file is hashed
+// but not kept in Spec.Files: audiences are streamed at run time and a
+// million-row file must not sit in memory.
+const MaxInlineAudience = 8 << 20
+
+// Errors is a list of validation problems; Load returns it as its error.
+type Errors []Error
+
+// Error joins the problems, one per line, as path:line:col: message.
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads, decodes and validates one campaign file with every file it
+// references. On any problem it returns nil and an Errors value listing
+// them all (errors.As(err, &campaign.Errors{}) gives the list); an
+// unreadable campaign file is also reported as an Errors value.
+func Load(path string) (*Spec, error) {
+	sp, errs := load(path)
+	if len(errs) > 0 {
+		return nil, Errors(errs)
+	}
+	return sp, nil
+}
+
+// Validate returns every problem of the campaign file at path (none: nil).
+func Validate(path string) []Error {
+	_, errs := load(path)
+	return errs
+}
+
+// LoadAll loads every campaign under paths: a path is a campaign file or
+// a directory whose *.yaml and *.yml files (not recursive) are campaigns.
+// It returns the valid specs and all problems, including two campaigns
+// sharing an id.
+func LoadAll(paths []string) ([]*Spec, []Error) {
+	var files []string
+	var errs []Error
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, Error{File: p, Msg: "cannot read: " + errors.Unwrap(err).Error()})
+			continue
+		}
+		if !fi.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			errs = append(errs, Error{File: p, Msg: fmt.Sprintf("cannot list: %v", err)})
+			continue
+		}
+		for _, e := range entries {
+			if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+				files = append(files, filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	var specs []*Spec
+	byID := map[string]string{}
+	for _, f := range files {
+		sp, es := load(f)
+		errs = append(errs, es...)
+		if sp == nil || len(es) > 0 {
+			continue
+		}
+		if other, dup := byID[sp.ID]; dup {
+			errs = append(errs, Error{File: f, Line: 1, Col: 1, Msg: fmt.Sprintf("campaign id %q is also used by %s", sp.ID, other)})
+			continue
+		}
+		byID[sp.ID] = f
+		specs = append(specs, sp)
+	}
+	return specs, errs
+}
+
+// RootOf returns the repository root of a campaign file: the parent of
+// its directory when that directory is named "campaigns", else the
+// directory itself.
+func RootOf(path string) string {
+	dir := filepath.Dir(path)
+	if filepath.Base(dir) == "campaigns" {
+		return filepath.Dir(dir)
+	}
+	return dir
+}
+
+func load(path string) (*Spec, []Error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []Error{{File: path, Msg: "cannot read campaign file: " + pathErr(err)}}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		return nil, []Error{yamlError(path, err)}
+	}
+	if len(root.Content) == 0 {
+		return nil, []Error{{File: path, Line: 1, Col: 1, Msg: "empty campaign file"}}
+	}
+	d := &decoder{file: path}
+	sp, pos := d.decodeSpec(&root)
+	sp.Path = path
+	sp.Root = RootOf(path)
+	if sp.ID == "" {
+		sp.ID = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	if len(sp.Channels) == 0 && pos.channels[""] != nil {
+		d.errorf(pos.channels[""], "channels must not be empty")
+	}
+	c := &checker{decoder: d, sp: sp, pos: pos}
+	c.readFiles()
+	c.checkSteps()
+	c.checkExprs()
+	c.compileTemplates()
+	sp.ContentHash = c.hash(raw)
+	sortErrors(d.errs)
+	return sp, d.errs
+}
+
+// pathErr drops the path from an fs error: callers already print it.
+func pathErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// yamlError converts a yaml.v3 syntax error ("yaml: line 3: …") into an
+// Error with its line.
+func yamlError(path string, err error) Error {
+	msg := err.Error()
+	e := Error{File: path, Line: 1, Col: 1, Msg: msg}
+	rest, ok := strings.CutPrefix(msg, "yaml: line ")
+	if !ok {
+		return e
+	}
+	n, after, _ := strings.Cut(rest, ":")
+	var line int
+	if _, err := fmt.Sscanf(n, "%d", &line); err == nil {
+		e.Line, e.Msg = line, "YAML syntax: "+strings.TrimSpace(after)
+	}
+	return e
+}
+
+// checker runs the checks that need the decoded spec as a whole.
+type checker struct {
+	*decoder
+	sp  *Spec
+	pos *positions
+	// audience fields: attrs the audience file provides (nil: any attr).
+	attrs        []string
+	audienceHead []byte // the start of the audience file, for its header
+}
+
+// readFiles reads every referenced file into Spec.Files, reporting a
+// missing one at the position of its path in the campaign file.
+func (c *checker) readFiles() {
+	c.sp.Files = map[string][]byte{}
+	for _, f := range c.pos.files {
+		if f.rel == "" {
+			continue
+		}
+		if filepath.IsAbs(f.rel) || !filepath.IsLocal(filepath.FromSlash(f.rel)) {
+			c.errorf(f.node, "path %q must be relative to the repository root and stay inside it", f.rel)
+			continue
+		}
+		if _, done := c.sp.Files[f.rel]; done {
+			continue
+		}
+		full := filepath.Join(c.sp.Root, filepath.FromSlash(f.rel))
+		if f.use == useAudience {
+			c.readAudience(f, full)
+			continue
+		}
+		b, err := os.ReadFile(full)
+		if err != nil {
+			c.errorf(f.node, "cannot read %s: %s", f.rel, pathErr(err))
+			continue
+		}
+		c.sp.Files[f.rel] = b
+	}
+	c.audienceFields()
+}
+
+// readAudience hashes the audience file while keeping it in Files only
+// when it is small, and keeps its first line for the field check.
+func (c *checker) readAudience(f fileRef, full string) {
+	fh, err := os.Open(full)
+	if err != nil {
+		c.errorf(f.node, "cannot read %s: %s", f.rel, pathErr(err))
+		return
+	}
+	defer fh.Close()
+	h := sha256.New()
+	var head bytes.Buffer
+	n, err := io.Copy(io.MultiWriter(h, &limitedBuffer{b: &head, max: MaxInlineAudience + 1}), fh)
+	if err != nil {
+		c.errorf(f.node, "cannot read %s: %s", f.rel, pathErr(err))
+		return
+	}
+	c.sp.AudienceHash = hex.EncodeToString(h.Sum(nil))
+	if n <= MaxInlineAudience {
+		c.sp.Files[f.rel] = head.Bytes()
+	}
+	c.audienceHead = head.Bytes()[:min(head.Len(), 64<<10)]
+}
+
+// limitedBuffer keeps the first max bytes written and discards the rest.
+type limitedBuffer struct {
+	b   *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// checkCron accepts the standard 5-field syntax and descriptors such as
+// @daily or @every 1h, as asynq's scheduler does.
+func checkCron(spec string) error {
+	if _, err := cron.ParseStandard(spec); err != nil {
+		return fmt.Errorf("bad cron expression %q: %w", spec, err)
+	}
+	return nil
+}
+
+// hash is the SHA-256 of the campaign file and every referenced file by
+// sorted path, so the same content always gives the same run key.
+func (c *checker) hash(raw []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "campaign\x00%d\x00", len(raw))
+	h.Write(raw)
+	paths := make([]string, 0, len(c.sp.Files)+1)
+	for p := range c.sp.Files {
+		paths = append(paths, p)
+	}
+	if c.sp.Audience.File != "" && c.sp.Files[c.sp.Audience.File] == nil && c.sp.AudienceHash != "" {
+		paths = append(paths, c.sp.Audience.File)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		b, ok := c.sp.Files[p]
+		if !ok {
+			fmt.Fprintf(h, "\x00%s\x00sha256:%s", p, c.sp.AudienceHash)
+			continue
+		}
+		fmt.Fprintf(h, "\x00%s\x00%d\x00", p, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// templateKind maps a file use to the render kind, false for files that
+// are not templates.
+func templateKind(u fileUse) (render.Kind, bool) {
+	switch u {
+	case useHTML:
+		return render.HTML, true
+	case useText, useSMS, useLetter:
+		return render.Text, true
+	}
+	return 0, false
+}
