@@ -56,12 +56,16 @@ func GenerateCSV(w io.Writer, n int) error {
 		if rng.IntN(20) == 0 {
 			line2 = fmt.Sprintf("\"Résidence Les Pins; Bât. %c\"", 'A'+rng.IntN(6))
 		}
+		mobile := 10 + rng.IntN(49) // 0610–0659: metropolitan mobiles, except 0639 (Mayotte, +262)
+		if mobile >= 39 {
+			mobile++
+		}
 		orders := rng.IntN(12)
 		revenue := float64(orders) * (20 + rng.Float64()*180)
 		fmt.Fprintf(&sb, "C%07d;%s;%s;%s;%s.%s.%d@%s;06 %02d %02d %02d %02d;%d %s;%s;%s;%s;%s;%s;%s;%d;%s;2026-%02d-%02d\r\n",
 			i, title, first, last,
 			strings.ToLower(asciiName(first)), strings.ToLower(asciiName(last)), id, genDomain[id%len(genDomain)],
-			rng.IntN(100), rng.IntN(100), rng.IntN(100), rng.IntN(100),
+			mobile, rng.IntN(100), rng.IntN(100), rng.IntN(100),
 			1+rng.IntN(120), genStreet[rng.IntN(len(genStreet))], line2,
 			city.postcode, city.city, kind,
 			consent[rng.IntN(3)], consent[rng.IntN(3)],
