@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"strings"
 	"testing"
 
@@ -27,12 +28,17 @@ func BenchmarkSendSMTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		opts []Option
 	}{
 		{name: "plain"},
 		{name: "dkim-ed25519", opts: []Option{WithDKIM("shop.example", "sel1", edKey)}},
+		{name: "dkim-rsa2048", opts: []Option{WithDKIM("shop.example", "sel1", rsaKey)}},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {

@@ -193,10 +193,14 @@ func (p *pool) closeIdle(before time.Time) {
 		}
 	}
 	p.mu.Unlock()
-	// quit outside the lock; a conn taken meanwhile by get is quit at most
-	// twice, which is harmless, but it must not be used while quitting, so
-	// take it out of the idle list first.
+	// Quit outside the lock, holding a slot so that the pool never has
+	// more than size connections open, even while one is being quit.
 	for _, c := range stale {
+		select {
+		case p.sem <- struct{}{}:
+		default:
+			return // all slots busy: the pool is not idle after all
+		}
 		if p.take(c) {
 			c.quit()
 			p.mu.Lock()
@@ -205,6 +209,7 @@ func (p *pool) closeIdle(before time.Time) {
 			}
 			p.mu.Unlock()
 		}
+		<-p.sem
 	}
 }
 
