@@ -74,7 +74,7 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 	for _, key := range testKeys(t) {
 		t.Run(key.name, func(t *testing.T) {
 			s := newTestSender(t, srv, 1, WithDKIM("Shop.example", "sel1", key.signer))
-			ob, err := NewOutbox(t.TempDir(), WithDKIM("shop.example", "sel1", key.signer))
+			ob, err := NewOutboxWith(t.TempDir(), WithDKIM("shop.example", "sel1", key.signer))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func TestDKIMSignatureVerifies(t *testing.T) {
 
 func TestDKIMDetectsTampering(t *testing.T) {
 	key := testKeys(t)[1]
-	ob, err := NewOutbox(t.TempDir(), WithDKIM("shop.example", "sel1", key.signer))
+	ob, err := NewOutboxWith(t.TempDir(), WithDKIM("shop.example", "sel1", key.signer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,10 +150,7 @@ func TestDKIMDetectsTampering(t *testing.T) {
 
 func TestOutboxWritesEML(t *testing.T) {
 	dir := t.TempDir()
-	ob, err := NewOutbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := NewOutbox(dir)
 	if ob.Name() != channel.Email {
 		t.Errorf("Name = %q", ob.Name())
 	}

@@ -19,17 +19,26 @@ type Outbox struct {
 
 var _ channel.Sender = (*Outbox)(nil)
 
-// NewOutbox returns an Outbox writing into dir (created on first write).
-// Only WithDKIM matters among the options; errors wrap ErrConfig.
-func NewOutbox(dir string, opts ...Option) (*Outbox, error) {
+// NewOutbox returns an unsigned Outbox writing into dir (created on first
+// write; "" means the current directory). Use NewOutboxWith to sign.
+func NewOutbox(dir string) *Outbox {
+	if dir == "" {
+		dir = "."
+	}
+	return &Outbox{dir: dir}
+}
+
+// NewOutboxWith returns an Outbox writing into dir with options; only
+// WithDKIM matters here, so that embedded mode shows signed messages.
+// Errors wrap ErrConfig.
+func NewOutboxWith(dir string, opts ...Option) (*Outbox, error) {
 	st, err := applyOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	if dir == "" {
-		return nil, fmt.Errorf("%w: empty outbox directory", ErrConfig)
-	}
-	return &Outbox{dir: dir, comp: composer{dkim: st.dkim}}, nil
+	o := NewOutbox(dir)
+	o.comp = composer{dkim: st.dkim}
+	return o, nil
 }
 
 // Name returns "email".

@@ -94,10 +94,7 @@ func TestHeaderInjectionRejected(t *testing.T) {
 	srv := testenv.StartSMTP(t)
 	s := newTestSender(t, srv, 1)
 	dir := t.TempDir()
-	ob, err := NewOutbox(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ob := NewOutbox(dir)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, sender := range []channel.Sender{s, ob} {
