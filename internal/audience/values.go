@@ -135,11 +135,13 @@ func foldAccents(s string) string {
 	if isASCII(s) {
 		return s
 	}
-	return strings.NewReplacer(
-		"é", "e", "è", "e", "ê", "e", "ë", "e", "à", "a", "â", "a", "ä", "a",
-		"î", "i", "ï", "i", "ô", "o", "ö", "o", "ù", "u", "û", "u", "ü", "u", "ç", "c",
-	).Replace(s)
+	return accentFolder.Replace(s)
 }
+
+var accentFolder = strings.NewReplacer(
+	"é", "e", "è", "e", "ê", "e", "ë", "e", "à", "a", "â", "a", "ä", "a",
+	"î", "i", "ï", "i", "ô", "o", "ö", "o", "ù", "u", "û", "u", "ü", "u", "ç", "c",
+)
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

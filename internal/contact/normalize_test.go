@@ -2,7 +2,10 @@ package contact
 
 import (
 	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -111,6 +114,44 @@ func TestContactNormalize(t *testing.T) {
 			again.Normalize()
 			if again.Phone != c.Phone || again.PhoneRaw != c.PhoneRaw || again.EmailNorm != c.EmailNorm {
 				t.Fatalf("Normalize not idempotent: %+v then %+v", c, again)
+			}
+		})
+	}
+}
+
+// TestFastFrenchMatchesLibrary checks the fast path against
+// phonenumbers.Parse on every 3-digit French prefix in several spellings.
+func TestFastFrenchMatchesLibrary(t *testing.T) {
+	tests := []struct {
+		name   string
+		format func(nsn string) string
+	}{
+		{name: "national spaced", format: func(n string) string { return "0" + n[:1] + " " + n[1:3] + " " + n[3:5] + " " + n[5:7] + " " + n[7:] }},
+		{name: "national dotted", format: func(n string) string { return "0" + n[:1] + "." + n[1:3] + "." + n[3:5] + "." + n[5:7] + "." + n[7:] }},
+		{name: "international", format: func(n string) string { return "+33 " + n }},
+		{name: "00 prefix", format: func(n string) string { return "0033" + n }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hits := 0
+			defer func() {
+				if hits < 100 {
+					t.Errorf("fast path taken %d times: the comparison checked almost nothing", hits)
+				}
+			}()
+			for p := 100; p <= 999; p++ {
+				for _, tail := range []string{"000000", "123456", "987654"} {
+					raw := tt.format(fmt.Sprint(p) + tail)
+					fast, fastOK := fastFrench(raw, "FR")
+					if !fastOK {
+						continue
+					}
+					hits++
+					n, err := phonenumbers.Parse(raw, "FR")
+					if err != nil || !phonenumbers.IsValidNumber(n) || phonenumbers.Format(n, phonenumbers.E164) != fast {
+						t.Fatalf("%s: fast path %q, library disagrees (%v)", raw, fast, err)
+					}
+				}
 			}
 		})
 	}
