@@ -255,6 +255,7 @@ func smtpErr(code int, msg string) *smtp.SMTPError {
 
 type smtpBackend struct{ s *SMTPServer }
 
+// NewSession counts connections and starts a session per connection.
 func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
 	// go-smtp starts a new session after STARTTLS on the same connection:
@@ -275,6 +276,7 @@ type smtpSession struct {
 
 var _ smtp.AuthSession = (*smtpSession)(nil)
 
+// AuthMechanisms offers PLAIN only when credentials are configured.
 func (ss *smtpSession) AuthMechanisms() []string {
 	if ss.s.opts.Username == "" {
 		return nil
@@ -282,6 +284,7 @@ func (ss *smtpSession) AuthMechanisms() []string {
 	return []string{sasl.Plain}
 }
 
+// Auth checks PLAIN credentials against the options.
 func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 	if mech != sasl.Plain {
 		return nil, smtp.ErrAuthUnknownMechanism
@@ -295,6 +298,7 @@ func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
+// Mail starts a transaction, refusing it before AUTH when required.
 func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	if !ss.authed {
 		return smtp.ErrAuthRequired
@@ -304,6 +308,7 @@ func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
+// Rcpt applies FailRecipient, then STARTTLS enforcement.
 func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.s.mu.Lock()
 	code, fail := ss.s.failRcpt[strings.ToLower(to)]
@@ -318,6 +323,7 @@ func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
+// Data reads the body, applies HoldData and FailNext, then records it.
 func (ss *smtpSession) Data(r io.Reader) error {
 	var data []byte
 	var err error
@@ -353,11 +359,13 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	return nil
 }
 
+// Reset forgets the current transaction.
 func (ss *smtpSession) Reset() {
 	ss.from = ""
 	ss.to = nil
 }
 
+// Logout has nothing to free.
 func (ss *smtpSession) Logout() error { return nil }
 
 // LoopbackTLS returns a server configuration with a fresh self-signed
