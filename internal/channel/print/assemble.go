@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
@@ -82,7 +84,7 @@ func (b *Batcher) Assemble(ctx context.Context, runID string) ([]BatchResult, er
 	return results, nil
 }
 
-func (b *Batcher) assembleBatch(ctx context.Context, run, out, name string, files []string, seq0 int) (BatchResult, error) {
+func (b *Batcher) assembleBatch(ctx context.Context, run, out, name string, files []spoolEntry, seq0 int) (BatchResult, error) {
 	res := BatchResult{Name: name, Manifest: filepath.Join(out, name+".csv"), Letters: len(files), Currency: b.currency}
 	f := newDoc(b.layout)
 	rows := make([]manifestRow, 0, len(files))
@@ -90,8 +92,9 @@ func (b *Batcher) assembleBatch(ctx context.Context, run, out, name string, file
 	// and of the inserts, which are merged after it at insertBase[hash].
 	var pages []pageRef
 	hasInserts := false
-	for i, path := range files {
-		l, err := readLetter(path)
+	next := prepare(ctx, files)
+	for i := range files {
+		l, err := next(i)
 		if err != nil {
 			return res, err
 		}
@@ -149,7 +152,7 @@ func (b *Batcher) assembleBatch(ctx context.Context, run, out, name string, file
 	final := filepath.Join(out, name+".pdf")
 	rejectTxt := filepath.Join(out, name+".rejected.txt")
 	os.Remove(rejectTxt)
-	if perr := preflight(tmp, res.Pages, rows, b.layout.WindowRect); perr != nil {
+	if perr := preflight(tmp, res.Pages, rows, b.envelope); perr != nil {
 		res.Rejected, res.Reason = true, perr.Error()
 		res.PDF = filepath.Join(out, name+".rejected.pdf")
 		os.Remove(final)
@@ -208,7 +211,7 @@ func (b *Batcher) mergeInserts(ctx context.Context, run string, letters []byte, 
 	if err := api.MergeRaw(srcs, &merged, false, conf); err != nil {
 		return fmt.Errorf("merge inserts: %w", err)
 	}
-	mctx, err := api.ReadContext(bytes.NewReader(merged.Bytes()), conf)
+	mctx, err := api.ReadAndValidate(bytes.NewReader(merged.Bytes()), conf)
 	if err != nil {
 		return fmt.Errorf("read merged PDF: %w", err)
 	}
@@ -239,18 +242,6 @@ func (b *Batcher) mergeInserts(ctx context.Context, run string, letters []byte, 
 		return fmt.Errorf("write PDF: %w", werr)
 	}
 	return nil
-}
-
-func readLetter(path string) (*letter, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read spool: %w", err)
-	}
-	var l letter
-	if err := json.Unmarshal(data, &l); err != nil {
-		return nil, fmt.Errorf("decode spooled letter %s: %w", filepath.Base(path), err)
-	}
-	return &l, nil
 }
 
 // ManifestHeader is the first row of every manifest CSV.
@@ -318,4 +309,45 @@ func writeSummary(out, run string, results []BatchResult) error {
 		return fmt.Errorf("print: summary: %w", err)
 	}
 	return nil
+}
+
+// prepare reads and decodes the letters of a batch and encodes their QR
+// codes on all cores, ahead of the single-threaded layout; next(i) waits
+// for letter i. Letters are prepared in order, so memory stays bounded by
+// the batch.
+func prepare(ctx context.Context, files []spoolEntry) (next func(i int) (*letter, error)) {
+	type prepared struct {
+		l    *letter
+		err  error
+		done chan struct{}
+	}
+	out := make([]prepared, len(files))
+	for i := range out {
+		out[i].done = make(chan struct{})
+	}
+	var counter atomic.Int64
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		go func() {
+			for {
+				i := int(counter.Add(1) - 1)
+				if i >= len(files) {
+					return
+				}
+				p := &out[i]
+				if p.err = ctx.Err(); p.err == nil {
+					p.l, p.err = readLetter(files[i])
+				}
+				if p.err == nil && p.l.ResponseURL != "" {
+					p.l.qr, p.err = qrBitmap(p.l.ResponseURL)
+				}
+				close(p.done)
+			}
+		}()
+	}
+	return func(i int) (*letter, error) {
+		<-out[i].done
+		l, err := out[i].l, out[i].err
+		out[i].l = nil // let the letter go once laid out
+		return l, err
+	}
 }

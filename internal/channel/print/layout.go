@@ -117,7 +117,10 @@ func (l Layout) Normalize() (Layout, error) {
 	if !strings.EqualFold(l.Paper, "A4") {
 		return l, fmt.Errorf("print layout: paper %q not supported (A4 only)", l.Paper)
 	}
-	for _, m := range []struct{ v *float64; def float64 }{
+	for _, m := range []struct {
+		v   *float64
+		def float64
+	}{
 		{&l.MarginLeft, d.MarginLeft}, {&l.MarginRight, d.MarginRight},
 		{&l.MarginTop, d.MarginTop}, {&l.MarginBottom, d.MarginBottom},
 	} {

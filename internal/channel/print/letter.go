@@ -28,6 +28,8 @@ type letter struct {
 	ResponseCode string      `json:"response_code,omitempty"`
 	ResponseURL  string      `json:"response_url,omitempty"`
 	Inserts      []insertRef `json:"inserts,omitempty"`
+
+	qr [][]bool // QR modules of ResponseURL, computed ahead of layout
 }
 
 // insertRef names an insert stored once per content in the spool.

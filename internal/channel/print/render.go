@@ -46,7 +46,7 @@ func newDoc(lay Layout) *fpdf.Fpdf {
 	f.SetCreationDate(fixedDate)
 	f.SetModificationDate(fixedDate)
 	f.SetProducer("relais", true)
-	f.SetCompression(true)
+	f.SetCompression(false) // zlib per page costs a third of the time; print PDFs are big anyway
 	return f
 }
 
@@ -280,7 +280,7 @@ func drawCoupon(f *fpdf.Fpdf, l *letter, lay Layout, top float64) error {
 		f.SetFont(family, styleRegular, 7.5)
 		f.SetXY(qx-20, top+4)
 		f.MultiCell(qrSize+20, 3.2, wd.OnlineLabel, "", "R", false)
-		if err := drawQR(f, l.ResponseURL, qx, top+16, qrSize); err != nil {
+		if err := drawQR(f, l, qx, top+16, qrSize); err != nil {
 			return err
 		}
 	}
@@ -292,13 +292,14 @@ const fs10 = 10.0
 // drawQR draws the QR code of s as filled vector rectangles, one per run of
 // dark modules in a row: a PNG per letter would cost a decode and an image
 // object per page and cut throughput by a factor of five (SPEC §9).
-func drawQR(f *fpdf.Fpdf, s string, x, y, size float64) error {
-	q, err := qrcode.New(s, qrcode.Medium)
-	if err != nil {
-		return fmt.Errorf("print: QR code: %w", err)
+func drawQR(f *fpdf.Fpdf, l *letter, x, y, size float64) error {
+	bm := l.qr
+	if bm == nil {
+		var err error
+		if bm, err = qrBitmap(l.ResponseURL); err != nil {
+			return err
+		}
 	}
-	q.DisableBorder = true // the white paper around it is the quiet zone
-	bm := q.Bitmap()
 	n := float64(len(bm))
 	m := size / n
 	f.SetFillColor(0, 0, 0)
@@ -316,4 +317,16 @@ func drawQR(f *fpdf.Fpdf, s string, x, y, size float64) error {
 		}
 	}
 	return nil
+}
+
+// qrBitmap encodes s at error correction level M (15 %), enough for a
+// printed code that gets folded, without a border: the white paper around
+// the code is its quiet zone.
+func qrBitmap(s string) ([][]bool, error) {
+	q, err := qrcode.New(s, qrcode.Medium)
+	if err != nil {
+		return nil, fmt.Errorf("print: QR code: %w", err)
+	}
+	q.DisableBorder = true
+	return q.Bitmap(), nil
 }

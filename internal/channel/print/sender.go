@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,10 +31,12 @@ const ReasonInvalidInsert = "invalid_insert"
 const DefaultBatchSize = 500
 
 // Batcher spools letters on disk as they are sent and assembles a run's
-// letters into print-ready batches. The spool holds one small JSON file per
-// letter (dir/spool/<run>/letters), named so that a directory listing is
-// already in postcode order and so that a retried send replaces, not
-// duplicates, its letter; memory therefore stays bounded by one batch.
+// letters into print-ready batches. The spool is an append-only file of
+// JSON lines per run and process (dir/spool/<run>/letters/*.jsonl), each
+// line prefixed with its sort key and letter id, so that Assemble indexes
+// letters without decoding them (about 60 bytes of memory per letter) and
+// keeps only one batch of letters in memory; a retried send appends a new
+// line and the last one wins, so a letter is never printed twice.
 type Batcher struct {
 	dir       string
 	layout    Layout
@@ -43,9 +44,14 @@ type Batcher struct {
 	now       func() time.Time
 	cost      float64
 	currency  string
+	// envelope is the window the preflight checks against: the layout's,
+	// kept apart so tests can simulate a mismatched envelope.
+	envelope Rect
 
-	inserts  sync.Map  // run+"/"+hash → pages, for inserts already spooled
-	measurer sync.Pool // *fpdf.Fpdf with fonts loaded, to measure text widths
+	inserts  sync.Map // run+"/"+hash → pages, for inserts already spooled
+	mu       sync.Mutex
+	spools   map[string]*os.File // run → this process's append-only spool
+	measurer sync.Pool           // *fpdf.Fpdf with fonts loaded, to measure text widths
 }
 
 // Option configures a Batcher; an invalid value is an error from NewBatcher.
@@ -101,6 +107,7 @@ func NewBatcher(dir string, layout Layout, opts ...Option) (*Batcher, error) {
 			return nil, err
 		}
 	}
+	b.envelope = lay.WindowRect
 	b.measurer.New = func() any { return newDoc(lay) }
 	return b, nil
 }
@@ -121,8 +128,8 @@ var _ channel.Sender = (*Sender)(nil)
 // Name returns channel.Print.
 func (s *Sender) Name() string { return channel.Print }
 
-// Close has nothing to flush: every Send is on disk when it returns.
-func (s *Sender) Close() error { return nil }
+// Close closes the spool files; every Send was written when it returned.
+func (s *Sender) Close() error { return s.b.closeSpools() }
 
 // Send validates m and spools it for its run (m.RunID, or m.Campaign when
 // empty). The receipt's ProviderID is "print:<run>:<letter>", where the
@@ -159,8 +166,7 @@ func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt,
 	if err != nil {
 		return channel.Receipt{}, fmt.Errorf("print: encode letter: %w", err)
 	}
-	name := sortKey(l) + "_" + id + ".json"
-	if err := writeAtomic(filepath.Join(runDir, "letters"), name, data); err != nil {
+	if err := b.appendLetter(run, sortKey(l), id, data); err != nil {
 		return channel.Receipt{}, err
 	}
 	return channel.Receipt{ProviderID: "print:" + run + ":" + id}, nil
@@ -277,23 +283,4 @@ func writeAtomic(dir, name string, data []byte) error {
 		return fmt.Errorf("print: spool: %w", err)
 	}
 	return nil
-}
-
-// spooled lists the letters of run in print order.
-func (b *Batcher) spooled(run string) ([]string, error) {
-	dir := filepath.Join(b.dir, "spool", run, "letters")
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("print: list spool: %w", err)
-	}
-	var names []string
-	for _, e := range entries {
-		if n := e.Name(); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, ".") {
-			names = append(names, filepath.Join(dir, n))
-		}
-	}
-	return names, nil // os.ReadDir sorts by name, which is print order
 }
