@@ -24,7 +24,7 @@ import (
 	"github.com/relais-dev/relais/internal/embedded"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
-	"github.com/relais-dev/relais/internal/run"
+	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	storeopen "github.com/relais-dev/relais/internal/store/open"
 	"github.com/relais-dev/relais/internal/worker"
@@ -220,12 +220,12 @@ func (a *app) senders() (channel.Registry, error) {
 }
 
 // planner returns a run.Planner on d.
-func (a *app) planner(d *deps) *run.Planner {
+func (a *app) planner(d *deps) *campaignrun.Planner {
 	var q worker.Enqueuer
 	if d.client != nil {
 		q = d.client
 	}
-	return &run.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, TaskRetention: a.cfg.TaskRetention}
+	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, TaskRetention: a.cfg.TaskRetention}
 }
 
 // worker returns the send handler on d.

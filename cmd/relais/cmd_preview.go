@@ -17,7 +17,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/run"
+	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/worker"
 )
@@ -117,7 +117,7 @@ var errStop = errors.New("stop")
 // findContact streams the campaign's audience source for ref (external id
 // or email address).
 func findContact(ctx context.Context, sp *campaign.Spec, st store.Store, ref string) (*contact.Contact, error) {
-	src, err := run.Source(sp, st, func(audience.RowError) {})
+	src, err := campaignrun.Source(sp, st, func(audience.RowError) {})
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
-	"github.com/relais-dev/relais/internal/run"
+	campaignrun "github.com/relais-dev/relais/internal/run"
 )
 
 func (a *app) validateCmd() *cobra.Command {
@@ -96,7 +96,7 @@ func (a *app) planCmd() *cobra.Command {
 				return json.NewEncoder(a.stdout).Encode(struct {
 					Campaign string `json:"campaign"`
 					Hash     string `json:"content_hash"`
-					run.Result
+					campaignrun.Result
 				}{sp.ID, sp.ContentHash, res})
 			}
 			a.printPlan(sp, res)
@@ -105,7 +105,7 @@ func (a *app) planCmd() *cobra.Command {
 	}
 }
 
-func (a *app) printPlan(sp *campaign.Spec, res run.Result) {
+func (a *app) printPlan(sp *campaign.Spec, res campaignrun.Result) {
 	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "campaign\t%s (%s)\n", sp.ID, short(sp.ContentHash))
 	fmt.Fprintf(w, "targeted\t%d\n", res.Targeted)

@@ -178,7 +178,7 @@ func TestValidateRejects(t *testing.T) {
 	tests := []struct {
 		name, file, want string
 	}{
-		{"unknown key", "campaigns/unknown-key.yaml", "campaigns/unknown-key.yaml:9:3: "},
+		{"unknown key", "campaigns/unknown-key.yaml", "campaigns/unknown-key.yaml:10:3: "},
 		{"missing template", "campaigns/missing-template.yaml", "campaigns/missing-template.yaml:19:13: "},
 		{"field the audience lacks", "campaigns/missing-field.yaml", "campaigns/missing-field.yaml:"},
 	}

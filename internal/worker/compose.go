@@ -5,7 +5,6 @@ import (
 	"mime"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
@@ -15,14 +14,11 @@ import (
 )
 
 // Composer turns a campaign step and a contact into the channel.Message
-// they make, compiling each template of a campaign version once.
-type Composer struct {
-	mu    sync.Mutex
-	cache map[string]*render.Template // key: content hash + kind + path
-}
+// they make, with the templates compiled when the campaign was loaded.
+type Composer struct{}
 
-// NewComposer returns an empty Composer.
-func NewComposer() *Composer { return &Composer{cache: map[string]*render.Template{}} }
+// NewComposer returns a Composer.
+func NewComposer() *Composer { return &Composer{} }
 
 // Links are the per-recipient URLs a message carries (tracking adds them).
 type Links struct {
@@ -76,16 +72,16 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 		}
 		m.From, m.To = sp.Sender.Email, in.Contact.Email
 		m.ToName = strings.TrimSpace(in.Contact.FirstName + " " + in.Contact.LastName)
-		if m.Subject, err = c.exec(sp, "subject:"+st.ID, render.Text, e.Subject, true, d); err != nil {
+		if m.Subject, err = exec(sp, campaign.SubjectKey(st.ID, channel.Email), d); err != nil {
 			return nil, err
 		}
 		if e.HTML != "" {
-			if m.HTML, err = c.exec(sp, e.HTML, render.HTML, "", false, d); err != nil {
+			if m.HTML, err = exec(sp, e.HTML, d); err != nil {
 				return nil, err
 			}
 		}
 		if e.Text != "" {
-			if m.Text, err = c.exec(sp, e.Text, render.Text, "", false, d); err != nil {
+			if m.Text, err = exec(sp, e.Text, d); err != nil {
 				return nil, err
 			}
 		} else if m.HTML != "" {
@@ -103,7 +99,7 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 			return nil, fmt.Errorf("step %s has no %s content", st.ID, in.Channel)
 		}
 		m.From, m.To = sp.Sender.SMS, in.Contact.Phone
-		if m.Text, err = c.exec(sp, s.Text, render.Text, "", false, d); err != nil {
+		if m.Text, err = exec(sp, s.Text, d); err != nil {
 			return nil, err
 		}
 		m.Text = strings.TrimSpace(m.Text)
@@ -117,11 +113,11 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 			m.SenderPostal = append([]string{sp.Sender.Postal.Name}, sp.Sender.Postal.Lines...)
 		}
 		if p.Subject != "" {
-			if m.Subject, err = c.exec(sp, "print-subject:"+st.ID, render.Text, p.Subject, true, d); err != nil {
+			if m.Subject, err = exec(sp, campaign.SubjectKey(st.ID, channel.Print), d); err != nil {
 				return nil, err
 			}
 		}
-		if m.Text, err = c.exec(sp, p.Letter, render.Text, "", false, d); err != nil {
+		if m.Text, err = exec(sp, p.Letter, d); err != nil {
 			return nil, err
 		}
 		for _, a := range p.Inserts {
@@ -136,29 +132,12 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 	return m, nil
 }
 
-// exec runs the template at path (or the inline source when inline is
-// set) of spec's version, compiling it on first use.
-func (c *Composer) exec(sp *campaign.Spec, key string, kind render.Kind, inlineSrc string, inline bool, d *render.Data) (string, error) {
-	ck := fmt.Sprintf("%s\x00%d\x00%s", sp.ContentHash, kind, key)
-	c.mu.Lock()
-	t := c.cache[ck]
-	c.mu.Unlock()
+// exec runs the compiled template key of sp (a template path or a
+// campaign.SubjectKey).
+func exec(sp *campaign.Spec, key string, d *render.Data) (string, error) {
+	t := sp.Template(key)
 	if t == nil {
-		src := inlineSrc
-		if !inline {
-			b, ok := sp.Files[key]
-			if !ok {
-				return "", fmt.Errorf("template %s not loaded with the campaign", key)
-			}
-			src = string(b)
-		}
-		var err error
-		if t, err = render.Parse(key, kind, src); err != nil {
-			return "", err
-		}
-		c.mu.Lock()
-		c.cache[ck] = t
-		c.mu.Unlock()
+		return "", fmt.Errorf("template %s is not loaded with campaign %s", key, sp.ID)
 	}
 	return t.Execute(d)
 }
