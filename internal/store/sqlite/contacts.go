@@ -81,13 +81,21 @@ func (s *Store) UpsertContacts(ctx context.Context, cs []*contact.Contact) (inse
 	defer tx.Rollback()
 	ins, upd := tx.StmtContext(ctx, s.insContact), tx.StmtContext(ctx, s.updContact)
 	byExt, byEmail, byPhone := tx.StmtContext(ctx, s.byExt), tx.StmtContext(ctx, s.byEmail), tx.StmtContext(ctx, s.byPhone)
+	hot, err := existingKeys(ctx, tx, cs)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: upsert contacts: %w", err)
+	}
 	now := fmtTime(s.now())
 	ids := make([]int64, len(cs))
 	for i, c := range cs {
-		old, err := match(ctx, byExt, byEmail, byPhone, c)
-		if err != nil {
-			return 0, 0, fmt.Errorf("sqlite: upsert contacts: match #%d: %w", i, err)
+		var old *contact.Contact
+		if hot.any(c) {
+			if old, err = match(ctx, byExt, byEmail, byPhone, c); err != nil {
+				return 0, 0, fmt.Errorf("sqlite: upsert contacts: match #%d: %w", i, err)
+			}
 		}
+		// A later contact of the batch may match this one.
+		hot.add(c.ExternalID, c.EmailNorm, c.Phone)
 		if old == nil {
 			args, err := contactArgs(c)
 			if err != nil {
@@ -122,6 +130,74 @@ func (s *Store) UpsertContacts(ctx context.Context, cs []*contact.Contact) (inse
 		c.ID = ids[i]
 	}
 	return inserted, updated, nil
+}
+
+// keySet holds matching keys present in the database (or written earlier
+// in the batch); a contact none of whose keys is in it cannot match.
+type keySet map[string]struct{}
+
+func (k keySet) add(ext, email, phone string) {
+	if ext != "" {
+		k["x"+ext] = struct{}{}
+	}
+	if email != "" {
+		k["e"+email] = struct{}{}
+	}
+	if phone != "" {
+		k["p"+phone] = struct{}{}
+	}
+}
+
+func (k keySet) any(c *contact.Contact) bool {
+	for _, key := range [...]string{"x" + c.ExternalID, "e" + c.EmailNorm, "p" + c.Phone} {
+		if len(key) > 1 {
+			if _, ok := k[key]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// existingKeys returns which matching keys of cs are already stored, with
+// one query per 1,000 contacts instead of up to three per contact.
+func existingKeys(ctx context.Context, tx *sql.Tx, cs []*contact.Contact) (keySet, error) {
+	hot := keySet{}
+	for start := 0; start < len(cs); start += maxIDsPerQuery {
+		chunk := cs[start:min(start+maxIDsPerQuery, len(cs))]
+		var exts, emails, phones []any
+		for _, c := range chunk {
+			if c.ExternalID != "" {
+				exts = append(exts, c.ExternalID)
+			}
+			if c.EmailNorm != "" {
+				emails = append(emails, c.EmailNorm)
+			}
+			if c.Phone != "" {
+				phones = append(phones, c.Phone)
+			}
+		}
+		// An empty IN () is valid SQLite and matches nothing.
+		q := qContactKeys + "(" + placeholders(len(exts)) + ") OR email_norm IN (" +
+			placeholders(len(emails)) + ") OR phone IN (" + placeholders(len(phones)) + ")"
+		rows, err := tx.QueryContext(ctx, q, append(append(exts, emails...), phones...)...)
+		if err != nil {
+			return nil, fmt.Errorf("existing keys: %w", err)
+		}
+		for rows.Next() {
+			var ext, email, phone sql.NullString
+			if err := rows.Scan(&ext, &email, &phone); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("existing keys: %w", err)
+			}
+			hot.add(ext.String, email.String, phone.String)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("existing keys: %w", err)
+		}
+	}
+	return hot, nil
 }
 
 // match finds the stored contact c updates, or nil.

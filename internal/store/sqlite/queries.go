@@ -36,6 +36,11 @@ ORDER BY id LIMIT 1`
 WHERE phone = ?1 AND (?2 = '' OR external_id IS NULL OR external_id = ?2)
 ORDER BY id LIMIT 1`
 
+	// qContactKeys is completed with "(?, …) OR email_norm IN (?, …) OR
+	// phone IN (?, …)": it finds which of a batch's keys exist at all, so
+	// the (usual) brand-new contacts skip the per-contact lookups.
+	qContactKeys = `SELECT external_id, email_norm, phone FROM contacts WHERE external_id IN `
+
 	qGetContact = `SELECT ` + contactCols + ` FROM contacts WHERE id = ?`
 
 	// qGetContactsByID is completed with "(?, ?, …)".

@@ -103,6 +103,10 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// 64 MiB of page cache for the writer: ledger ids are hashes, so a
+		// batch's inserts touch pages all over the indexes, and with the
+		// default 2 MiB the cache spilled to the WAL mid-transaction.
+		q.Add("_pragma", "cache_size(-65536)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

@@ -45,8 +45,12 @@ CREATE TABLE runs (
     UNIQUE (campaign_id, run_key)
 );
 
+-- A rowid table with a unique id rather than WITHOUT ROWID: ids are
+-- hashes, and inserting whole rows at random places in the primary b-tree
+-- was slower than appending rows and indexing the short id.
 CREATE TABLE ledger (
-    id          TEXT PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
     run_id      INTEGER NOT NULL REFERENCES runs (id),
     campaign_id TEXT NOT NULL,
     step_id     TEXT NOT NULL,
@@ -63,7 +67,7 @@ CREATE TABLE ledger (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     UNIQUE (run_id, step_id, contact_id, channel)
-) WITHOUT ROWID;
+);
 CREATE INDEX ledger_run_state ON ledger (run_id, state);
 CREATE INDEX ledger_provider_id ON ledger (provider_id) WHERE provider_id IS NOT NULL;
 CREATE INDEX ledger_contact ON ledger (contact_id, created_at);
