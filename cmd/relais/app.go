@@ -20,6 +20,8 @@ import (
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/email"
+	"github.com/relais-dev/relais/internal/channel/print"
+	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/embedded"
 	"github.com/relais-dev/relais/internal/policy"
@@ -107,6 +109,7 @@ type deps struct {
 	client   *asynq.Client
 	policy   *policy.Engine
 	senders  channel.Registry
+	batcher  *print.Batcher
 	catalog  *catalog.Catalog
 	secret   []byte
 }
@@ -168,7 +171,10 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 		d.client = asynq.NewClient(d.redisOpt)
 	}
 	if n.senders {
-		if d.senders, err = a.senders(); err != nil {
+		if d.batcher, err = a.batcher(); err != nil {
+			return nil, err
+		}
+		if d.senders, err = a.senders(d.batcher); err != nil {
 			return nil, err
 		}
 	}
@@ -201,7 +207,7 @@ func (a *app) secret() ([]byte, error) {
 
 // senders registers one sender per channel: the configured provider, or
 // the outbox transport when none is configured.
-func (a *app) senders() (channel.Registry, error) {
+func (a *app) senders(b *print.Batcher) (channel.Registry, error) {
 	var senders []channel.Sender
 	if a.cfg.SMTPURL != "" {
 		ec, err := email.ParseURL(a.cfg.SMTPURL)
@@ -216,7 +222,34 @@ func (a *app) senders() (channel.Registry, error) {
 	} else {
 		senders = append(senders, email.NewOutbox(filepath.Join(a.cfg.OutboxDir, "email")))
 	}
+	for _, name := range []string{channel.SMS, channel.MMS} {
+		if a.cfg.TwilioAccountSID != "" {
+			s, err := sms.New(sms.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
+				APIBaseURL: a.cfg.TwilioAPIBaseURL, StatusCallback: strings.TrimSuffix(a.cfg.PublicURL, "/") + "/webhooks/twilio/status"})
+			if err != nil {
+				return nil, userErr(fmt.Errorf("twilio: %w", err))
+			}
+			senders = append(senders, s)
+			continue
+		}
+		s, err := sms.NewOutbox(filepath.Join(a.cfg.OutboxDir, name), name)
+		if err != nil {
+			return nil, err
+		}
+		senders = append(senders, s)
+	}
+	senders = append(senders, b.Sender())
 	return channel.NewRegistry(senders...)
+}
+
+// batcher is the print channel's spool and batch assembler, writing under
+// <outbox_dir>/print.
+func (a *app) batcher() (*print.Batcher, error) {
+	b, err := print.NewBatcher(filepath.Join(a.cfg.OutboxDir, "print"), a.cfg.Print)
+	if err != nil {
+		return nil, userErr(fmt.Errorf("print: %w", err))
+	}
+	return b, nil
 }
 
 // planner returns a run.Planner on d.
@@ -230,8 +263,12 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
-	return &worker.Worker{Store: d.store, Campaigns: d.catalog, Senders: d.senders, Policy: d.policy,
+	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Senders: d.senders, Policy: d.policy,
 		Queue: d.client, Composer: worker.NewComposer(), Log: a.log, TaskRetention: a.cfg.TaskRetention}
+	if d.batcher != nil {
+		w.Assembler = d.batcher
+	}
+	return w
 }
 
 // asynqServer returns a worker server on d's queue.

@@ -16,6 +16,7 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/email"
+	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/contact"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
@@ -65,7 +66,7 @@ func (a *app) previewCmd() *cobra.Command {
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			path, err := writePreview(ctx, out, msg)
+			path, err := writePreview(ctx, out, msg, a.cfg.Print)
 			if err != nil {
 				return err
 			}
@@ -80,7 +81,7 @@ func (a *app) previewCmd() *cobra.Command {
 	return cmd
 }
 
-func writePreview(ctx context.Context, dir string, m *channel.Message) (string, error) {
+func writePreview(ctx context.Context, dir string, m *channel.Message, layout print.Layout) (string, error) {
 	switch m.Channel {
 	case channel.Email:
 		if _, err := email.NewOutbox(dir).Send(ctx, m); err != nil {
@@ -90,6 +91,17 @@ func writePreview(ctx context.Context, dir string, m *channel.Message) (string, 
 	case channel.SMS, channel.MMS:
 		p := filepath.Join(dir, m.LedgerID+".sms.txt")
 		return p, os.WriteFile(p, []byte(m.Text+"\n"), 0o644)
+	case channel.Print:
+		p := filepath.Join(dir, m.LedgerID+".pdf")
+		f, err := os.Create(p)
+		if err != nil {
+			return "", err
+		}
+		if err := print.RenderOne(ctx, m, layout, f); err != nil {
+			f.Close()
+			return "", userErr(err)
+		}
+		return p, f.Close()
 	}
 	return "", userErrorf("preview of channel %s is not available", m.Channel)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -93,15 +95,29 @@ mode the workers run in this process, so one command sends a whole campaign
 			if err != nil {
 				return err
 			}
+			var batches []print.BatchResult
+			if a.cfg.Embedded() && res.ByChannel[channel.Print] > 0 {
+				if batches, err = a.worker(d).AssemblePrint(ctx, res.Run.ID); err != nil {
+					return fmt.Errorf("assemble print batches: %w", err)
+				}
+			}
 			if a.jsonOut {
 				return json.NewEncoder(a.stdout).Encode(struct {
-					Run    int64          `json:"run_id"`
-					Counts map[string]int `json:"counts"`
-				}{res.Run.ID, counts})
+					Run     int64               `json:"run_id"`
+					Counts  map[string]int      `json:"counts"`
+					Batches []print.BatchResult `json:"print_batches,omitempty"`
+				}{res.Run.ID, counts, batches})
 			}
 			a.printCounts(res.Run.ID, counts)
+			for _, b := range batches {
+				if b.Rejected {
+					fmt.Fprintf(a.stdout, "print batch %s REJECTED by preflight: %s\n", b.Name, b.Reason)
+					continue
+				}
+				fmt.Fprintf(a.stdout, "print batch %s: %d letter(s), %d page(s): %s\n", b.Name, b.Letters, b.Pages, b.PDF)
+			}
 			if a.cfg.Embedded() && a.cfg.SMTPURL == "" {
-				fmt.Fprintf(a.stdout, "outbox: %s (emails as .eml files)\n", a.cfg.OutboxDir)
+				fmt.Fprintf(a.stdout, "outbox: %s (emails as .eml, SMS/MMS as .json, letters as PDF batches)\n", a.cfg.OutboxDir)
 			}
 			return nil
 		},

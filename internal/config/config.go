@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/policy"
 )
 
@@ -75,6 +76,9 @@ type Config struct {
 	// Policy holds the consent, suppression, frequency-cap and quiet-hour
 	// rules (docs/compliance.md). Default: policy.DefaultRules().
 	Policy policy.Rules `yaml:"policy"`
+	// Print is the letter layout of the print channel (docs/print.md).
+	// Default: print.DefaultLayout() (A4, DL window envelope).
+	Print print.Layout `yaml:"print"`
 }
 
 // Default returns the configuration with every default applied.
@@ -88,6 +92,7 @@ func Default() Config {
 		TaskRetention:   time.Hour,
 		LogLevel:        "info",
 		Policy:          policy.DefaultRules(),
+		Print:           print.DefaultLayout(),
 	}
 }
 
@@ -165,7 +170,9 @@ func (c *Config) applyDerived() {
 // Validate checks values and names the offending key.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...)) }
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, a...)...))
+	}
 	if c.Concurrency < 1 || c.Concurrency > 10000 {
 		bad("concurrency", "must be between 1 and 10000, got %d", c.Concurrency)
 	}
@@ -209,6 +216,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Secret != "" && len(c.Secret) < 16 {
 		bad("secret", "must be at least 16 characters")
+	}
+	if _, err := c.Print.Normalize(); err != nil {
+		bad("print", "%v", err)
 	}
 	if err := c.Policy.Validate(); err != nil {
 		bad("policy", "%v", err)

@@ -35,7 +35,7 @@ func TestAsynqOnEmbeddedRedis(t *testing.T) {
 	}
 	var n, failedOnce atomic.Int32
 	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 8, Queues: queue.Weights(),
-		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond },
+		RetryDelayFunc:           func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond },
 		DelayedTaskCheckInterval: 100 * time.Millisecond, LogLevel: asynq.ErrorLevel})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(queue.TypeSend, func(ctx context.Context, tk *asynq.Task) error {

@@ -17,7 +17,32 @@ import (
 const (
 	// TypeSend delivers one ledger row.
 	TypeSend = "relais:send"
+	// TypeAssemblePrint assembles a run's spooled letters into batch PDFs
+	// once none of its print sends is pending.
+	TypeAssemblePrint = "relais:print:assemble"
 )
+
+// RunPayload is the payload of run-level tasks.
+type RunPayload struct {
+	RunID int64 `json:"r"`
+}
+
+// NewAssembleTask builds the print assembly task of a run, due after
+// delay; its id makes it unique per run while it is queued.
+func NewAssembleTask(runID int64, delay time.Duration) *asynq.Task {
+	b, _ := json.Marshal(RunPayload{RunID: runID}) // cannot fail
+	return asynq.NewTask(TypeAssemblePrint, b, asynq.TaskID(fmt.Sprintf("assemble:%d", runID)),
+		asynq.Queue(Maintenance), asynq.ProcessIn(delay), asynq.MaxRetry(MaxRetry))
+}
+
+// ParseRun decodes a RunPayload.
+func ParseRun(t *asynq.Task) (RunPayload, error) {
+	var p RunPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("run payload: %w", err)
+	}
+	return p, nil
+}
 
 // Queue names. Transactional sends get the largest weight so that a
 // 1,000,000-recipient newsletter never delays an order confirmation much.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
@@ -181,6 +182,11 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 		return res, err
 	}
 	res.Run, _ = p.Store.GetRun(ctx, r.ID)
+	if res.ByChannel[channel.Print] > 0 {
+		if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, worker.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
+			return res, fmt.Errorf("enqueue print assembly: %w", err)
+		}
+	}
 	log.Info("run expanded", "planned", res.Planned, "refused", res.Refused, "enqueued", res.Enqueued)
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -52,6 +53,8 @@ type Worker struct {
 	Queue     Enqueuer
 	Composer  *Composer
 	Links     LinkMaker
+	// Assembler builds print batches (nil: no print channel here).
+	Assembler Assembler
 	Log       *slog.Logger
 	Now       func() time.Time
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
@@ -61,6 +64,7 @@ type Worker struct {
 // Register adds the worker's handlers to mux.
 func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(queue.TypeSend, w.HandleSend)
+	mux.HandleFunc(queue.TypeAssemblePrint, w.HandleAssemble)
 }
 
 // permanent stops retries but keeps the cause (DESIGN convention 5).
@@ -152,6 +156,7 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 		log.Error("render failed", "err", err)
 		return errors.Join(permanent(err), terr)
 	}
+	msg.RunID = strconv.FormatInt(row.RunID, 10)
 	sender, ok := w.Senders[row.Channel]
 	if !ok {
 		return w.release(ctx, row.ID, fmt.Errorf("no sender for channel %q in this worker", row.Channel))

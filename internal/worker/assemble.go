@@ -1,0 +1,88 @@
+package worker
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/print"
+	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/store"
+)
+
+// Assembler turns a run's spooled letters into batch PDFs (print.Batcher).
+type Assembler interface {
+	Assemble(ctx context.Context, runID string) ([]print.BatchResult, error)
+}
+
+// AssembleRecheck is how long the assembly task waits before looking again
+// while print sends of the run are still pending.
+const AssembleRecheck = 10 * time.Second
+
+// HandleAssemble assembles a run's print batches once none of its print
+// sends is pending; until then it re-queues itself.
+func (w *Worker) HandleAssemble(ctx context.Context, t *asynq.Task) error {
+	p, err := queue.ParseRun(t)
+	if err != nil {
+		return permanent(err)
+	}
+	busy, err := PrintPending(ctx, w.Store, p.RunID)
+	if err != nil {
+		return err
+	}
+	if busy {
+		// A new task id (with the time) since this one is still running.
+		_, err := w.Queue.EnqueueContext(ctx, asynq.NewTask(queue.TypeAssemblePrint, t.Payload(),
+			asynq.Queue(queue.Maintenance), asynq.ProcessIn(AssembleRecheck),
+			asynq.TaskID("assemble:"+strconv.FormatInt(p.RunID, 10)+":"+strconv.FormatInt(w.now().Unix(), 10))))
+		if queue.IsDuplicate(err) {
+			return nil
+		}
+		return err
+	}
+	_, err = w.AssemblePrint(ctx, p.RunID)
+	return err
+}
+
+// AssemblePrint assembles run's batches now and logs each batch.
+func (w *Worker) AssemblePrint(ctx context.Context, runID int64) ([]print.BatchResult, error) {
+	if w.Assembler == nil {
+		return nil, nil
+	}
+	res, err := w.Assembler.Assemble(ctx, strconv.FormatInt(runID, 10))
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range res {
+		if b.Rejected {
+			w.log().Error("print batch rejected by preflight", "run", runID, "batch", b.Name, "reason", b.Reason)
+			continue
+		}
+		w.log().Info("print batch ready", "run", runID, "batch", b.Name, "letters", b.Letters, "pages", b.Pages, "pdf", b.PDF)
+	}
+	return res, nil
+}
+
+// PrintPending reports whether any print send of the run is still to be
+// acted on.
+func PrintPending(ctx context.Context, st store.Store, runID int64) (bool, error) {
+	f := store.LedgerFilter{RunID: runID, States: []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting}, Limit: 1000}
+	for {
+		rows, err := st.ListLedger(ctx, f)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range rows {
+			if r.Channel == channel.Print {
+				return true, nil
+			}
+		}
+		if len(rows) < f.Limit {
+			return false, nil
+		}
+		f.AfterID = rows[len(rows)-1].ID
+	}
+}
