@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,7 +33,7 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open connects to the database at url (postgres:// or postgresql://,
-// pgx's options such as pool_max_conns accepted) and applies the embedded
+// pgx's options accepted; pool_max_conns defaults to max(16, 4×GOMAXPROCS)) and applies the embedded
 // migrations under a PostgreSQL advisory lock, so processes starting
 // together migrate once. Errors never contain the URL's password.
 func Open(ctx context.Context, url string) (*Store, error) {
@@ -39,6 +41,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		// pgx's parse errors can quote the URL: report only its redacted form.
 		return nil, fmt.Errorf("postgres: invalid database URL %s", Redact(url))
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// Workers each commit small conditional updates, and every commit
+		// waits for a WAL flush; more connections let PostgreSQL group
+		// those flushes (pgx's default is only max(4, NumCPU)).
+		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

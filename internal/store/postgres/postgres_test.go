@@ -87,3 +87,5 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 func BenchmarkUpsertContacts(b *testing.B) { storetest.BenchUpsertContacts(b, open(b)) }
 
 func BenchmarkInsertLedger(b *testing.B) { storetest.BenchInsertLedger(b, open(b)) }
+
+func BenchmarkTransition(b *testing.B) { storetest.BenchTransition(b, open(b)) }

@@ -88,3 +88,7 @@ func BenchmarkUpsertContacts(b *testing.B) {
 func BenchmarkInsertLedger(b *testing.B) {
 	storetest.BenchInsertLedger(b, open(b, filepath.Join(b.TempDir(), "bench.db")))
 }
+
+func BenchmarkTransition(b *testing.B) {
+	storetest.BenchTransition(b, open(b, filepath.Join(b.TempDir(), "bench.db")))
+}

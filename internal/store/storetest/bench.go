@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/relais-dev/relais/internal/contact"
@@ -64,3 +65,46 @@ func BenchInsertLedger(b *testing.B, s store.Store) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchTransition measures the worker's conditional updates from parallel
+// goroutines: each op claims one planned row (planned → claimed); it
+// reports transitions/s.
+func BenchTransition(b *testing.B, s store.Store) {
+	b.Helper()
+	r, _, err := s.CreateRun(b.Context(), store.Run{CampaignID: "bench", RunKey: "t"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rowsN = 200000
+	ids := make([]string, 0, rowsN)
+	for start := 0; start < rowsN; start += 1000 {
+		rows := make([]store.LedgerRow, 1000)
+		for j := range rows {
+			cid := int64(start + j + 1)
+			rows[j] = store.LedgerRow{ID: store.LedgerID(r.ID, "s", cid, "email"), RunID: r.ID, CampaignID: "bench",
+				StepID: "s", ContactID: cid, Channel: "email", Purpose: "marketing", State: store.Planned}
+			ids = append(ids, rows[j].ID)
+		}
+		if _, err := s.InsertLedger(b.Context(), rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomicCounter
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.add() % rowsN
+			if _, err := s.Transition(b.Context(), ids[i], []store.State{store.Planned}, store.Claimed, store.Change{AddAttempt: true}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transitions/s")
+}
+
+// atomicCounter hands out row indexes to parallel benchmark goroutines.
+type atomicCounter struct{ n atomic.Int64 }
+
+func (c *atomicCounter) add() int { return int(c.n.Add(1) - 1) }

@@ -54,24 +54,12 @@ func ctx(t *testing.T) context.Context {
 
 func ptr(b bool) *bool { return &b }
 
-// person returns a contact the way the normalizer leaves one: EmailNorm is
-// the lower-cased address.
+// person returns a contact the way the importer leaves one, with
+// EmailNorm from contact.NormalizeEmail.
 func person(ext, email, phone string) *contact.Contact {
 	c := &contact.Contact{ExternalID: ext, Email: email, Phone: phone, Kind: contact.KindPerson}
-	if email != "" {
-		c.EmailNorm = lower(email)
-	}
+	c.EmailNorm, _ = contact.NormalizeEmail(email)
 	return c
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 func upsert(t *testing.T, s store.Store, cs ...*contact.Contact) (ins, upd int) {
