@@ -1,0 +1,125 @@
+package tracking
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/worker"
+)
+
+// Links makes the tracking URLs and headers of each message: it is the
+// worker's LinkMaker (before Compose) and decorates the rendered message
+// (Decorate, after Compose). It needs no database: every URL carries a
+// signed token or an HMAC-derived code.
+type Links struct {
+	signer *Signer
+	base   string // public URL, no trailing slash
+	// Mailto, when set, adds a mailto: alternative to List-Unsubscribe
+	// (RFC 2369) whose subject carries the unsubscribe token, for mail
+	// clients that do not implement RFC 8058. Default "": none.
+	Mailto string
+}
+
+var _ worker.LinkMaker = (*Links)(nil)
+
+// NewLinks returns a Links signing with s and building URLs under
+// publicURL (RELAIS_PUBLIC_URL). It fails when publicURL is not an
+// absolute http(s) URL or s is nil.
+func NewLinks(s *Signer, publicURL string) (*Links, error) {
+	if s == nil {
+		return nil, fmt.Errorf("tracking: nil signer")
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("tracking: public URL must be an absolute http(s) URL")
+	}
+	return &Links{signer: s, base: strings.TrimRight(publicURL, "/")}, nil
+}
+
+// Signer returns the signer the links are made with.
+func (l *Links) Signer() *Signer { return l.signer }
+
+// claims returns the identifiers of row every token carries.
+func claims(p Purpose, row *store.LedgerRow) Claims {
+	return Claims{Purpose: p, LedgerID: row.ID, RunID: row.RunID, ContactID: row.ContactID,
+		Campaign: row.CampaignID, Step: row.StepID, Channel: row.Channel}
+}
+
+func (l *Links) url(prefix string, c Claims) string {
+	return l.base + prefix + l.signer.Sign(c)
+}
+
+// Links implements worker.LinkMaker: the unsubscribe URL (/u/<token>), the
+// view-in-browser URL (/v/<token>), for print the personal URL
+// (/r/<code>) and the response code, and for marketing email the RFC 8058
+// List-Unsubscribe and List-Unsubscribe-Post headers. The contact is not
+// read: no PII goes into a link. It returns no error today; the signature
+// leaves room for signers backed by a key service.
+func (l *Links) Links(row *store.LedgerRow, _ *contact.Contact, _ *campaign.Spec) (worker.Links, string, error) {
+	unsub := l.url("/u/", claims(PurposeUnsubscribe, row))
+	out := worker.Links{Unsubscribe: unsub, View: l.url("/v/", claims(PurposeView, row))}
+	var code string
+	if row.Channel == channel.Print {
+		code = l.signer.ResponseCode(row.ID)
+		out.ResponseURL = l.base + "/r/" + code
+	}
+	if row.Channel == channel.Email && row.Purpose != campaign.Transactional {
+		lu := "<" + unsub + ">"
+		if l.Mailto != "" {
+			tok := unsub[strings.LastIndexByte(unsub, '/')+1:]
+			lu += ", <mailto:" + l.Mailto + "?subject=unsubscribe%20" + tok + ">"
+		}
+		out.Headers = map[string]string{
+			"List-Unsubscribe":      lu,
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		}
+	}
+	return out, code, nil
+}
+
+// ResponseCode returns the response code of a ledger row (see
+// Signer.ResponseCode).
+func (l *Links) ResponseCode(ledgerID string) string { return l.signer.ResponseCode(ledgerID) }
+
+// Decorate adds click and open tracking to a composed message: every
+// http(s) link of m.HTML (and, for email, every URL of the plain-text
+// part) becomes a /c/<token> redirect signed with its destination, and
+// when trackOpens is set (policy.Engine.TrackOpens) a 1×1 pixel loading
+// /o/<token> is inserted before </body>. Links to this service itself
+// (unsubscribe, view, personal URL) are left as they are. SMS and letters
+// are not rewritten: a signed click URL would cost segments and be
+// untypeable on paper.
+func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bool) {
+	if m.Channel != channel.Email || row == nil {
+		return
+	}
+	seen := map[string]string{}
+	own := l.base + "/"
+	mk := func(u string) string {
+		if strings.HasPrefix(u, own) {
+			return ""
+		}
+		if c, ok := seen[u]; ok {
+			return c
+		}
+		c := claims(PurposeClick, row)
+		c.URL = u
+		cu := l.url("/c/", c)
+		seen[u] = cu
+		return cu
+	}
+	if m.HTML != "" {
+		m.HTML, _ = Rewrite(m.HTML, mk)
+		if trackOpens {
+			m.HTML = Pixel(m.HTML, l.url("/o/", claims(PurposeOpen, row)))
+		}
+	}
+	if m.Text != "" {
+		m.Text, _ = RewriteText(m.Text, mk)
+	}
+}
