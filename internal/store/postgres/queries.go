@@ -103,3 +103,25 @@ WHERE id = $9 AND state = ANY($10::text[])`
 WHERE contact_id = $1 AND purpose = 'marketing' AND updated_at >= $2
 	AND state IN ('submitting', 'accepted', 'delivered', 'bounced', 'ambiguous')`
 )
+
+// suppressionRank orders reasons by how much they block, strongest first,
+// so Suppressed reports the one that decides.
+const suppressionRank = `CASE reason WHEN 'erased' THEN 0 WHEN 'manual' THEN 1
+	WHEN 'hard_bounce' THEN 2 WHEN 'opted_out' THEN 3 ELSE 4 END`
+
+const (
+	qSuppress   = `INSERT INTO suppressions (key, reason, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+	qSuppressed = `SELECT reason FROM suppressions WHERE key = $1 ORDER BY ` + suppressionRank + ` LIMIT 1`
+
+	qSetConsent = `INSERT INTO consents (contact_id, channel, purpose, granted, source, text, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET
+	granted = excluded.granted, source = excluded.source, text = excluded.text, at = excluded.at`
+
+	qConsent = `SELECT granted, source, text, at FROM consents
+WHERE contact_id = $1 AND channel = $2 AND purpose = $3`
+
+	// qImportedConsent reads the consent column an import filled, for
+	// marketing; NULL when the channel is unknown.
+	qImportedConsent = `SELECT (consent ->> $1)::boolean, updated_at FROM contacts WHERE id = $2`
+)

@@ -40,6 +40,8 @@ func Run(t *testing.T, open Opener) {
 		{"CountLedger", testCountLedger},
 		{"ListLedger", testListLedger},
 		{"MarketingSentSince", testMarketingSentSince},
+		{"Suppressions", testSuppressions},
+		{"Consent", testConsent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
