@@ -2,7 +2,7 @@ package tracking
 
 import (
 	"context"
-		"log/slog"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"

@@ -23,20 +23,17 @@ func Rewrite(src string, mk func(url string) string) (string, []string) {
 	var orig []string
 	for {
 		tt := z.Next()
+		// Raw is written first: Token lower-cases names in the tokenizer's
+		// buffer, and untouched tags must stay byte-exact.
+		mark := out.Len()
+		raw := z.Raw()
+		out.Write(raw)
 		if tt == nethtml.ErrorToken {
-			// io.EOF or a read error on a strings.Reader (impossible):
-			// either way the input is consumed.
+			// io.EOF (a strings.Reader cannot fail otherwise); Raw held
+			// any unterminated tail, now copied.
 			break
 		}
-		// Raw is written first: TagName and Token lower-case names in the
-		// tokenizer's buffer, and untouched tags must stay byte-exact.
-		mark := out.Len()
-		out.Write(z.Raw())
-		if tt != nethtml.StartTagToken && tt != nethtml.SelfClosingTagToken {
-			continue
-		}
-		name, hasAttr := z.TagName()
-		if len(name) != 1 || name[0] != 'a' || !hasAttr {
+		if (tt != nethtml.StartTagToken && tt != nethtml.SelfClosingTagToken) || !isAnchor(raw) {
 			continue
 		}
 		tok := z.Token()
@@ -63,6 +60,18 @@ func Rewrite(src string, mk func(url string) string) (string, []string) {
 		}
 	}
 	return out.String(), orig
+}
+
+// isAnchor reports whether a raw start tag is an <a> tag.
+func isAnchor(raw []byte) bool {
+	if len(raw) < 3 || (raw[1] != 'a' && raw[1] != 'A') {
+		return false
+	}
+	switch raw[2] {
+	case ' ', '\t', '\n', '\r', '\f', '/', '>':
+		return true
+	}
+	return false
 }
 
 // isHTTP reports whether link is an absolute http or https URL.
