@@ -89,7 +89,7 @@ func TestEmbeddedRun(t *testing.T) {
 	if err := json.Unmarshal([]byte(st.stdout), &status); err != nil {
 		t.Fatalf("status --json: %v\n%s", err, st.stdout)
 	}
-	if status.Counts["accepted"] != 5 || status.Counts["refused:no_consent"] != 2 || status.Pending != 0 {
+	if status.Counts["accepted"] != 5 || status.Counts["refused:no_consent"] != 1 || status.Counts["refused:opted_out"] != 1 || status.Pending != 0 {
 		t.Errorf("status counts %v", status.Counts)
 	}
 }
