@@ -13,6 +13,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -152,4 +153,12 @@ func (r *responses) Respond(_ context.Context, code string, _ time.Time) (string
 	}
 	r.got = append(r.got, id)
 	return id, nil
+}
+
+func sampleRow() *store.LedgerRow {
+	return &store.LedgerRow{ID: store.LedgerID(3, "s1", 77, "email"), RunID: 3, ContactID: 77, CampaignID: "c1", StepID: "s1", Channel: "email", Purpose: "marketing"}
+}
+
+func emailMessage(html, text string) *channel.Message {
+	return &channel.Message{Channel: channel.Email, HTML: html, Text: text}
 }

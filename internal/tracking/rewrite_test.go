@@ -10,7 +10,9 @@ import (
 )
 
 // tag maps a URL to a recognisable replacement.
-func tag(u string) string { return "https://t.example/c/" + strings.ToUpper(u[strings.Index(u, "//")+2:]) }
+func tag(u string) string {
+	return "https://t.example/c/" + strings.ToUpper(u[strings.Index(u, "//")+2:])
+}
 
 func TestRewrite(t *testing.T) {
 	tests := []struct {
