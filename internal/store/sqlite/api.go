@@ -1,0 +1,273 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/relais-dev/relais/internal/store"
+)
+
+var _ store.APIStore = (*Store)(nil)
+
+func scanAPIKey(r rowScanner) (store.APIKey, error) {
+	var (
+		k       store.APIKey
+		scopes  string
+		created string
+		revoked sql.NullString
+	)
+	if err := r.Scan(&k.ID, &k.Name, &k.Hash, &scopes, &created, &revoked); err != nil {
+		return store.APIKey{}, err
+	}
+	if scopes != "" {
+		k.Scopes = strings.Split(scopes, ",")
+	}
+	var err error
+	if k.CreatedAt, err = parseTime(created); err != nil {
+		return store.APIKey{}, err
+	}
+	if k.RevokedAt, err = parseNullTime(revoked); err != nil {
+		return store.APIKey{}, err
+	}
+	return k, nil
+}
+
+// CreateAPIKey implements store.APIStore.
+func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = s.now()
+	}
+	res, err := s.w.ExecContext(ctx, qCreateAPIKey, k.ID, k.Name, k.Hash, strings.Join(k.Scopes, ","), fmtTime(k.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlite: create api key %s: %w", k.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: create api key %s: %w", k.ID, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlite: create api key %s: %w", k.ID, store.ErrAPIKeyExists)
+	}
+	return nil
+}
+
+// GetAPIKey implements store.APIStore.
+func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, qGetAPIKey, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APIKey{}, fmt.Errorf("sqlite: api key %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlite: get api key %s: %w", id, err)
+	}
+	return k, nil
+}
+
+// ListAPIKeys implements store.APIStore.
+func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
+	rows, err := s.r.QueryContext(ctx, qListAPIKeys)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey implements store.APIStore.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	if at.IsZero() {
+		at = s.now()
+	}
+	res, err := s.w.ExecContext(ctx, qRevokeAPIKey, fmtTime(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke api key %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: revoke api key %s: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlite: api key %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func scanIdem(r rowScanner) (store.Idempotency, string, error) {
+	var (
+		rec              store.Idempotency
+		claimed, created string
+	)
+	if err := r.Scan(&rec.Scope, &rec.Key, &rec.RequestHash, &rec.Status, &rec.Response, &claimed, &created); err != nil {
+		return store.Idempotency{}, "", err
+	}
+	var err error
+	if rec.ClaimedAt, err = parseTime(claimed); err != nil {
+		return store.Idempotency{}, "", err
+	}
+	if rec.CreatedAt, err = parseTime(created); err != nil {
+		return store.Idempotency{}, "", err
+	}
+	return rec, claimed, nil
+}
+
+// ClaimIdempotency implements store.APIStore with an insert that does
+// nothing on conflict, then a read and, for a stale claim, a conditional
+// update: each step is atomic, so no check-then-insert race exists.
+func (s *Store) ClaimIdempotency(ctx context.Context, rec store.Idempotency, staleBefore time.Time) (store.Idempotency, bool, error) {
+	now := s.now()
+	res, err := s.w.ExecContext(ctx, qClaimIdem, rec.Scope, rec.Key, rec.RequestHash, fmtTime(now), fmtTime(now))
+	if err != nil {
+		return store.Idempotency{}, false, fmt.Errorf("sqlite: claim idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Idempotency{}, false, fmt.Errorf("sqlite: claim idempotency key: %w", err)
+	} else if n == 1 {
+		rec.Status, rec.Response, rec.ClaimedAt, rec.CreatedAt = 0, nil, now, now
+		return rec, true, nil
+	}
+	got, claimedText, err := scanIdem(s.w.QueryRowContext(ctx, qGetIdem, rec.Scope, rec.Key))
+	if errors.Is(err, sql.ErrNoRows) {
+		// Released between our insert and read: claim it again.
+		return s.ClaimIdempotency(ctx, rec, staleBefore)
+	}
+	if err != nil {
+		return store.Idempotency{}, false, fmt.Errorf("sqlite: read idempotency key: %w", err)
+	}
+	if got.Status != 0 || got.RequestHash != rec.RequestHash || !got.ClaimedAt.Before(staleBefore) {
+		return got, false, nil
+	}
+	res, err = s.w.ExecContext(ctx, qTakeOverIdem, fmtTime(now), rec.Scope, rec.Key, rec.RequestHash, claimedText)
+	if err != nil {
+		return store.Idempotency{}, false, fmt.Errorf("sqlite: take over idempotency key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.Idempotency{}, false, fmt.Errorf("sqlite: take over idempotency key: %w", err)
+	}
+	if n == 1 {
+		got.ClaimedAt = now
+	}
+	return got, n == 1, nil
+}
+
+// CompleteIdempotency implements store.APIStore.
+func (s *Store) CompleteIdempotency(ctx context.Context, scope, key string, status int, response []byte) error {
+	res, err := s.w.ExecContext(ctx, qCompleteIdem, status, response, scope, key)
+	if err != nil {
+		return fmt.Errorf("sqlite: complete idempotency key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: complete idempotency key: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlite: idempotency key: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+// ReleaseIdempotency implements store.APIStore.
+func (s *Store) ReleaseIdempotency(ctx context.Context, scope, key string) error {
+	if _, err := s.w.ExecContext(ctx, qReleaseIdem, scope, key); err != nil {
+		return fmt.Errorf("sqlite: release idempotency key: %w", err)
+	}
+	return nil
+}
+
+// InsertLedgerPayload implements store.APIStore, one row at a time (API
+// sends write a handful) so that only new rows get the payload.
+func (s *Store) InsertLedgerPayload(ctx context.Context, rows []store.LedgerRow, data map[string]any) (int, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	enc, err := encodeAttrs(data)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: insert ledger payload: %w", err)
+	}
+	now := s.now()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: insert ledger payload: begin: %w", err)
+	}
+	defer tx.Rollback()
+	q := insertLedgerSQL(1)
+	total := 0
+	for _, r := range rows {
+		if r.ID == "" {
+			r.ID = store.LedgerID(r.RunID, r.StepID, r.ContactID, r.Channel)
+		}
+		res, err := tx.ExecContext(ctx, q, appendLedgerArgs(nil, r, now)...)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: insert ledger (run %d): %w", r.RunID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: insert ledger: %w", err)
+		}
+		if n == 0 {
+			continue
+		}
+		total++
+		if _, err := tx.ExecContext(ctx, qInsertPayload, r.ID, enc); err != nil {
+			return 0, fmt.Errorf("sqlite: insert ledger payload %s: %w", r.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: insert ledger payload: commit: %w", err)
+	}
+	return total, nil
+}
+
+// LedgerPayload implements store.APIStore; integers come back as int64.
+func (s *Store) LedgerPayload(ctx context.Context, id string) (map[string]any, error) {
+	var data string
+	err := s.r.QueryRowContext(ctx, qGetPayload, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: payload of ledger %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: payload of ledger %s: %w", id, err)
+	}
+	m, err := decodeAttrs(data)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: payload of ledger %s: %w", id, err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+// ResolveExternalID implements store.APIStore.
+func (s *Store) ResolveExternalID(ctx context.Context, externalID string) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, qResolveExternalID, externalID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite: contact by external id: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: contact by external id: %w", err)
+	}
+	return id, nil
+}
+
+// LastTouch implements store.APIStore.
+func (s *Store) LastTouch(ctx context.Context, contactID int64, campaignID string, since time.Time) (store.LedgerRow, error) {
+	l, err := scanLedger(s.r.QueryRowContext(ctx, qLastTouch, contactID, campaignID, fmtTime(since)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.LedgerRow{}, fmt.Errorf("sqlite: last touch of contact %d by %s: %w", contactID, campaignID, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.LedgerRow{}, fmt.Errorf("sqlite: last touch of contact %d by %s: %w", contactID, campaignID, err)
+	}
+	return l, nil
+}
