@@ -89,3 +89,5 @@ func BenchmarkUpsertContacts(b *testing.B) { storetest.BenchUpsertContacts(b, op
 func BenchmarkInsertLedger(b *testing.B) { storetest.BenchInsertLedger(b, open(b)) }
 
 func BenchmarkTransition(b *testing.B) { storetest.BenchTransition(b, open(b)) }
+
+func TestResponseCodes(t *testing.T) { storetest.RunResponses(t, open(t)) }

@@ -92,3 +92,7 @@ func BenchmarkInsertLedger(b *testing.B) {
 func BenchmarkTransition(b *testing.B) {
 	storetest.BenchTransition(b, open(b, filepath.Join(b.TempDir(), "bench.db")))
 }
+
+func TestResponseCodes(t *testing.T) {
+	storetest.RunResponses(t, open(t, filepath.Join(t.TempDir(), "relais.db")))
+}
