@@ -28,6 +28,7 @@ import (
 	"github.com/relais-dev/relais/internal/queue"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/tracking"
 	storeopen "github.com/relais-dev/relais/internal/store/open"
 	"github.com/relais-dev/relais/internal/worker"
 )
@@ -112,6 +113,8 @@ type deps struct {
 	batcher  *print.Batcher
 	catalog  *catalog.Catalog
 	secret   []byte
+	signer   *tracking.Signer
+	links    *tracking.Links
 }
 
 func (d *deps) close() {
@@ -149,6 +152,12 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	}
 	if d.secret, err = a.secret(); err != nil {
 		return nil, err
+	}
+	if d.signer, err = tracking.SignerFromSecrets(string(d.secret)); err != nil {
+		return nil, err
+	}
+	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
+		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
 	lookup, ok := d.store.(policy.Lookup)
 	if !ok {
@@ -267,6 +276,12 @@ func (a *app) worker(d *deps) *worker.Worker {
 		Queue: d.client, Composer: worker.NewComposer(), Log: a.log, TaskRetention: a.cfg.TaskRetention}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
+	}
+	if d.links != nil {
+		w.Links, w.Decorator, w.TrackOpens = d.links, d.links, d.policy.TrackOpens
+	}
+	if rs, ok := d.store.(store.ResponseStore); ok {
+		w.Responses = rs
 	}
 	return w
 }

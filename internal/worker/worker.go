@@ -43,6 +43,11 @@ type LinkMaker interface {
 	Links(row *store.LedgerRow, c *contact.Contact, sp *campaign.Spec) (Links, string, error)
 }
 
+// Decorator adds tracking to a rendered message.
+type Decorator interface {
+	Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bool)
+}
+
 // Worker handles queue.TypeSend tasks. All fields but Links and Log are
 // required.
 type Worker struct {
@@ -55,6 +60,14 @@ type Worker struct {
 	Links     LinkMaker
 	// Assembler builds print batches (nil: no print channel here).
 	Assembler Assembler
+	// Decorator rewrites an email's links for click tracking and adds the
+	// open pixel (tracking.Links); nil leaves messages as rendered.
+	Decorator Decorator
+	// TrackOpens says whether the open pixel may be added for a contact
+	// (policy.Engine.TrackOpens: always, with consent, never).
+	TrackOpens func(ctx context.Context, c *contact.Contact) (bool, error)
+	// Responses keeps reply-coupon codes (nil: codes are not kept).
+	Responses store.ResponseStore
 	Log       *slog.Logger
 	Now       func() time.Time
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
@@ -157,6 +170,20 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 		return errors.Join(permanent(err), terr)
 	}
 	msg.RunID = strconv.FormatInt(row.RunID, 10)
+	if w.Decorator != nil && row.Channel == channel.Email {
+		track := false
+		if w.TrackOpens != nil {
+			if track, err = w.TrackOpens(ctx, c); err != nil {
+				return w.release(ctx, row.ID, err)
+			}
+		}
+		w.Decorator.Decorate(msg, &row, track)
+	}
+	if msg.ResponseCode != "" && w.Responses != nil {
+		if err := w.Responses.SaveResponseCode(ctx, msg.ResponseCode, row.ID); err != nil {
+			return w.release(ctx, row.ID, err)
+		}
+	}
 	sender, ok := w.Senders[row.Channel]
 	if !ok {
 		return w.release(ctx, row.ID, fmt.Errorf("no sender for channel %q in this worker", row.Channel))

@@ -1,0 +1,152 @@
+// Package feedback turns what recipients do on tracking pages (unsubscribe,
+// view in browser, reply-coupon and personal-URL responses) into consent,
+// suppression and events in the store.
+package feedback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/tracking"
+	"github.com/relais-dev/relais/internal/worker"
+)
+
+// Store is what feedback needs from the store.
+type Store interface {
+	store.Store
+	store.EventStore
+	store.ResponseStore
+	Suppress(ctx context.Context, key, reason string) error
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+}
+
+// Feedback implements tracking.Unsubscriber, tracking.Viewer and
+// tracking.ResponseSink.
+type Feedback struct {
+	Store     Store
+	Secret    []byte // suppression key secret (RELAIS_SECRET)
+	Campaigns worker.Campaigns
+	Composer  *worker.Composer
+	Links     worker.LinkMaker // for the links of a re-rendered message
+	Now       func() time.Time
+}
+
+var (
+	_ tracking.Unsubscriber = (*Feedback)(nil)
+	_ tracking.Viewer       = (*Feedback)(nil)
+	_ tracking.ResponseSink = (*Feedback)(nil)
+)
+
+// Unsubscribe withdraws the marketing consent of the message's contact on
+// its channel, with the click as proof, and suppresses the address so
+// that no later marketing message reaches it (SPEC §4). Idempotent.
+func (f *Feedback) Unsubscribe(ctx context.Context, cl tracking.Claims, source string) error {
+	row, err := f.Store.GetLedger(ctx, cl.LedgerID)
+	if err != nil {
+		return fmt.Errorf("unsubscribe %s: %w", cl.LedgerID, err)
+	}
+	c, err := f.Store.GetContact(ctx, row.ContactID)
+	if err != nil {
+		return fmt.Errorf("unsubscribe %s: contact: %w", cl.LedgerID, err)
+	}
+	now := f.now()
+	err = f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), policy.PurposeMarketing, policy.ConsentState{
+		Status: policy.Refused, Source: "unsubscribe:" + source + ":" + row.CampaignID, At: now,
+		Text: "unsubscribe link of campaign " + row.CampaignID + " step " + row.StepID,
+	})
+	if err != nil {
+		return err
+	}
+	if key := addressKey(f.Secret, row.Channel, c); key != "" {
+		return f.Store.Suppress(ctx, key, policy.SuppressOptedOut)
+	}
+	return nil
+}
+
+// addressKey is the suppression key of c's address on ch ("" when none).
+func addressKey(secret []byte, ch string, c *contact.Contact) string {
+	addrCh := policy.AddressChannel(ch)
+	keys := policy.SuppressionKeys(secret, c)
+	return keys[addrCh]
+}
+
+// View re-renders an email for the view-in-browser page, with the same
+// tracking links the recipient received.
+func (f *Feedback) View(ctx context.Context, ledgerID string) (string, error) {
+	row, err := f.Store.GetLedger(ctx, ledgerID)
+	if err != nil {
+		return "", err
+	}
+	if row.Channel != channel.Email {
+		return "", fmt.Errorf("view %s: %w", ledgerID, store.ErrNotFound)
+	}
+	run, err := f.Store.GetRun(ctx, row.RunID)
+	if err != nil {
+		return "", err
+	}
+	sp, err := f.Campaigns.Campaign(ctx, row.CampaignID, run.ContentHash)
+	if err != nil {
+		return "", fmt.Errorf("view %s: %w: %w", ledgerID, store.ErrNotFound, err)
+	}
+	st := sp.Step(row.StepID)
+	if st == nil {
+		return "", fmt.Errorf("view %s: step gone: %w", ledgerID, store.ErrNotFound)
+	}
+	c, err := f.Store.GetContact(ctx, row.ContactID)
+	if err != nil {
+		return "", err
+	}
+	var links worker.Links
+	if f.Links != nil {
+		if links, _, err = f.Links.Links(&row, c, sp); err != nil {
+			return "", err
+		}
+	}
+	m, err := f.Composer.Compose(worker.Input{Spec: sp, Step: st, Channel: row.Channel, LedgerID: row.ID, Contact: c, Links: links, Now: row.CreatedAt})
+	if err != nil {
+		return "", err
+	}
+	return m.HTML, nil
+}
+
+// Respond records a "responded" event on the message a response code was
+// printed on; a second visit with the same code is not counted again.
+func (f *Feedback) Respond(ctx context.Context, code string, at time.Time) (string, error) {
+	id, err := f.Store.LedgerByResponseCode(ctx, code)
+	if err != nil {
+		return "", err
+	}
+	if at.IsZero() {
+		at = f.now()
+	}
+	_, err = f.Store.RecordEvents(ctx, []store.Event{{LedgerID: id, Type: store.EventResponded, DedupeKey: "response:" + code, At: at}})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+func (f *Feedback) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+// errNoStore is returned when the configured store lacks a capability.
+var errNoStore = errors.New("feedback: store lacks events, response codes or consent writes")
+
+// AsStore returns s as a feedback Store, or an error naming what is missing.
+func AsStore(s store.Store) (Store, error) {
+	fs, ok := s.(Store)
+	if !ok {
+		return nil, errNoStore
+	}
+	return fs, nil
+}
