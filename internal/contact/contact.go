@@ -49,6 +49,10 @@ type Contact struct {
 	Consent   map[string]*bool `json:"consent,omitempty"`
 	CreatedAt time.Time        `json:"created_at,omitzero"`
 	UpdatedAt time.Time        `json:"updated_at,omitzero"`
+	// ErasedAt is when the contact was forgotten (GDPR art. 17): its
+	// personal fields are empty and no message may go to it. Zero: not
+	// erased. Set by the store, never by an import.
+	ErasedAt time.Time `json:"erased_at,omitzero"`
 }
 
 // CanonicalFields lists the column names recognized as they are in import

@@ -56,8 +56,9 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 		return Decision{}, err
 	}
 
-	// 1. The contact and its address.
-	if in.Erased {
+	// 1. The contact and its address. A stored contact carries its
+	// erasure (ErasedAt), so callers need not remember to set Erased.
+	if in.Erased || !c.ErasedAt.IsZero() {
 		return deny(ReasonErased, ""), nil
 	}
 	if in.Duplicate {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
 )
@@ -140,6 +141,9 @@ func TestDecideAddress(t *testing.T) {
 		{name: "caller says invalid", channel: "email", in: func(in *Input) { in.AddressInvalid = true }, want: ReasonInvalidAddress},
 		{name: "erased wins over everything", channel: "email", edit: func(c *contact.Contact) { c.Email = "" }, in: func(in *Input) { in.Erased = true }, want: ReasonErased},
 		{name: "transactional erased", channel: "sms", purpose: "transactional", in: func(in *Input) { in.Erased = true }, want: ReasonErased},
+		{name: "stored contact erased (ErasedAt)", channel: "print", purpose: "transactional", edit: func(c *contact.Contact) {
+			c.ErasedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		}, want: ReasonErased},
 		{name: "duplicate", channel: "email", in: func(in *Input) { in.Duplicate = true }, want: ReasonDuplicate},
 	}
 	for _, tt := range tests {

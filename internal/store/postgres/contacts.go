@@ -18,17 +18,21 @@ func scanContact(r pgx.Row) (*contact.Contact, error) {
 		ext, norm, phone *string
 		valid            bool
 		attrs, consent   []byte
+		erased           *time.Time
 	)
 	err := r.Scan(&c.ID, &ext, &c.Title, &c.FirstName, &c.LastName, &c.Company,
 		&c.Email, &norm, &valid, &phone, &c.PhoneRaw,
 		&c.Address.Line1, &c.Address.Line2, &c.Address.Line3, &c.Address.Line4,
 		&c.Address.Postcode, &c.Address.City, &c.Address.Country,
-		&c.Locale, &c.Timezone, &c.Kind, &attrs, &consent, &c.CreatedAt, &c.UpdatedAt)
+		&c.Locale, &c.Timezone, &c.Kind, &attrs, &consent, &c.CreatedAt, &c.UpdatedAt, &erased)
 	if err != nil {
 		return nil, err
 	}
 	c.ExternalID, c.EmailNorm, c.Phone = deref(ext), deref(norm), deref(phone)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	if erased != nil {
+		c.ErasedAt = erased.UTC()
+	}
 	if c.Attrs, err = decodeAttrs(string(attrs)); err != nil {
 		return nil, fmt.Errorf("contact %d: %w", c.ID, err)
 	}

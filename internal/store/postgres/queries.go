@@ -7,7 +7,7 @@ package postgres
 const contactCols = `id, external_id, title, first_name, last_name, company,
 	email, email_norm, email_valid, phone, phone_raw,
 	address_line1, address_line2, address_line3, address_line4, postcode, city, country,
-	locale, timezone, kind, attrs, consent, created_at, updated_at`
+	locale, timezone, kind, attrs, consent, created_at, updated_at, erased_at`
 
 const (
 	// qLockUpserts serializes UpsertContacts across connections and

@@ -22,12 +22,13 @@ func scanContact(r rowScanner) (*contact.Contact, error) {
 		attrs            string
 		consent          sql.NullString
 		created, updated string
+		erased           sql.NullString
 	)
 	err := r.Scan(&c.ID, &ext, &c.Title, &c.FirstName, &c.LastName, &c.Company,
 		&c.Email, &norm, &valid, &phone, &c.PhoneRaw,
 		&c.Address.Line1, &c.Address.Line2, &c.Address.Line3, &c.Address.Line4,
 		&c.Address.Postcode, &c.Address.City, &c.Address.Country,
-		&c.Locale, &c.Timezone, &c.Kind, &attrs, &consent, &created, &updated)
+		&c.Locale, &c.Timezone, &c.Kind, &attrs, &consent, &created, &updated, &erased)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +45,9 @@ func scanContact(r rowScanner) (*contact.Contact, error) {
 		return nil, err
 	}
 	if c.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	if c.ErasedAt, err = parseNullTime(erased); err != nil {
 		return nil, err
 	}
 	return &c, nil

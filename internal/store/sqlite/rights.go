@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/store"
+)
+
+var _ store.RightsStore = (*Store)(nil)
+
+// FindContacts implements store.RightsStore.
+func (s *Store) FindContacts(ctx context.Context, ref string) ([]*contact.Contact, error) {
+	ext, email, phone := store.RefKeys(ref)
+	var out []*contact.Contact
+	if err := s.queryContacts(ctx, qFindContacts, []any{ext, email, phone}, func(c *contact.Contact) { out = append(out, c) }); err != nil {
+		return nil, fmt.Errorf("sqlite: find contacts: %w", err)
+	}
+	return out, nil
+}
+
+// ListConsents implements store.RightsStore.
+func (s *Store) ListConsents(ctx context.Context, contactID int64) ([]store.ConsentRecord, error) {
+	rows, err := s.r.QueryContext(ctx, qListConsents, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: consents of contact %d: %w", contactID, err)
+	}
+	defer rows.Close()
+	var out []store.ConsentRecord
+	for rows.Next() {
+		var (
+			r  store.ConsentRecord
+			at string
+		)
+		if err := rows.Scan(&r.ContactID, &r.Channel, &r.Purpose, &r.Granted, &r.Source, &r.Text, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: consents of contact %d: %w", contactID, err)
+		}
+		if r.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: consents of contact %d: %w", contactID, err)
+	}
+	return out, nil
+}
+
+// ImportConsents implements store.RightsStore in one IMMEDIATE
+// transaction.
+func (s *Store) ImportConsents(ctx context.Context, recs []store.ConsentRecord) (int, error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: import consents: begin: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, qImportConsent)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: import consents: %w", err)
+	}
+	defer st.Close()
+	now := s.now()
+	n := 0
+	for _, r := range recs {
+		at := r.At
+		if at.IsZero() {
+			at = now
+		}
+		res, err := st.ExecContext(ctx, r.ContactID, r.Channel, r.Purpose, r.Granted, r.Source, r.Text, fmtTime(at))
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: import consent of contact %d: %w", r.ContactID, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: import consent of contact %d: %w", r.ContactID, err)
+		}
+		n += int(k)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: import consents: commit: %w", err)
+	}
+	return n, nil
+}
+
+// ContactLedger implements store.RightsStore.
+func (s *Store) ContactLedger(ctx context.Context, contactID int64) ([]store.LedgerRow, error) {
+	rows, err := s.r.QueryContext(ctx, qContactLedger, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: ledger of contact %d: %w", contactID, err)
+	}
+	defer rows.Close()
+	var out []store.LedgerRow
+	for rows.Next() {
+		l, err := scanLedger(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: ledger of contact %d: %w", contactID, err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: ledger of contact %d: %w", contactID, err)
+	}
+	return out, nil
+}
+
+// ContactEvents implements store.RightsStore.
+func (s *Store) ContactEvents(ctx context.Context, contactID int64) ([]store.Event, error) {
+	rows, err := s.r.QueryContext(ctx, qContactEvents, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events of contact %d: %w", contactID, err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		var (
+			e  store.Event
+			at string
+		)
+		if err := rows.Scan(&e.ID, &e.LedgerID, &e.RunID, &e.CampaignID, &e.StepID, &e.ContactID, &e.Channel,
+			&e.Type, &e.Machine, &e.URL, &e.Value, &e.Currency, &e.Detail, &e.DedupeKey, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: events of contact %d: %w", contactID, err)
+		}
+		if e.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: events of contact %d: %w", contactID, err)
+	}
+	return out, nil
+}
+
+// EraseContact implements store.RightsStore. The writer connection runs
+// with secure_delete so the blanked values are overwritten with zeros in
+// the file rather than left in free space, and the WAL is checkpointed and
+// truncated afterwards so no older page image keeps a copy either.
+func (s *Store) EraseContact(ctx context.Context, contactID int64, keys func(*contact.Contact) []string, at time.Time) (bool, error) {
+	if _, err := s.w.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return false, fmt.Errorf("sqlite: erase contact %d: secure_delete: %w", contactID, err)
+	}
+	erased, err := s.eraseTx(ctx, contactID, keys, at)
+	if err != nil || !erased {
+		return erased, err
+	}
+	// Best effort: a reader holding an old snapshot can keep the WAL from
+	// being truncated now; the next checkpoint overwrites it anyway.
+	_, _ = s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return true, nil
+}
+
+func (s *Store) eraseTx(ctx context.Context, contactID int64, keys func(*contact.Contact) []string, at time.Time) (bool, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: erase contact %d: begin: %w", contactID, err)
+	}
+	defer tx.Rollback()
+	c, err := scanContact(tx.QueryRowContext(ctx, qContactForErase, contactID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("sqlite: erase contact %d: %w", contactID, store.ErrNotFound)
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlite: erase contact %d: %w", contactID, err)
+	}
+	if !c.ErasedAt.IsZero() {
+		return false, nil
+	}
+	ts := fmtTime(at)
+	for _, k := range keys(c) {
+		if _, err := tx.ExecContext(ctx, qSuppress, k, policy.SuppressErased, ts); err != nil {
+			return false, fmt.Errorf("sqlite: erase contact %d: suppress: %w", contactID, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, qEraseContact, ts, contactID); err != nil {
+		return false, fmt.Errorf("sqlite: erase contact %d: %w", contactID, err)
+	}
+	if _, err := tx.ExecContext(ctx, qEraseEvents, contactID); err != nil {
+		return false, fmt.Errorf("sqlite: erase contact %d: events: %w", contactID, err)
+	}
+	var payloads int
+	if err := tx.QueryRowContext(ctx, qHasLedgerPayloads).Scan(&payloads); err != nil {
+		return false, fmt.Errorf("sqlite: erase contact %d: %w", contactID, err)
+	}
+	if payloads > 0 {
+		if _, err := tx.ExecContext(ctx, qErasePayloads, contactID); err != nil {
+			return false, fmt.Errorf("sqlite: erase contact %d: payloads: %w", contactID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("sqlite: erase contact %d: commit: %w", contactID, err)
+	}
+	return true, nil
+}
+
+// InactiveContacts implements store.RightsStore.
+func (s *Store) InactiveContacts(ctx context.Context, since time.Time, afterID int64, limit int) ([]*contact.Contact, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	var out []*contact.Contact
+	if err := s.queryContacts(ctx, qInactiveContacts, []any{fmtTime(since), afterID, limit}, func(c *contact.Contact) { out = append(out, c) }); err != nil {
+		return nil, fmt.Errorf("sqlite: inactive contacts: %w", err)
+	}
+	return out, nil
+}
