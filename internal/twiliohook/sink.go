@@ -1,0 +1,314 @@
+// Package twiliohook connects Twilio's webhooks to the store: delivery
+// statuses move the send ledger forward, an inbound STOP opts the number
+// out (suppression list and recorded consent, with the message as proof),
+// any other inbound text becomes a `replied` event, and MMS media from a
+// campaign's files are served under signed URLs. The HTTP side (signature
+// checks, form parsing) is sms.StatusHandler and sms.InboundHandler; this
+// package implements their sinks.
+package twiliohook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/store"
+)
+
+// Store is what the sink reads and writes. Both store backends implement
+// it; it is declared here, by its consumer, because store.Store does not
+// (yet) embed the event, phone and policy-writing methods.
+type Store interface {
+	GetContact(ctx context.Context, id int64) (*contact.Contact, error)
+	GetLedgerByProvider(ctx context.Context, providerID string) (store.LedgerRow, error)
+	Transition(ctx context.Context, id string, from []store.State, to store.State, c store.Change) (bool, error)
+	store.EventStore
+	store.PhoneStore
+	Suppressor
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+}
+
+// Suppressor adds a key to the suppression list (both store backends).
+type Suppressor interface {
+	Suppress(ctx context.Context, key, reason string) error
+}
+
+// Consent record written for an inbound opt-out.
+const (
+	// OptOutSource is the ConsentState.Source of an SMS opt-out: the
+	// proof is the inbound message, kept as ConsentState.Text.
+	OptOutSource = "sms:inbound"
+	// consentChannel and consentPurpose: STOP withdraws marketing consent
+	// on the sms record, which covers MMS too (policy.ConsentChannel).
+	consentChannel = "sms"
+	consentPurpose = policy.PurposeMarketing
+)
+
+// textChannels are the ledger channels an inbound message can answer.
+var textChannels = []string{channel.SMS, channel.MMS}
+
+// Sink implements sms.StatusSink and sms.InboundSink over a Store. Its
+// fields must be set before use and not changed after; safe for concurrent
+// use.
+type Sink struct {
+	// Store is required.
+	Store Store
+	// Secret is the policy secret suppression keys are computed with
+	// (policy.SuppressionKey); it must be the one the policy engine uses,
+	// or the suppression would never match. Required.
+	Secret []byte
+	// Log receives one line per ignored or applied callback, never with
+	// numbers or message text. Default: slog.Default().
+	Log *slog.Logger
+	// Now is the clock of event and consent times. Default: time.Now.
+	Now func() time.Time
+}
+
+var (
+	_ sms.StatusSink  = (*Sink)(nil)
+	_ sms.InboundSink = (*Sink)(nil)
+)
+
+// New returns a Sink over st with the policy secret; log may be nil.
+func New(st Store, secret []byte, log *slog.Logger) *Sink {
+	return &Sink{Store: st, Secret: secret, Log: log}
+}
+
+func (s *Sink) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Sink) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// finalStates maps sms.FinalState's answers to ledger states, the event
+// each records and the Twilio status its DedupeKey names. The key uses one
+// status per outcome, not the callback's own, so "read" after "delivered"
+// (or "canceled" for "failed") cannot record the outcome twice.
+var finalStates = map[string]struct {
+	state  store.State
+	event  string
+	status string
+}{
+	sms.StateDelivered: {store.Delivered, store.EventDelivered, "delivered"},
+	sms.StateBounced:   {store.Bounced, store.EventBounced, "undelivered"},
+	sms.StateFailed:    {store.Failed, store.EventFailed, "failed"},
+}
+
+// suppressCodes are the Twilio error codes of a status callback (or of a
+// create call) that say the number must not be texted again: 21610 and
+// 30004 (the recipient or their carrier blocks us: an opt-out, which still
+// lets transactional messages through) and 21614, 30005, 30006 (landline,
+// unknown or unreachable number: a hard bounce, which blocks everything).
+var suppressCodes = map[int]string{
+	21610: policy.SuppressOptedOut,
+	30004: policy.SuppressOptedOut,
+	21614: policy.SuppressHardBounce,
+	30005: policy.SuppressHardBounce,
+	30006: policy.SuppressHardBounce,
+}
+
+// SMSStatus applies a status callback. Only final statuses (delivered,
+// read, undelivered, failed, canceled) change the ledger, and only from
+// accepted: a replayed or reordered callback, or a second final status,
+// changes nothing. The matching event (delivered, bounced, failed) is
+// recorded with DedupeKey "twilio:<sid>:<delivered|undelivered|failed>",
+// also when the row was already in that state, so a retry after a failed
+// event write completes it. An error code in suppressCodes suppresses the recipient's number. An
+// unknown sid or status is logged and ignored (nil error) so Twilio stops
+// retrying it; store errors are returned so Twilio retries.
+func (s *Sink) SMSStatus(ctx context.Context, sid, status string, errorCode int) error {
+	row, err := s.Store.GetLedgerByProvider(ctx, sid)
+	if errors.Is(err, store.ErrNotFound) {
+		s.log().Info("twilio status for an unknown message ignored", "sid", sid, "status", status)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("twilio status %s: %w", sid, err)
+	}
+	state, final := sms.FinalState(status)
+	target, known := finalStates[state]
+	if !final || !known {
+		return nil // queued, sending, sent: the ledger keeps "accepted"
+	}
+	change := store.Change{}
+	if errorCode != 0 {
+		change.Reason = strconv.Itoa(errorCode)
+		change.Error = fmt.Sprintf("twilio status %s, error %d", status, errorCode)
+	}
+	moved, err := s.Store.Transition(ctx, row.ID, []store.State{store.Accepted}, target.state, change)
+	if err != nil {
+		return fmt.Errorf("twilio status %s: ledger %s: %w", sid, row.ID, err)
+	}
+	log := s.log().With("ledger", row.ID, "sid", sid, "status", status, "error_code", errorCode)
+	if !moved && row.State != target.state {
+		log.Debug("twilio status does not advance the ledger", "ledger_state", string(row.State))
+		return nil
+	}
+	if reason, ok := suppressCodes[errorCode]; ok && target.state != store.Delivered {
+		if err := s.suppressContact(ctx, row.ContactID, reason); err != nil {
+			return fmt.Errorf("twilio status %s: %w", sid, err)
+		}
+	}
+	ev := eventOn(row, target.event, s.now())
+	ev.DedupeKey = "twilio:" + sid + ":" + target.status
+	if _, err := s.Store.RecordEvents(ctx, []store.Event{ev}); err != nil {
+		return fmt.Errorf("twilio status %s: record %s event: %w", sid, target.event, err)
+	}
+	if moved {
+		log.Info("twilio status applied", "ledger_state", string(target.state))
+	}
+	return nil
+}
+
+// suppressContact suppresses the phone of the contact a message went to.
+func (s *Sink) suppressContact(ctx context.Context, contactID int64, reason string) error {
+	c, err := s.Store.GetContact(ctx, contactID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // forgotten since: erasure suppressed every key already
+	}
+	if err != nil {
+		return fmt.Errorf("contact %d: %w", contactID, err)
+	}
+	phone := strings.TrimSpace(c.Phone)
+	if phone == "" {
+		return nil
+	}
+	if err := s.Store.Suppress(ctx, policy.SuppressionKey(s.Secret, policy.AddrPhone, phone), reason); err != nil {
+		return fmt.Errorf("suppress contact %d phone: %w", contactID, err)
+	}
+	return nil
+}
+
+// OptOut handles an opt-out keyword from fromE164: the number goes on the
+// suppression list as opted_out (so it works for numbers relais has no
+// contact for, and stops SMS and MMS alike), each contact with that number
+// gets a refused marketing consent on "sms" with source "sms:inbound" and
+// the keyword as proof, and an `unsubscribed` event is recorded on the
+// latest SMS or MMS sent to the number (DedupeKey "twilio:in:<sid>").
+// Replaying the same webhook changes nothing.
+func (s *Sink) OptOut(ctx context.Context, fromE164, body, sid string) error {
+	from := strings.TrimSpace(fromE164)
+	if from == "" {
+		return errors.New("twilio inbound: empty sender number")
+	}
+	if err := s.Store.Suppress(ctx, policy.SuppressionKey(s.Secret, policy.AddrPhone, from), policy.SuppressOptedOut); err != nil {
+		return fmt.Errorf("twilio inbound %s: %w", sid, err)
+	}
+	ids, err := s.Store.ContactsByPhone(ctx, from)
+	if err != nil {
+		return fmt.Errorf("twilio inbound %s: %w", sid, err)
+	}
+	now := s.now()
+	for _, id := range ids {
+		st := policy.ConsentState{Status: policy.Refused, Source: OptOutSource, At: now, Text: body}
+		if err := s.Store.SetConsent(ctx, id, consentChannel, consentPurpose, st); err != nil {
+			return fmt.Errorf("twilio inbound %s: %w", sid, err)
+		}
+	}
+	found, err := s.recordOnLatest(ctx, ids, store.EventUnsubscribed, body, sid)
+	if err != nil {
+		return err
+	}
+	s.log().Info("sms opt-out recorded", "sid", sid, "contacts", len(ids), "on_delivery", found)
+	return nil
+}
+
+// Reply records any other inbound text as a `replied` event on the latest
+// SMS or MMS sent to fromE164, with the text as Detail (cleared when the
+// contact is forgotten) and DedupeKey "twilio:in:<sid>". A reply from a
+// number relais never texted is logged and dropped.
+func (s *Sink) Reply(ctx context.Context, fromE164, body, sid string) error {
+	ids, err := s.Store.ContactsByPhone(ctx, strings.TrimSpace(fromE164))
+	if err != nil {
+		return fmt.Errorf("twilio inbound %s: %w", sid, err)
+	}
+	found, err := s.recordOnLatest(ctx, ids, store.EventReplied, body, sid)
+	if err != nil {
+		return err
+	}
+	if !found {
+		s.log().Info("sms reply to no known delivery dropped", "sid", sid)
+	}
+	return nil
+}
+
+// recordOnLatest records one event of type typ on the most recent SMS or
+// MMS ledger row of any of the contacts (the number may be shared); it
+// reports whether there was such a row.
+func (s *Sink) recordOnLatest(ctx context.Context, contactIDs []int64, typ, detail, sid string) (bool, error) {
+	var latest *store.LedgerRow
+	for _, id := range contactIDs {
+		row, err := s.Store.LatestLedgerByContact(ctx, id, textChannels)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("twilio inbound %s: %w", sid, err)
+		}
+		if latest == nil || row.CreatedAt.After(latest.CreatedAt) {
+			latest = &row
+		}
+	}
+	if latest == nil {
+		return false, nil
+	}
+	ev := eventOn(*latest, typ, s.now())
+	ev.Detail, ev.DedupeKey = detail, "twilio:in:"+sid
+	if _, err := s.Store.RecordEvents(ctx, []store.Event{ev}); err != nil {
+		return false, fmt.Errorf("twilio inbound %s: record %s event: %w", sid, typ, err)
+	}
+	return true, nil
+}
+
+// eventOn returns an event of type typ on row with the row's keys copied.
+func eventOn(row store.LedgerRow, typ string, at time.Time) store.Event {
+	return store.Event{
+		LedgerID: row.ID, RunID: row.RunID, CampaignID: row.CampaignID, StepID: row.StepID,
+		ContactID: row.ContactID, Channel: row.Channel, Type: typ, At: at,
+	}
+}
+
+// Reasons of a permanent SMS failure (sms.Reason) that suppress the number,
+// with the suppression reason: the recipient texted STOP (Twilio 21610),
+// or the number cannot receive texts at all.
+var failureSuppressions = map[string]string{
+	sms.ReasonOptedOut:       policy.SuppressOptedOut,
+	sms.ReasonLandline:       policy.SuppressHardBounce,
+	sms.ReasonInvalidAddress: policy.SuppressHardBounce,
+}
+
+// SuppressOnFailure adds the recipient's number to the suppression list
+// when a send on row failed permanently for a reason that will repeat
+// (reason is sms.Reason of the send error: opted_out → opted_out;
+// landline, invalid_address → hard_bounce), so later campaigns are refused
+// by the policy instead of failing at Twilio. phone is the E.164 number the
+// message went to. It reports whether it suppressed; rows on other
+// channels, other reasons and an empty phone do nothing. The worker calls
+// it after recording the failure.
+func SuppressOnFailure(ctx context.Context, st Suppressor, secret []byte, row store.LedgerRow, reason, phone string) (bool, error) {
+	suppress, ok := failureSuppressions[reason]
+	phone = strings.TrimSpace(phone)
+	if !ok || phone == "" || (row.Channel != channel.SMS && row.Channel != channel.MMS) {
+		return false, nil
+	}
+	if err := st.Suppress(ctx, policy.SuppressionKey(secret, policy.AddrPhone, phone), suppress); err != nil {
+		return false, fmt.Errorf("ledger %s: suppress number after %s: %w", row.ID, reason, err)
+	}
+	return true, nil
+}
