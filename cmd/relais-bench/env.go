@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,7 @@ type env struct {
 	log   io.Writer
 	redis *testenv.RedisServer
 	rdb   *redis.Client
+	noop  map[int]float64 // bare no-op rates by task count
 }
 
 // progress prints a line on the harness' log (stderr).
@@ -182,4 +184,13 @@ func acceptanceSpan(ctx context.Context, st store.Store, runID int64) (n int, fi
 		}
 		f.AfterID = rows[len(rows)-1].ID
 	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
