@@ -23,12 +23,12 @@ var ResponseTypes = []string{EventReplied, EventResponded, EventConverted}
 // channel, state and reason (reason is empty except for refused and
 // failed rows).
 type LedgerGroup struct {
-	RunID    int64
-	StepID   string
-	Channel  string
-	State    State
-	Reason   string
-	Rows     int
+	RunID   int64
+	StepID  string
+	Channel string
+	State   State
+	Reason  string
+	Rows    int
 	// Segments sums the rows' SMS segments, counting at least one per
 	// row (an SMS whose count was not recorded bills one); it is only
 	// meaningful for SMS.
