@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
@@ -28,8 +29,8 @@ import (
 	"github.com/relais-dev/relais/internal/queue"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/tracking"
 	storeopen "github.com/relais-dev/relais/internal/store/open"
+	"github.com/relais-dev/relais/internal/tracking"
 	"github.com/relais-dev/relais/internal/worker"
 )
 
@@ -38,7 +39,10 @@ type app struct {
 	getenv         func(string) string
 	stdout, stderr io.Writer
 	configPath     string
-	jsonOut        bool
+	// now, when set (tests), is the clock of the planner and the policy
+	// engine, so quiet hours can be tested on a chosen day.
+	now     func() time.Time
+	jsonOut bool
 
 	cfg config.Config
 	log *slog.Logger
@@ -80,7 +84,8 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default ./relais.yaml when present)")
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd())
+	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
+		a.contactsCmd(), a.consentCmd(), a.reportCmd())
 	return root
 }
 
@@ -163,7 +168,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if !ok {
 		return nil, errors.New("store does not implement the policy lookups")
 	}
-	if d.policy, err = policy.New(a.cfg.Policy, lookup, d.secret, nil); err != nil {
+	if d.policy, err = policy.New(a.cfg.Policy, lookup, d.secret, a.now); err != nil {
 		return nil, userErr(fmt.Errorf("policy: %w", err))
 	}
 	if n.queue {
@@ -267,7 +272,7 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 	if d.client != nil {
 		q = d.client
 	}
-	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, TaskRetention: a.cfg.TaskRetention}
+	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention}
 }
 
 // worker returns the send handler on d.
