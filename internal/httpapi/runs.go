@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/relais-dev/relais/internal/run"
+	"github.com/relais-dev/relais/internal/store"
+)
+
+// StartRunRequest is the body of POST /api/v1/campaigns/{id}/runs.
+type StartRunRequest struct {
+	// RunKey names the occurrence: the same key never sends twice to one
+	// recipient. Default: the campaign's content hash.
+	RunKey string `json:"run_key,omitempty"`
+}
+
+// RunResponse describes a run.
+type RunResponse struct {
+	ID          int64          `json:"id"`
+	CampaignID  string         `json:"campaign_id"`
+	RunKey      string         `json:"run_key"`
+	ContentHash string         `json:"content_hash"`
+	State       string         `json:"state"`
+	Planned     int            `json:"planned"`
+	Created     *bool          `json:"created,omitempty"`
+	Counts      map[string]int `json:"counts"` // ledger rows per state, "refused:<reason>" per reason
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// startRun creates the run and expands it in the background (a large
+// audience takes longer than an HTTP request should); the answer is 202
+// with the run, to poll with GET /api/v1/runs/{id}. The same run key
+// answers the same run (200 when it existed), so a retried POST is safe.
+func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
+	sp, err := s.campaign(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req StartRunRequest
+	if b, err := readBody(w, r, s.d.MaxBody); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if len(b) > 0 {
+		if err := unmarshalStrict(b, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if len(req.RunKey) > maxIdempotencyKey {
+		s.fail(w, r, errInvalid("run_key", "too long"))
+		return
+	}
+	if s.d.Planner == nil {
+		s.fail(w, r, errNotImplemented("runs cannot be started on this server"))
+		return
+	}
+	key := req.RunKey
+	if key == "" {
+		key = run.DefaultRunKey(sp)
+	}
+	// Creating the run here gives its id to the client; Start finds the
+	// same run by (campaign, key) and expands it.
+	rn, created, err := s.d.Store.CreateRun(r.Context(), store.Run{CampaignID: sp.ID, RunKey: key, ContentHash: sp.ContentHash, State: store.RunExpanding})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rn.ContentHash != sp.ContentHash {
+		s.fail(w, r, errConflict("run_key", "this run key was used by another version of the campaign; use a new run_key"))
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		ctx := context.WithoutCancel(r.Context())
+		if _, err := s.d.Planner.Start(ctx, sp, key); err != nil {
+			s.d.Log.Error("api run failed", "campaign", sp.ID, "run", rn.ID, "err", err)
+		}
+	}()
+	status := http.StatusAccepted
+	if !created {
+		status = http.StatusOK
+	}
+	resp := runResponse(rn, nil)
+	resp.Created = &created
+	writeJSON(w, status, resp)
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.fail(w, r, errInvalid("id", "must be a positive run id"))
+		return
+	}
+	rn, err := s.d.Store.GetRun(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, errNotFound("id", "no run with this id"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	counts, err := s.d.Store.CountLedger(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, runResponse(rn, counts))
+}
+
+func runResponse(rn store.Run, counts map[string]int) RunResponse {
+	if counts == nil {
+		counts = map[string]int{}
+	}
+	return RunResponse{ID: rn.ID, CampaignID: rn.CampaignID, RunKey: rn.RunKey, ContentHash: rn.ContentHash,
+		State: rn.State, Planned: rn.Planned, Counts: counts, CreatedAt: rn.CreatedAt, UpdatedAt: rn.UpdatedAt}
+}
