@@ -29,7 +29,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // env is one "process": its own catalog, planner and asynq client on a
@@ -98,10 +98,10 @@ func TestFireOneRunPerTick(t *testing.T) {
 	ctx := context.Background()
 
 	ticks := []struct {
-		name       string
-		atA, atB   time.Time
-		wantKey    string
-		wantRuns   int
+		name     string
+		atA, atB time.Time
+		wantKey  string
+		wantRuns int
 	}{
 		{name: "first Monday", atA: utc("2027-03-22T08:00:00.020Z"), atB: utc("2027-03-22T07:59:59.500Z"), wantKey: "2027-03-22T09:00:00+01:00", wantRuns: 1},
 		{name: "after the change to summer time", atA: utc("2027-03-29T07:00:00.900Z"), atB: utc("2027-03-29T07:00:00.010Z"), wantKey: "2027-03-29T09:00:00+02:00", wantRuns: 2},
