@@ -1,5 +1,0 @@
-package main
-
-import "context"
-
-func benchLatency(ctx context.Context, e *env) (Section, error) { return Section{}, nil }
