@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/relais-dev/relais/internal/store"
@@ -371,4 +374,174 @@ func TestQuietHours(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestForgetAndRetention erases a person who received a campaign: the
+// export no longer finds them, no plain copy of the address is left in the
+// database (the SQLite file and WAL read byte by byte; every text column
+// of every PostgreSQL table), a re-import of the address is refused for
+// marketing as erased, and the retention job erases the inactive
+// prospects but not one who clicked.
+func TestForgetAndRetention(t *testing.T) {
+	backends(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		c := &cli{t: t, env: map[string]string{"RELAIS_DATABASE_URL": dbURL, "RELAIS_SECRET": "test-secret-0123456789abcdef"}}
+		c.mustRun(ctx, "contacts", "import", "clients.csv", "--mapping", "mapping.yaml")
+		c.mustRun(ctx, "run", "campaigns/lettre.yaml", "--wait")
+
+		const addr = "aurelie.quillebeuf@example.org"
+		var doc struct {
+			Contact struct {
+				ID int64 `json:"id"`
+			} `json:"contact"`
+			Consents   []store.ConsentRecord             `json:"consents"`
+			Deliveries []struct{ State, Channel string } `json:"deliveries"`
+		}
+		decodeJSON(t, c.mustRun(ctx, "contacts", "export", addr).stdout, &doc)
+		if len(doc.Deliveries) != 1 || doc.Deliveries[0].State != "accepted" || len(doc.Consents) != 2 {
+			t.Fatalf("export before forget: %+v", doc)
+		}
+
+		r := c.mustRun(ctx, "contacts", "forget", addr)
+		if !strings.Contains(r.stdout, "erased") || strings.Contains(r.stdout, "already") {
+			t.Errorf("forget output %q", r.stdout)
+		}
+		again := c.mustRun(ctx, "contacts", "forget", "#"+strconv.FormatInt(doc.Contact.ID, 10))
+		if !strings.Contains(again.stdout, "already erased") {
+			t.Errorf("second forget output %q, want already erased", again.stdout)
+		}
+		for _, ref := range []string{addr, "P1", "06 12 34 56 78"} {
+			if r := c.run(ctx, "contacts", "export", ref); r.code != exitUser {
+				t.Errorf("export %s after forget: exit %d, want 1\n%s", ref, r.code, r.stdout)
+			}
+		}
+		pii := []string{addr, "+33612345678", "Quillebeuf", "Aurélie"}
+		if strings.HasPrefix(dbURL, "sqlite:") {
+			grepFiles(t, strings.TrimPrefix(dbURL, "sqlite:"), pii)
+		} else {
+			grepPostgres(t, dbURL, pii)
+		}
+
+		// The address comes back in the next import: a new contact, refused
+		// for marketing because its address was erased.
+		c.mustRun(ctx, "contacts", "import", "clients.csv", "--mapping", "mapping.yaml")
+		var plan struct {
+			Planned  int
+			ByReason map[string]int `json:"by_reason"`
+		}
+		decodeJSON(t, c.mustRun(ctx, "plan", "campaigns/lettre.yaml", "--json").stdout, &plan)
+		if plan.ByReason["erased"] != 2 || plan.Planned != 3 {
+			t.Errorf("plan after re-import = %+v, want the erased row and the re-imported address refused as erased, 3 planned", plan)
+		}
+
+		// Retention, four years later: B1 clicked six months ago, the
+		// seven other live contacts did nothing.
+		later := time.Now().AddDate(4, 0, 0)
+		st, err := storeopen.Open(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b1 := findLedger(t, st, "B1")
+		if _, err := st.(store.EventStore).RecordEvents(ctx, []store.Event{{LedgerID: b1.ID, Type: store.EventClicked,
+			URL: "https://dupont.example/p", At: later.AddDate(0, -6, 0)}}); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		var dry struct {
+			N int `json:"would_erase"`
+		}
+		decodeJSON(t, c.runAt(ctx, later, "contacts", "retention", "--dry-run", "--json").stdout, &dry)
+		if dry.N != 6 {
+			t.Errorf("retention dry run would erase %d, want 6", dry.N)
+		}
+		out := c.runAt(ctx, later, "contacts", "retention", "--older-than", "3y").stdout
+		if !strings.HasPrefix(out, "6 contact(s)") {
+			t.Errorf("retention output %q, want 6 erased", out)
+		}
+		if r := c.run(ctx, "contacts", "export", "B1"); r.code != 0 {
+			t.Errorf("B1, who clicked, was erased by retention")
+		}
+		if r := c.run(ctx, "contacts", "export", "P4"); r.code != exitUser {
+			t.Errorf("P4, inactive, was kept by retention")
+		}
+	})
+}
+
+// findLedger returns the ledger row of run 1 for the contact with this
+// external id.
+func findLedger(t *testing.T, st store.Store, ext string) store.LedgerRow {
+	t.Helper()
+	cs, err := st.(store.RightsStore).FindContacts(context.Background(), ext)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("find %s: %d contacts, %v", ext, len(cs), err)
+	}
+	rows, err := st.(store.RightsStore).ContactLedger(context.Background(), cs[0].ID)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("ledger of %s: %d rows, %v", ext, len(rows), err)
+	}
+	return rows[0]
+}
+
+// grepFiles reads the SQLite database and its WAL byte by byte.
+func grepFiles(t *testing.T, path string, needles []string) {
+	t.Helper()
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range needles {
+			if bytes.Contains(b, []byte(n)) {
+				t.Errorf("%s holds a plain copy of %q after forget", filepath.Base(f), n)
+			}
+		}
+	}
+}
+
+// grepPostgres searches every text, JSON and bytea column of every table
+// of the database for the needles.
+func grepPostgres(t *testing.T, url string, needles []string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
+WHERE table_schema = current_schema() AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'bytea')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type col struct{ table, name, typ string }
+	var cols []col
+	for rows.Next() {
+		var c col
+		if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	if rows.Err() != nil || len(cols) < 10 {
+		t.Fatalf("%d columns found, %v", len(cols), rows.Err())
+	}
+	for _, c := range cols {
+		expr := pgx.Identifier{c.name}.Sanitize() + "::text"
+		if c.typ == "bytea" {
+			expr = "convert_from(" + pgx.Identifier{c.name}.Sanitize() + ", 'SQL_ASCII')"
+		}
+		for _, n := range needles {
+			var hits int
+			q := "SELECT count(*) FROM " + pgx.Identifier{c.table}.Sanitize() + " WHERE strpos(" + expr + ", $1) > 0"
+			if err := conn.QueryRow(ctx, q, n).Scan(&hits); err != nil {
+				t.Fatalf("%s.%s: %v", c.table, c.name, err)
+			}
+			if hits > 0 {
+				t.Errorf("%s.%s holds a plain copy of %q after forget (%d rows)", c.table, c.name, n, hits)
+			}
+		}
+	}
 }
