@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -294,3 +295,5 @@ func (e *env) ledgerRows(runID int64) []store.LedgerRow {
 }
 
 func (e *env) srvNow() time.Time { return time.Now() }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

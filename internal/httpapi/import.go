@@ -11,6 +11,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/rights"
 )
 
 // ImportResponse is the answer of POST /api/v1/contacts/import.
@@ -86,7 +87,14 @@ func (s *Server) importContacts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// upsertAll imports src with rights.Import when the store records
+// consent proofs (consent cells become records with source "import:api"),
+// else by plain upserts.
 func (s *Server) upsertAll(ctx context.Context, src *audience.FileSource) (ImportResponse, error) {
+	if is, ok := s.d.Store.(rights.ImportStore); ok {
+		r, err := rights.Import(ctx, is, src, rights.ImportOptions{Source: "api", Now: s.d.Now})
+		return ImportResponse{Inserted: r.Inserted, Updated: r.Updated}, err
+	}
 	var res ImportResponse
 	batch := make([]*contact.Contact, 0, importBatch)
 	flush := func() error {
