@@ -25,6 +25,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/embedded"
+	"github.com/relais-dev/relais/internal/feedback"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	campaignrun "github.com/relais-dev/relais/internal/run"
@@ -120,6 +121,7 @@ type deps struct {
 	secret   []byte
 	signer   *tracking.Signer
 	links    *tracking.Links
+	feedback *feedback.Feedback
 }
 
 func (d *deps) close() {
@@ -164,6 +166,11 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
+	fs, err := feedback.AsStore(d.store)
+	if err != nil {
+		return nil, err
+	}
+	d.feedback = &feedback.Feedback{Store: fs, Secret: d.secret, Campaigns: d.catalog, Composer: worker.NewComposer(), Links: d.links, Now: a.now}
 	lookup, ok := d.store.(policy.Lookup)
 	if !ok {
 		return nil, errors.New("store does not implement the policy lookups")
@@ -285,9 +292,8 @@ func (a *app) worker(d *deps) *worker.Worker {
 	if d.links != nil {
 		w.Links, w.Decorator, w.TrackOpens = d.links, d.links, d.policy.TrackOpens
 	}
-	if rs, ok := d.store.(store.ResponseStore); ok {
-		w.Responses = rs
-	}
+	w.Responses = d.feedback.Store
+	w.OnPermanent = d.feedback.SuppressOnFailure
 	return w
 }
 

@@ -150,3 +150,28 @@ func AsStore(s store.Store) (Store, error) {
 	}
 	return fs, nil
 }
+
+// SuppressOnFailure suppresses an address a provider refused for good
+// (SPEC §4–5: a hard bounce, a landline or an invalid number is not tried
+// again; Twilio's 21610 means the person texted STOP to the sender).
+// Other reasons change nothing.
+func (f *Feedback) SuppressOnFailure(ctx context.Context, row *store.LedgerRow, c *contact.Contact, reason string) error {
+	var supp string
+	switch reason {
+	case "hard_bounce", "landline", "invalid_address", "unreachable":
+		supp = policy.SuppressHardBounce
+	case "opted_out":
+		supp = policy.SuppressOptedOut
+		err := f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), policy.PurposeMarketing, policy.ConsentState{
+			Status: policy.Refused, Source: "provider:" + row.Channel, At: f.now(), Text: "provider reported the recipient unsubscribed"})
+		if err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	if key := addressKey(f.Secret, row.Channel, c); key != "" {
+		return f.Store.Suppress(ctx, key, supp)
+	}
+	return nil
+}

@@ -68,8 +68,12 @@ type Worker struct {
 	TrackOpens func(ctx context.Context, c *contact.Contact) (bool, error)
 	// Responses keeps reply-coupon codes (nil: codes are not kept).
 	Responses store.ResponseStore
-	Log       *slog.Logger
-	Now       func() time.Time
+	// OnPermanent is told of each permanent provider failure with its
+	// reason code (hard_bounce, landline, opted_out…) so the address can
+	// be suppressed (feedback.Feedback.SuppressOnFailure); nil: nothing.
+	OnPermanent func(ctx context.Context, row *store.LedgerRow, c *contact.Contact, reason string) error
+	Log         *slog.Logger
+	Now         func() time.Time
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
 }
@@ -199,6 +203,9 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 			_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Failed,
 				store.Change{Reason: ReasonOf(err), Error: err.Error()})
 			log.Warn("send failed permanently", "reason", ReasonOf(err), "err", err)
+			if w.OnPermanent != nil {
+				terr = errors.Join(terr, w.OnPermanent(ctx, &row, c, ReasonOf(err)))
+			}
 			return errors.Join(permanent(err), terr)
 		}
 		// The provider refused for now (4xx, 429, 5xx, network): the
