@@ -545,3 +545,29 @@ WHERE table_schema = current_schema() AND data_type IN ('text', 'character varyi
 		}
 	}
 }
+
+func TestParseAge(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     time.Duration
+		ok       bool
+	}{
+		{"years", "3y", 3 * 365 * 24 * time.Hour, true},
+		{"months", "18m", 18 * 30 * 24 * time.Hour, true},
+		{"days", "90d", 90 * 24 * time.Hour, true},
+		{"Go duration", "2160h", 2160 * time.Hour, true},
+		{"m means months, not minutes", "90m", 90 * 30 * 24 * time.Hour, true},
+		{"zero", "0y", 0, false},
+		{"negative duration", "-5h", 0, false},
+		{"no unit", "3", 0, false},
+		{"garbage", "trois ans", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseAge(tt.in)
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Errorf("parseAge(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
