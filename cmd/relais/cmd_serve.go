@@ -49,6 +49,10 @@ closes senders and the database.`,
 					a.log.Error("campaign not loaded", "err", e)
 				}
 			}
+			sch, err := a.scheduler(d)
+			if err != nil {
+				return err
+			}
 			var httpSrv *http.Server
 			errc := make(chan error, 2)
 			if want["api"] {
@@ -65,10 +69,18 @@ closes senders and the database.`,
 				srv = a.asynqServer(d)
 				mux := asynq.NewServeMux()
 				a.worker(d).Register(mux)
+				sch.Register(mux)
+				mux.Use(sch.Followups().Middleware)
 				if err := srv.Start(mux); err != nil {
 					return fmt.Errorf("start workers: %w", err)
 				}
 				a.log.Info("workers started", "concurrency", a.cfg.Concurrency)
+			}
+			if want["scheduler"] {
+				if err := sch.Start(ctx); err != nil {
+					return fmt.Errorf("start scheduler: %w", err)
+				}
+				defer sch.Shutdown()
 			}
 			select {
 			case <-ctx.Done():
@@ -84,6 +96,7 @@ closes senders and the database.`,
 				_ = httpSrv.Shutdown(sctx)
 				cancel()
 			}
+			sch.Shutdown()
 			if srv != nil {
 				srv.Shutdown()
 			}
