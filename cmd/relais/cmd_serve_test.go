@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -402,5 +403,67 @@ func TestServeFollowupToNonOpeners(t *testing.T) {
 	}
 	if smtp.Count() != 5 {
 		t.Errorf("%d emails, want 5 (follow-ups sent no email)", smtp.Count())
+	}
+}
+
+// TestPlanChannelSplit: with `channels: [email, sms, print]`, each
+// recipient gets the first channel the policy allows and they have an
+// address for; prospects without digital consent fall back to a letter
+// (postal prospecting is opt-out), and `plan` shows the split.
+func TestPlanChannelSplit(t *testing.T) {
+	serveProject(t, map[string]string{"multi.yaml": `id: multi
+name: Prospection
+purpose: marketing
+audience: { source: file, file: audiences/prospects.csv }
+channels: [email, sms, print]
+sender: { email: "Maison Dupont <news@dupont.example>", sms: DUPONT, postal: { name: Maison Dupont, lines: ["12 rue des Lilas", "69003 LYON"] } }
+steps:
+  - id: offre
+    email: { subject: "Bienvenue", text: templates/t/email.txt }
+    sms: { text: templates/t/sms.txt }
+    print: { letter: templates/t/lettre.md, subject: "Bienvenue" }
+cost: { currency: EUR, email: 0.001, sms: 0.065, print: 0.70 }
+`})
+	files := map[string]string{
+		"audiences/prospects.csv": "external_id;first_name;last_name;email;phone;address_line1;postcode;city;kind;consent_email;consent_sms\n" +
+			"P1;Camille;Durand;camille@example.org;06 12 34 56 78;12 rue Mercière;69002;Lyon;person;oui;oui\n" +
+			"P2;Julien;Moreau;julien@example.org;06 23 45 67 89;5 place Bellecour;69002;Lyon;person;non;oui\n" +
+			"P3;Léa;Lefèvre;lea@example.net;07 11 22 33 44;8 cours Vitton;69006;Lyon;person;non;non\n" +
+			"P4;Hugo;Bernard;hugo@example.com;;3 rue de la République;69001;Lyon;person;;\n" +
+			"P5;Manon;Fournier;manon@example.org;06 55 44 33 22;;;;person;;\n",
+		"templates/t/lettre.md": "{{.Contact.FirstName}} {{.Contact.LastName}},\n\nNous ouvrons à {{.Contact.Address.City}}.\n",
+	}
+	for p, s := range files {
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &cli{t: t, env: map[string]string{}}
+	r := c.mustRun(context.Background(), "plan", "campaigns/multi.yaml", "--json")
+	var res struct {
+		Planned   int            `json:"planned"`
+		Refused   int            `json:"refused"`
+		ByChannel map[string]int `json:"by_channel"`
+		ByReason  map[string]int `json:"by_reason"`
+		Cost      float64        `json:"estimated_cost"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("plan --json: %v\n%s", err, r.stdout)
+	}
+	want := map[string]int{"email": 1, "sms": 1, "print": 2}
+	if len(res.ByChannel) != len(want) || res.ByChannel["email"] != 1 || res.ByChannel["sms"] != 1 || res.ByChannel["print"] != 2 {
+		t.Errorf("split %v, want %v", res.ByChannel, want)
+	}
+	if res.Planned != 4 || res.Refused != 1 || len(res.ByReason) != 1 {
+		t.Errorf("planned %d, refused %d %v; want 4 planned and Manon (no consent, no address) refused", res.Planned, res.Refused, res.ByReason)
+	}
+	if wantCost := 0.001 + 0.065 + 2*0.70; res.Cost < wantCost-1e-9 || res.Cost > wantCost+1e-9 {
+		t.Errorf("estimated cost %.3f, want %.3f", res.Cost, wantCost)
+	}
+	text := c.mustRun(context.Background(), "plan", "campaigns/multi.yaml").stdout
+	for _, line := range []string{"email", "sms", "print"} {
+		if !strings.Contains(text, "  "+line) {
+			t.Errorf("plan output has no %s line:\n%s", line, text)
+		}
 	}
 }
