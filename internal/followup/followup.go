@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -65,6 +66,49 @@ type Scheduler struct {
 	TaskRetention time.Duration
 
 	progs programs
+	runs  runCache
+}
+
+// runCache remembers each run's campaign version (immutable once the run
+// exists), so the send hook costs no database read for campaigns without
+// follow-ups.
+type runCache struct {
+	mu sync.Mutex
+	m  map[int64]runSpec
+}
+
+type runSpec struct {
+	run store.Run
+	sp  *campaign.Spec
+}
+
+// maxCachedRuns bounds the cache of a daemon that runs for months.
+const maxCachedRuns = 10000
+
+// runSpec returns run id (as created: its state may be stale) with its
+// campaign version.
+func (s *Scheduler) runSpec(ctx context.Context, id int64) (store.Run, *campaign.Spec, error) {
+	s.runs.mu.Lock()
+	rs, ok := s.runs.m[id]
+	s.runs.mu.Unlock()
+	if ok {
+		return rs.run, rs.sp, nil
+	}
+	r, err := s.Store.GetRun(ctx, id)
+	if err != nil {
+		return r, nil, fmt.Errorf("run %d: %w", id, err)
+	}
+	sp, err := s.Campaigns.Campaign(ctx, r.CampaignID, r.ContentHash)
+	if err != nil {
+		return r, nil, fmt.Errorf("run %d: %w", id, err)
+	}
+	s.runs.mu.Lock()
+	if s.runs.m == nil || len(s.runs.m) >= maxCachedRuns {
+		s.runs.m = map[int64]runSpec{}
+	}
+	s.runs.m[id] = runSpec{r, sp}
+	s.runs.mu.Unlock()
+	return r, sp, nil
 }
 
 // Payload is a follow-up task's payload: ids only, no personal data on
@@ -119,11 +163,7 @@ func HasFollowups(sp *campaign.Spec) bool {
 // fails when the run or its campaign version cannot be found or the queue
 // refuses the task; the caller should retry (the send itself is done).
 func (s *Scheduler) OnAccepted(ctx context.Context, row store.LedgerRow) error {
-	r, err := s.Store.GetRun(ctx, row.RunID)
-	if err != nil {
-		return fmt.Errorf("follow-up of ledger %s: run: %w", row.ID, err)
-	}
-	sp, err := s.Campaigns.Campaign(ctx, r.CampaignID, r.ContentHash)
+	r, sp, err := s.runSpec(ctx, row.RunID)
 	if err != nil {
 		return fmt.Errorf("follow-up of ledger %s: %w", row.ID, err)
 	}
@@ -159,9 +199,11 @@ func (s *Scheduler) Register(mux *asynq.ServeMux) {
 }
 
 // Middleware calls OnAccepted after every send task whose ledger row
-// ended accepted, for a worker that does not call it itself. It costs one
-// ledger read per send. A failure to schedule the follow-up fails the
-// send task, whose retry finds the row final and only retries the hook.
+// ended accepted, for a worker that does not call it itself. For a
+// campaign with follow-ups it costs one ledger read per send (none
+// otherwise, the run's campaign being cached). A failure to schedule the
+// follow-up fails the send task, whose retry finds the row final and only
+// retries the hook.
 func (s *Scheduler) Middleware(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		err := next.ProcessTask(ctx, t)
@@ -171,6 +213,15 @@ func (s *Scheduler) Middleware(next asynq.Handler) asynq.Handler {
 		p, err := queue.ParseSend(t)
 		if err != nil {
 			return nil // the send handler reported it already
+		}
+		if p.RunID != 0 {
+			_, sp, err := s.runSpec(ctx, p.RunID)
+			if err != nil {
+				return fmt.Errorf("follow-up of ledger %s: %w", p.LedgerID, err)
+			}
+			if !HasFollowups(sp) {
+				return nil
+			}
 		}
 		row, err := s.Store.GetLedger(ctx, p.LedgerID)
 		if err != nil {

@@ -2,10 +2,12 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -309,4 +311,16 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
+}
+
+// Handler serves Versions as JSON ({"campaigns": [...]}) for the
+// dashboard and `relais status` to show what is live; mount it where the
+// api role wants it (read-only, no personal data).
+func (l *Live) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(struct {
+			Campaigns []LiveVersion `json:"campaigns"`
+		}{l.Versions()})
+	})
 }

@@ -2,6 +2,9 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -179,4 +182,25 @@ func only(t *testing.T, vs []LiveVersion) LiveVersion {
 		t.Fatalf("%d versions, want 1: %+v", len(vs), vs)
 	}
 	return vs[0]
+}
+
+// TestLiveHandler serves the live versions as JSON.
+func TestLiveHandler(t *testing.T) {
+	dir := repo(t, yamlWith("v1", `schedule: { cron: "0 9 * * MON" }`))
+	l := NewLive(dir, catalog.New(dir), LiveOptions{})
+	if err := l.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	l.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	var body struct {
+		Campaigns []LiveVersion `json:"campaigns"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("%v: %s", err, rec.Body)
+	}
+	if rec.Header().Get("Content-Type") != "application/json" || len(body.Campaigns) != 1 ||
+		body.Campaigns[0].ContentHash != l.Versions()[0].ContentHash || !body.Campaigns[0].Scheduled {
+		t.Fatalf("body %s", rec.Body)
+	}
 }
