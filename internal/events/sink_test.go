@@ -12,7 +12,7 @@ import (
 	"github.com/relais-dev/relais/internal/tracking"
 )
 
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t testing.TB) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
