@@ -91,3 +91,19 @@ type Sender interface {
 
 // IsPermanent reports whether err says a retry cannot help.
 func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
+
+// Reasoner is implemented by channel errors that carry a stable reason
+// code (hard_bounce, landline, invalid_address…) recorded on the ledger.
+type Reasoner interface {
+	ReasonCode() string
+}
+
+// ReasonOf returns the reason code of err (a Reasoner in its chain), or
+// fallback.
+func ReasonOf(err error, fallback string) string {
+	var r Reasoner
+	if errors.As(err, &r) && r.ReasonCode() != "" {
+		return r.ReasonCode()
+	}
+	return fallback
+}

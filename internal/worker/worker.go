@@ -244,15 +244,9 @@ func (w *Worker) deferTo(ctx context.Context, row *store.LedgerRow, at time.Time
 	return nil
 }
 
-// ReasonOf returns the stable reason code a channel error carries
-// (interface{ Reason() string }), or "provider_rejected".
-func ReasonOf(err error) string {
-	var r interface{ Reason() string }
-	if errors.As(err, &r) && r.Reason() != "" {
-		return r.Reason()
-	}
-	return "provider_rejected"
-}
+// ReasonOf returns the stable reason code a channel error carries, or
+// "provider_rejected".
+func ReasonOf(err error) string { return channel.ReasonOf(err, "provider_rejected") }
 
 // CapOf returns the campaign's frequency cap for the policy (nil: the
 // rules' default).

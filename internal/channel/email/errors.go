@@ -141,3 +141,6 @@ func stageOf(r mail.SendErrReason) string {
 func safeToRetry(e *Error) bool {
 	return e.Code == 0 && (e.Stage == "conn" || e.Stage == "mail")
 }
+
+// ReasonCode implements channel.Reasoner.
+func (e *Error) ReasonCode() string { return e.Reason }

@@ -252,3 +252,6 @@ func abbreviate(l string) string {
 	}
 	return strings.Join(words, " ")
 }
+
+// ReasonCode implements channel.Reasoner.
+func (e *RefusalError) ReasonCode() string { return e.Reason }

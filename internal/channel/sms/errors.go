@@ -127,3 +127,6 @@ func classify(err error) error {
 	}
 	return e
 }
+
+// ReasonCode implements channel.Reasoner.
+func (e *Error) ReasonCode() string { return e.Reason }
