@@ -194,3 +194,13 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// walNote describes the SQLite write-ahead log left next to db, whose
+// growth tells whether checkpoints kept up with the writers.
+func walNote(db string) string {
+	fi, err := os.Stat(db + "-wal")
+	if err != nil {
+		return "SQLite WAL: none"
+	}
+	return fmt.Sprintf("SQLite WAL at the end: %.0f MB", float64(fi.Size())/(1<<20))
+}

@@ -155,7 +155,7 @@ func benchEmail(ctx context.Context, e *env) (Section, error) {
 	sec.Details = append(sec.Details,
 		fmt.Sprintf("audience %s rows, %s planned sends (expansion %s), ledger after the run: %v", groupThousands(fmt.Sprint(rows)), groupThousands(fmt.Sprint(r.planned)), r.expand.Wall.Round(time.Second), r.counts),
 		fmt.Sprintf("%s accepted in %s (first to last acceptance); SMTP server received %s messages over %d connections", groupThousands(fmt.Sprint(r.accepted)), r.span.Round(time.Millisecond), groupThousands(fmt.Sprint(smtp.Count())), smtp.Connections()),
-		fmt.Sprintf("worker: peak RSS %.0f MB, CPU %s over %s wall", r.worker.MaxRSSMB, r.worker.CPU.Round(time.Second), r.worker.Wall.Round(time.Second)),
+		fmt.Sprintf("worker: peak RSS %.0f MB, CPU %s over %s wall; %s", r.worker.MaxRSSMB, r.worker.CPU.Round(time.Second), r.worker.Wall.Round(time.Second), walNote(filepath.Join(dir, "relais.db"))),
 		fmt.Sprintf("baseline: bare asynq no-op processing of %s tasks at concurrency 50: %s tasks/s (SPEC §9 reference: 3,500–5,300)", groupThousands(fmt.Sprint(n)), fmtNum(base)),
 	)
 	rate := check("email", "emails/s end to end (ledger + policy + render + tracking + SMTP)", r.rate, "msgs/s", "≥ 2,500", base, "bare asynq no-op, concurrency 50",
