@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,14 +28,30 @@ import (
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/embedded"
 	"github.com/relais-dev/relais/internal/feedback"
+	"github.com/relais-dev/relais/internal/metrics"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	storeopen "github.com/relais-dev/relais/internal/store/open"
 	"github.com/relais-dev/relais/internal/tracking"
+	"github.com/relais-dev/relais/internal/twiliohook"
 	"github.com/relais-dev/relais/internal/worker"
 )
+
+// loopbackURL reports whether u's host is localhost or a loopback address.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := p.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
 
 // app is one invocation of the CLI.
 type app struct {
@@ -122,6 +140,7 @@ type deps struct {
 	signer   *tracking.Signer
 	links    *tracking.Links
 	feedback *feedback.Feedback
+	metrics  *metrics.Metrics
 }
 
 func (d *deps) close() {
@@ -143,7 +162,7 @@ func (d *deps) close() {
 type need struct{ queue, senders bool }
 
 func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
-	d := &deps{catalog: catalog.New(a.cfg.CampaignsDir)}
+	d := &deps{catalog: catalog.New(a.cfg.CampaignsDir), metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -246,7 +265,10 @@ func (a *app) senders(b *print.Batcher) (channel.Registry, error) {
 	for _, name := range []string{channel.SMS, channel.MMS} {
 		if a.cfg.TwilioAccountSID != "" {
 			s, err := sms.New(sms.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
-				APIBaseURL: a.cfg.TwilioAPIBaseURL, StatusCallback: strings.TrimSuffix(a.cfg.PublicURL, "/") + "/webhooks/twilio/status"})
+				APIBaseURL: a.cfg.TwilioAPIBaseURL, StatusCallback: strings.TrimSuffix(a.cfg.PublicURL, "/") + twiliohook.StatusPath,
+				// relais's own media URLs are on the public URL: on a
+				// loopback one (development, tests) they must pass.
+				AllowPrivateMedia: loopbackURL(a.cfg.PublicURL)})
 			if err != nil {
 				return nil, userErr(fmt.Errorf("twilio: %w", err))
 			}
@@ -284,14 +306,19 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
+	comp := worker.NewComposer()
+	comp.MediaURL = func(sp *campaign.Spec, ref string) (string, error) {
+		return twiliohook.MediaURL(d.secret, a.cfg.PublicURL, sp, ref)
+	}
 	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Senders: d.senders, Policy: d.policy,
-		Queue: d.client, Composer: worker.NewComposer(), Log: a.log, TaskRetention: a.cfg.TaskRetention}
+		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
 	}
 	if d.links != nil {
 		w.Links, w.Decorator, w.TrackOpens = d.links, d.links, d.policy.TrackOpens
 	}
+	w.Metrics = d.metrics
 	w.Responses = d.feedback.Store
 	w.OnPermanent = d.feedback.SuppressOnFailure
 	return w

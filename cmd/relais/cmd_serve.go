@@ -11,8 +11,6 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
-
-	"github.com/relais-dev/relais/internal/queue"
 )
 
 func (a *app) serveCmd() *cobra.Command {
@@ -60,7 +58,12 @@ closes senders and the database.`,
 				if err != nil {
 					return fmt.Errorf("listen %s: %w", a.cfg.HTTPAddr, err)
 				}
-				httpSrv = &http.Server{Handler: a.httpHandler(d), ReadHeaderTimeout: 10 * time.Second}
+				h, closeHTTP, err := a.httpHandler(d, sch)
+				if err != nil {
+					return err
+				}
+				defer closeHTTP()
+				httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 				go func() { errc <- httpSrv.Serve(ln) }()
 				a.log.Info("http listening", "addr", ln.Addr().String())
 			}
@@ -105,28 +108,4 @@ closes senders and the database.`,
 	}
 	cmd.Flags().StringVar(&roles, "roles", "api,worker,scheduler", "comma-separated roles to run: api, worker, scheduler")
 	return cmd
-}
-
-// httpHandler is the api role's handler: health and readiness for now.
-func (a *app) httpHandler(d *deps) http.Handler {
-	mux := http.NewServeMux()
-	rdb := queue.Client(d.redisOpt) // lives as long as the process
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if _, err := d.store.ListRuns(ctx, "", 1); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	return mux
 }

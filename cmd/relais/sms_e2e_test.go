@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -14,11 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/store/sqlite"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/twiliohook"
 )
+
+// e2ePNG is the MMS image (a PNG signature is enough for Twilio's double).
+const e2ePNG = "\x89PNG\r\n\x1a\n"
 
 const (
 	e2eSecret     = "test-secret-0123456789abcdef"
@@ -57,7 +63,7 @@ steps:
     sms: { text: templates/soldes/sms.txt }
   - id: photo
     channels: [mms]
-    mms: { text: templates/soldes/mms.txt }
+    mms: { text: templates/soldes/mms.txt, media: [templates/soldes/vitrine.png] }
 limits: { frequency_cap: 10/7d }
 `,
 		e2eRappelFile: `id: rappel
@@ -70,10 +76,11 @@ steps:
     sms: { text: templates/soldes/rappel.txt }
 limits: { frequency_cap: 10/7d }
 `,
-		"templates/soldes/email.txt":  "Bonjour {{.Contact.FirstName}}, les soldes commencent.\n",
-		"templates/soldes/sms.txt":    "{{.Contact.FirstName}}, -20% ce week-end chez Dupont. STOP au 36180\n",
-		"templates/soldes/mms.txt":    "La vitrine des soldes, {{.Contact.FirstName}} ! STOP au 36180",
-		"templates/soldes/rappel.txt": "Dernier jour des soldes, {{.Contact.FirstName}}. STOP au 36180",
+		"templates/soldes/email.txt":   "Bonjour {{.Contact.FirstName}}, les soldes commencent.\n",
+		"templates/soldes/sms.txt":     "{{.Contact.FirstName}}, -20% ce week-end chez Dupont. STOP au 36180\n",
+		"templates/soldes/mms.txt":     "La vitrine des soldes, {{.Contact.FirstName}} ! STOP au 36180",
+		"templates/soldes/vitrine.png": e2ePNG,
+		"templates/soldes/rappel.txt":  "Dernier jour des soldes, {{.Contact.FirstName}}. STOP au 36180",
 	}
 	for p, s := range files {
 		full := filepath.Join(dir, filepath.FromSlash(p))
@@ -98,7 +105,8 @@ func twWebhookServer(t *testing.T, authToken string, st *sqlite.Store) *httptest
 	}))
 	t.Cleanup(srv.Close)
 	sink := twiliohook.New(st, []byte(e2eSecret), nil)
-	h.Store(twiliohook.Routes(authToken, srv.URL, sink, nil))
+	media := twiliohook.MediaHandler([]byte(e2eSecret), catalog.New("campaigns"))
+	h.Store(twiliohook.Routes(authToken, srv.URL, sink, media))
 	return srv
 }
 
@@ -146,18 +154,40 @@ func TestSMSEndToEnd(t *testing.T) {
 
 	// The double received exactly these creates, one per recipient and
 	// text step, nothing else.
-	form := func(to, body string) url.Values {
-		return url.Values{"To": {to}, "MessagingServiceSid": {e2eService}, "Body": {body}, "StatusCallback": {callback}}
+	sp, err := campaign.Load(e2eSoldesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mediaURL, err := twiliohook.MediaURL([]byte(e2eSecret), hooks.URL, sp, "templates/soldes/vitrine.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := func(to, body string, media ...string) url.Values {
+		f := url.Values{"To": {to}, "MessagingServiceSid": {e2eService}, "Body": {body}, "StatusCallback": {callback}}
+		if len(media) > 0 {
+			f["MediaUrl"] = media
+		}
+		return f
 	}
 	want := []url.Values{
 		form(e2eAlice, "Alice, -20% ce week-end chez Dupont. STOP au 36180"),
-		form(e2eAlice, "La vitrine des soldes, Alice ! STOP au 36180"),
+		form(e2eAlice, "La vitrine des soldes, Alice ! STOP au 36180", mediaURL),
 		form(e2eBruno, "Bruno, -20% ce week-end chez Dupont. STOP au 36180"),
-		form(e2eBruno, "La vitrine des soldes, Bruno ! STOP au 36180"),
+		form(e2eBruno, "La vitrine des soldes, Bruno ! STOP au 36180", mediaURL),
 	}
 	sent := twCreates(t, tw)
 	if !twSameForms(sent, want) {
 		t.Fatalf("Twilio creates:\n%v\nwant:\n%v", sent, want)
+	}
+	// Twilio can fetch the MMS image from relais.
+	resp, err := hooks.Client().Get(mediaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" || string(img) != e2ePNG {
+		t.Errorf("media: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), img)
 	}
 	if !smtp.WaitFor(2, 10*time.Second) || smtp.Count() != 2 {
 		t.Errorf("SMTP got %d messages, want 2 (one email step, two recipients)", smtp.Count())

@@ -46,6 +46,10 @@ type Config struct {
 	// PublicURL (RELAIS_PUBLIC_URL) is the base of tracking links and
 	// webhooks. Default: http://<http_addr>.
 	PublicURL string `yaml:"public_url"`
+	// LandingURL (RELAIS_LANDING_URL) is where a personal URL (/r/CODE of
+	// a reply coupon) redirects; "{code}" in it is replaced by the code.
+	// Empty: relais shows a thank-you page.
+	LandingURL string `yaml:"landing_url"`
 	// HTTPAddr (RELAIS_HTTP_ADDR) is the API/dashboard listen address.
 	// Default: 127.0.0.1:8080.
 	HTTPAddr string `yaml:"http_addr"`
@@ -109,6 +113,7 @@ var env = []struct {
 	{"TWILIO_API_BASE_URL", func(c *Config, v string) error { c.TwilioAPIBaseURL = v; return nil }},
 	{"RELAIS_SECRET", func(c *Config, v string) error { c.Secret = v; return nil }},
 	{"RELAIS_PUBLIC_URL", func(c *Config, v string) error { c.PublicURL = v; return nil }},
+	{"RELAIS_LANDING_URL", func(c *Config, v string) error { c.LandingURL = v; return nil }},
 	{"RELAIS_HTTP_ADDR", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
 	{"RELAIS_CAMPAIGNS_DIR", func(c *Config, v string) error { c.CampaignsDir = v; return nil }},
 	{"RELAIS_DATA_DIR", func(c *Config, v string) error { c.DataDir = v; return nil }},

@@ -89,6 +89,7 @@ type Deps struct {
 	Tracking      http.Handler // /o/ /c/ /u/ /v/ /r/
 	TwilioStatus  http.Handler // /webhooks/twilio/status
 	TwilioInbound http.Handler // /webhooks/twilio/inbound
+	Media         http.Handler // /media/ (MMS media served by relais)
 	Dashboard     http.Handler // /ui/
 	Metrics       http.Handler // /metrics
 	Healthz       http.Handler // /healthz
@@ -178,6 +179,7 @@ func NewServer(d Deps) *Server {
 	}
 	mount("/webhooks/twilio/status", d.TwilioStatus)
 	mount("/webhooks/twilio/inbound", d.TwilioInbound)
+	mount("GET /media/", d.Media)
 	mount("/ui/", d.Dashboard)
 	mount("/metrics", d.Metrics)
 	mount("/healthz", d.Healthz)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
 )
 
 // ErrNotFound is returned when a row does not exist.
@@ -163,6 +164,23 @@ type Store interface {
 
 	// Close closes the database.
 	Close() error
+
+	// The capabilities of the other files of this package: events,
+	// reports, rights (consent, export, erasure), the HTTP API, phone
+	// lookups for SMS webhooks and reply-coupon codes. Both backends
+	// implement every one.
+	EventStore
+	ReportStore
+	RightsStore
+	APIStore
+	PhoneStore
+	ResponseStore
+	// Suppress adds key (policy.SuppressionKey) to the suppression list
+	// with reason; adding it again is a no-op.
+	Suppress(ctx context.Context, key, reason string) error
+	// The policy engine's lookups (policy.Lookup).
+	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (policy.ConsentState, error)
+	Suppressed(ctx context.Context, key string) (bool, string, error)
 }
 
 // LedgerID derives a ledger row's id from its unique key, so the same

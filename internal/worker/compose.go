@@ -15,7 +15,12 @@ import (
 
 // Composer turns a campaign step and a contact into the channel.Message
 // they make, with the templates compiled when the campaign was loaded.
-type Composer struct{}
+type Composer struct {
+	// MediaURL turns an MMS media reference of sp (a campaign file path,
+	// or a URL) into the URL the provider fetches; nil passes them as they
+	// are.
+	MediaURL func(sp *campaign.Spec, ref string) (string, error)
+}
 
 // NewComposer returns a Composer.
 func NewComposer() *Composer { return &Composer{} }
@@ -103,7 +108,15 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 			return nil, err
 		}
 		m.Text = strings.TrimSpace(m.Text)
-		m.MediaURLs = append(m.MediaURLs, s.Media...)
+		for _, ref := range s.Media {
+			u := ref
+			if c.MediaURL != nil {
+				if u, err = c.MediaURL(sp, ref); err != nil {
+					return nil, err
+				}
+			}
+			m.MediaURLs = append(m.MediaURLs, u)
+		}
 	case channel.Print:
 		p := st.Print
 		if p == nil {

@@ -43,6 +43,12 @@ type LinkMaker interface {
 	Links(row *store.LedgerRow, c *contact.Contact, sp *campaign.Spec) (Links, string, error)
 }
 
+// Observer counts outcomes for /metrics.
+type Observer interface {
+	ObserveSend(channel, outcome string, d time.Duration)
+	ObserveRefusal(reason string)
+}
+
 // Decorator adds tracking to a rendered message.
 type Decorator interface {
 	Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bool)
@@ -68,6 +74,8 @@ type Worker struct {
 	TrackOpens func(ctx context.Context, c *contact.Contact) (bool, error)
 	// Responses keeps reply-coupon codes (nil: codes are not kept).
 	Responses store.ResponseStore
+	// Metrics counts sends and refusals (metrics.Metrics); nil: none.
+	Metrics Observer
 	// OnPermanent is told of each permanent provider failure with its
 	// reason code (hard_bounce, landline, opted_out…) so the address can
 	// be suppressed (feedback.Feedback.SuppressOnFailure); nil: nothing.
@@ -149,6 +157,9 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	case policy.Deny:
 		_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Refused, store.Change{Reason: dec.Reason, Error: dec.Detail})
 		log.Info("send refused", "reason", dec.Reason)
+		if w.Metrics != nil {
+			w.Metrics.ObserveRefusal(dec.Reason)
+		}
 		return err
 	case policy.Defer:
 		return w.deferTo(ctx, &row, dec.NotBefore)
@@ -198,6 +209,9 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	}
 	start := w.now()
 	rcpt, err := sender.Send(ctx, msg)
+	if w.Metrics != nil {
+		w.Metrics.ObserveSend(row.Channel, outcome(err), w.now().Sub(start))
+	}
 	if err != nil {
 		if channel.IsPermanent(err) {
 			_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Failed,
@@ -242,6 +256,17 @@ func (w *Worker) deferTo(ctx context.Context, row *store.LedgerRow, at time.Time
 		return fmt.Errorf("ledger %s: enqueue deferred send: %w", row.ID, err)
 	}
 	return nil
+}
+
+// outcome names a send's result for metrics.
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "accepted"
+	case channel.IsPermanent(err):
+		return "failed"
+	}
+	return "retry"
 }
 
 // ReasonOf returns the stable reason code a channel error carries, or

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/relais-dev/relais/internal/apikey"
+	"github.com/relais-dev/relais/internal/events"
+	"github.com/relais-dev/relais/internal/httpapi"
+	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/scheduler"
+	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/tracking"
+	"github.com/relais-dev/relais/internal/twiliohook"
+	"github.com/relais-dev/relais/internal/web"
+)
+
+// httpHandler assembles the api role's HTTP server: the JSON API, tracking
+// endpoints, Twilio webhooks and MMS media, the dashboard, /metrics and
+// health. The returned function flushes pending events and closes the
+// dashboard after the server stopped.
+func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (http.Handler, func(), error) {
+	m := d.metrics
+	bat := tracking.NewBatcher(events.NewSink(d.store), 0, 0)
+	if err := m.Register(bat.Collectors()...); err != nil {
+		return nil, nil, err
+	}
+	insp := asynq.NewInspector(d.redisOpt)
+	if err := m.WatchQueues(insp, queue.Transactional, queue.Marketing, queue.Maintenance); err != nil {
+		return nil, nil, err
+	}
+	track := tracking.NewHandler(tracking.Deps{Signer: d.signer, Events: bat, Unsubscriber: d.feedback,
+		Viewer: d.feedback, Responses: d.feedback, LandingURL: a.cfg.LandingURL, Log: a.log})
+	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, CheckKey: keyChecker(d.store, apikey.ScopeReports),
+		Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	deps := httpapi.Deps{Store: d.store, API: d.store, Campaigns: d.catalog, Planner: a.planner(d), Events: d.store,
+		Signer: d.signer, Tracking: track, Dashboard: dash, Metrics: m.Handler(),
+		Exporter:  httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret},
+		Forgetter: httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret},
+		Healthz:   http.HandlerFunc(healthz), Readyz: a.readyz(d), Log: a.log}
+	if a.cfg.TwilioAuthToken != "" {
+		hooks := twiliohook.Routes(a.cfg.TwilioAuthToken, a.cfg.PublicURL, twiliohook.New(d.store, d.secret, a.log), nil)
+		deps.TwilioStatus, deps.TwilioInbound = hooks, hooks
+	}
+	deps.Media = twiliohook.MediaHandler(d.secret, d.catalog)
+	if sch != nil {
+		live := sch.Live().Handler()
+		mux := http.NewServeMux()
+		mux.Handle("GET /ui/live", live)
+		mux.Handle("/", dash)
+		deps.Dashboard = mux
+	}
+	srv := httpapi.NewServer(deps)
+	closeAll := func() {
+		_ = bat.Close()
+		dash.Close()
+		_ = insp.Close()
+	}
+	return srv, closeAll, nil
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz answers 200 when the database and the queue answer.
+func (a *app) readyz(d *deps) http.Handler {
+	rdb := queue.Client(d.redisOpt) // lives as long as the process
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := d.store.ListRuns(ctx, "", 1); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+}
+
+// keyChecker verifies a dashboard login: a valid, unrevoked API key with
+// scope (or admin).
+func keyChecker(st store.Store, scope string) web.KeyChecker {
+	return func(ctx context.Context, key string) (bool, error) {
+		id, ok := apikey.ID(key)
+		if !ok {
+			return false, nil
+		}
+		k, err := st.GetAPIKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return apikey.Verify(key, k) && apikey.Allows(k, scope), nil
+	}
+}
