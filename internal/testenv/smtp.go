@@ -145,6 +145,9 @@ func (s *SMTPServer) URL() string {
 // Close stops the server and drops open connections.
 func (s *SMTPServer) Close() error {
 	err := s.srv.Close()
+	// go-smtp closes only the listeners Serve has registered: when Close
+	// comes before the Serve goroutine ran, Accept would block forever.
+	_ = s.ln.Close()
 	<-s.done
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil

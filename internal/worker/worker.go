@@ -177,8 +177,16 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 			return w.release(ctx, row.ID, err)
 		}
 	}
+	// The data of an API-triggered (transactional) send, .Data in
+	// templates; marketing sends have none, so they skip the read.
+	var data map[string]any
+	if row.Purpose == campaign.Transactional {
+		if data, err = w.Store.LedgerPayload(ctx, row.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return w.release(ctx, row.ID, err)
+		}
+	}
 	msg, err := w.Composer.Compose(Input{Spec: sp, Step: step, Channel: row.Channel, LedgerID: row.ID, Contact: c,
-		Links: links, Response: response, Now: w.now()})
+		Data: data, Links: links, Response: response, Now: w.now()})
 	if err != nil {
 		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "render_error", Error: err.Error()})
 		log.Error("render failed", "err", err)
