@@ -327,11 +327,14 @@ func (a *app) worker(d *deps) *worker.Worker {
 // asynqServer returns a worker server on d's queue.
 func (a *app) asynqServer(d *deps) *asynq.Server {
 	return asynq.NewServer(d.redisOpt, asynq.Config{
-		Concurrency:     a.cfg.Concurrency,
-		Queues:          queue.Weights(),
-		ShutdownTimeout: a.cfg.ShutdownTimeout,
-		Logger:          asynqLogger{a.log},
-		LogLevel:        asynq.WarnLevel,
+		Concurrency: a.cfg.Concurrency,
+		Queues:      queue.Weights(),
+		// asynq looks at empty queues once a second by default; a
+		// transactional send arriving on an idle queue would wait that long.
+		TaskCheckInterval: 100 * time.Millisecond,
+		ShutdownTimeout:   a.cfg.ShutdownTimeout,
+		Logger:            asynqLogger{a.log},
+		LogLevel:          asynq.WarnLevel,
 	})
 }
 

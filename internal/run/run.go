@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
@@ -194,23 +197,34 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 // enqueue puts the sendable rows on the queue; a task that exists already
 // (resumed expansion) counts as done.
 func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, error) {
-	n := 0
+	// Each enqueue is one Redis round trip (a Lua script): several in
+	// flight at once keep Redis busy while the planner waits.
+	var n atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(EnqueueParallelism)
 	for i := range rows {
 		r := &rows[i]
 		if r.State != store.Planned && r.State != store.Deferred && r.State != store.Claimed {
 			continue
 		}
-		_, err := p.Queue.EnqueueContext(ctx, queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention))
-		switch {
-		case err == nil:
-			n++
-		case queue.IsDuplicate(err):
-		default:
-			return n, fmt.Errorf("enqueue ledger %s: %w", r.ID, err)
-		}
+		g.Go(func() error {
+			_, err := p.Queue.EnqueueContext(gctx, queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention))
+			switch {
+			case err == nil:
+				n.Add(1)
+			case queue.IsDuplicate(err):
+			default:
+				return fmt.Errorf("enqueue ledger %s: %w", r.ID, err)
+			}
+			return nil
+		})
 	}
-	return n, nil
+	err := g.Wait()
+	return int(n.Load()), err
 }
+
+// EnqueueParallelism is how many enqueues a planner keeps in flight.
+const EnqueueParallelism = 16
 
 // Recover re-enqueues every row of run r that still has to be sent, from
 // the ledger (after a Redis wipe, or a crash); rows whose task is still

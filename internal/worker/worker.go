@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -84,6 +85,22 @@ type Worker struct {
 	Now         func() time.Time
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
+
+	runs sync.Map // run id → content hash (immutable once the run exists)
+}
+
+// runHash returns the content hash of a run's campaign version, read once
+// per run and process.
+func (w *Worker) runHash(ctx context.Context, runID int64) (string, error) {
+	if h, ok := w.runs.Load(runID); ok {
+		return h.(string), nil
+	}
+	r, err := w.Store.GetRun(ctx, runID)
+	if err != nil {
+		return "", err
+	}
+	w.runs.Store(runID, r.ContentHash)
+	return r.ContentHash, nil
 }
 
 // Register adds the worker's handlers to mux.
@@ -112,11 +129,11 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("ledger %s: %w", p.LedgerID, err)
 	}
 	log := w.log().With("ledger", row.ID, "run", row.RunID, "campaign", row.CampaignID, "step", row.StepID, "channel", row.Channel)
-	run, err := w.Store.GetRun(ctx, row.RunID)
+	hash, err := w.runHash(ctx, row.RunID)
 	if err != nil {
 		return fmt.Errorf("ledger %s: run: %w", row.ID, err)
 	}
-	sp, err := w.Campaigns.Campaign(ctx, row.CampaignID, run.ContentHash)
+	sp, err := w.Campaigns.Campaign(ctx, row.CampaignID, hash)
 	if err != nil {
 		return fmt.Errorf("ledger %s: %w", row.ID, err)
 	}
