@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -118,6 +119,7 @@ mode the workers run in this process, so one command sends a whole campaign
 			}
 			if a.cfg.Embedded() && a.cfg.SMTPURL == "" {
 				fmt.Fprintf(a.stdout, "outbox: %s (emails as .eml, SMS/MMS as .json, letters as PDF batches)\n", a.cfg.OutboxDir)
+				fmt.Fprintf(a.stdout, "dashboard: run `relais serve` and open %s/ui/ (log in with a key from `relais apikey create NAME --scope reports`)\n", strings.TrimSuffix(a.cfg.PublicURL, "/"))
 			}
 			return nil
 		},
