@@ -1,7 +1,7 @@
 # relais — build, run, test, benchmark.
 GO ?= go
 BIN := bin/relais
-PKGS_RACE := ./internal/queue/... ./internal/worker/... ./internal/run/... ./internal/store/... ./internal/channel/... ./internal/embedded/... ./internal/policy/... ./internal/audience/...
+PKGS_RACE := ./internal/...
 
 .PHONY: build run test test-race bench lint clean
 
