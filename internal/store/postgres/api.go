@@ -168,7 +168,7 @@ func (s *Store) InsertLedgerPayload(ctx context.Context, rows []store.LedgerRow,
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	enc, err := encodeAttrs(data)
+	enc, err := store.EncodeAttrs(data)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: insert ledger payload: %w", err)
 	}
@@ -211,7 +211,7 @@ func (s *Store) LedgerPayload(ctx context.Context, id string) (map[string]any, e
 	if err != nil {
 		return nil, fmt.Errorf("postgres: payload of ledger %s: %w", id, err)
 	}
-	m, err := decodeAttrs(data)
+	m, err := store.DecodeAttrs(data)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: payload of ledger %s: %w", id, err)
 	}

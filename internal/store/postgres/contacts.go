@@ -33,10 +33,10 @@ func scanContact(r pgx.Row) (*contact.Contact, error) {
 	if erased != nil {
 		c.ErasedAt = erased.UTC()
 	}
-	if c.Attrs, err = decodeAttrs(string(attrs)); err != nil {
+	if c.Attrs, err = store.DecodeAttrs(string(attrs)); err != nil {
 		return nil, fmt.Errorf("contact %d: %w", c.ID, err)
 	}
-	if c.Consent, err = decodeConsent(consent); err != nil {
+	if c.Consent, err = store.DecodeConsent(consent); err != nil {
 		return nil, fmt.Errorf("contact %d: %w", c.ID, err)
 	}
 	return &c, nil
@@ -45,11 +45,11 @@ func scanContact(r pgx.Row) (*contact.Contact, error) {
 // contactArgs returns c's column values in qInsertContact order, ending
 // with the creation time (the update time for qUpdateContact).
 func contactArgs(c *contact.Contact, at time.Time) ([]any, error) {
-	attrs, err := encodeAttrs(c.Attrs)
+	attrs, err := store.EncodeAttrs(c.Attrs)
 	if err != nil {
 		return nil, err
 	}
-	consent, err := encodeConsent(c.Consent)
+	consent, err := store.EncodeConsent(c.Consent)
 	if err != nil {
 		return nil, err
 	}

@@ -189,7 +189,7 @@ func (s *Store) InsertLedgerPayload(ctx context.Context, rows []store.LedgerRow,
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	enc, err := encodeAttrs(data)
+	enc, err := store.EncodeAttrs(data)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: insert ledger payload: %w", err)
 	}
@@ -237,7 +237,7 @@ func (s *Store) LedgerPayload(ctx context.Context, id string) (map[string]any, e
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: payload of ledger %s: %w", id, err)
 	}
-	m, err := decodeAttrs(data)
+	m, err := store.DecodeAttrs(data)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: payload of ledger %s: %w", id, err)
 	}

@@ -33,11 +33,11 @@ func scanContact(r rowScanner) (*contact.Contact, error) {
 		return nil, err
 	}
 	c.ExternalID, c.EmailNorm, c.Phone = ext.String, norm.String, phone.String
-	if c.Attrs, err = decodeAttrs(attrs); err != nil {
+	if c.Attrs, err = store.DecodeAttrs(attrs); err != nil {
 		return nil, fmt.Errorf("contact %d: %w", c.ID, err)
 	}
 	if consent.Valid {
-		if c.Consent, err = decodeConsent([]byte(consent.String)); err != nil {
+		if c.Consent, err = store.DecodeConsent([]byte(consent.String)); err != nil {
 			return nil, fmt.Errorf("contact %d: %w", c.ID, err)
 		}
 	}
@@ -56,11 +56,11 @@ func scanContact(r rowScanner) (*contact.Contact, error) {
 // contactArgs returns c's column values in qInsertContact order (without
 // the timestamps).
 func contactArgs(c *contact.Contact) ([]any, error) {
-	attrs, err := encodeAttrs(c.Attrs)
+	attrs, err := store.EncodeAttrs(c.Attrs)
 	if err != nil {
 		return nil, err
 	}
-	consent, err := encodeConsent(c.Consent)
+	consent, err := store.EncodeConsent(c.Consent)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package postgres
+package store
 
 import (
 	"bytes"
@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// encodeAttrs stores nil and empty attributes as "{}" so the column is
+// EncodeAttrs stores nil and empty attributes as "{}" so the column is
 // never NULL.
-func encodeAttrs(m map[string]any) (string, error) {
+func EncodeAttrs(m map[string]any) (string, error) {
 	if len(m) == 0 {
 		return "{}", nil
 	}
@@ -20,10 +20,10 @@ func encodeAttrs(m map[string]any) (string, error) {
 	return string(b), nil
 }
 
-// decodeAttrs reads attributes back, keeping integers as int64 (plain
+// DecodeAttrs reads attributes back, keeping integers as int64 (plain
 // encoding/json would turn every number into float64, so an imported
 // "12" would come back as 12.0 in templates).
-func decodeAttrs(s string) (map[string]any, error) {
+func DecodeAttrs(s string) (map[string]any, error) {
 	if s == "" || s == "{}" {
 		return nil, nil
 	}
@@ -61,9 +61,9 @@ func numbers(v any) any {
 	return v
 }
 
-// encodeConsent drops unknown (nil) entries and stores NULL when nothing is
+// EncodeConsent drops unknown (nil) entries and stores NULL when nothing is
 // known, so "unknown" reads back as a nil map.
-func encodeConsent(m map[string]*bool) (any, error) {
+func EncodeConsent(m map[string]*bool) (any, error) {
 	known := make(map[string]bool, len(m))
 	for k, v := range m {
 		if v != nil {
@@ -80,7 +80,8 @@ func encodeConsent(m map[string]*bool) (any, error) {
 	return string(b), nil
 }
 
-func decodeConsent(b []byte) (map[string]*bool, error) {
+// DecodeConsent reads a consent column back (NULL or empty: nil map).
+func DecodeConsent(b []byte) (map[string]*bool, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
