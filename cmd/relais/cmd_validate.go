@@ -22,7 +22,10 @@ func (a *app) validateCmd() *cobra.Command {
 folder): unknown keys, missing templates or attachments, template syntax and
 fields the audience lacks, expressions, cron schedules and time zones, steps
 without content, marketing SMS without an opt-out mention, durations without
-unit. Each problem is printed as path:line:col: message. Exit 1 when any.`,
+unit. Each problem is printed as path:line:col: message. Exit 1 when any.
+Warnings (an SMS rendering to more than limits.sms_segments segments for
+one of the first 20 recipients of an audience file) are printed as
+path:line:col: warning: message and do not change the exit code.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				args = []string{a.cfg.CampaignsDir}
@@ -32,8 +35,10 @@ unit. Each problem is printed as path:line:col: message. Exit 1 when any.`,
 				return userErr(err)
 			}
 			var all []campaign.Error
+			var warns []campaign.Warning
 			for _, f := range files {
-				all = append(all, campaign.Validate(f)...)
+				errs, ws := campaign.ValidateWithWarnings(f)
+				all, warns = append(all, errs...), append(warns, ws...)
 			}
 			if a.jsonOut {
 				type jerr struct {
@@ -43,12 +48,16 @@ unit. Each problem is printed as path:line:col: message. Exit 1 when any.`,
 					Message string `json:"message"`
 				}
 				out := struct {
-					Valid  bool   `json:"valid"`
-					Files  int    `json:"files"`
-					Errors []jerr `json:"errors"`
-				}{Valid: len(all) == 0, Files: len(files), Errors: []jerr{}}
+					Valid    bool   `json:"valid"`
+					Files    int    `json:"files"`
+					Errors   []jerr `json:"errors"`
+					Warnings []jerr `json:"warnings"`
+				}{Valid: len(all) == 0, Files: len(files), Errors: []jerr{}, Warnings: []jerr{}}
 				for _, e := range all {
 					out.Errors = append(out.Errors, jerr{e.File, e.Line, e.Col, e.Msg})
+				}
+				for _, w := range warns {
+					out.Warnings = append(out.Warnings, jerr{w.File, w.Line, w.Col, w.Msg})
 				}
 				if err := json.NewEncoder(a.stdout).Encode(out); err != nil {
 					return err
@@ -56,6 +65,9 @@ unit. Each problem is printed as path:line:col: message. Exit 1 when any.`,
 			} else {
 				for _, e := range all {
 					fmt.Fprintln(a.stdout, e.Error())
+				}
+				for _, w := range warns {
+					fmt.Fprintln(a.stdout, w.String())
 				}
 				if len(all) == 0 {
 					fmt.Fprintf(a.stdout, "%d campaign file(s) valid\n", len(files))

@@ -26,7 +26,7 @@ var (
 	mmsKeys        = []string{"text", "media"}
 	printKeys      = []string{"letter", "subject", "inserts", "reply_coupon"}
 	scheduleKeys   = []string{"cron", "timezone"}
-	limitsKeys     = []string{"email", "sms", "mms", "print", "frequency_cap"}
+	limitsKeys     = []string{"email", "sms", "mms", "print", "frequency_cap", "sms_segments"}
 	costKeys       = []string{"currency", "email", "sms", "mms", "print"}
 	knownChannels  = []string{"email", "sms", "mms", "print"}
 	knownSources   = []string{"contacts", "file", "query"}

@@ -54,6 +54,18 @@ func Validate(path string) []Error {
 	return errs
 }
 
+// ValidateWithWarnings is Validate plus the warnings that need a sample
+// of the audience (see SampleWarnings): what `relais validate` prints.
+// Loading a campaign for a run skips them, since reading the audience
+// file's head and rendering SMS for it is wasted work there.
+func ValidateWithWarnings(path string) ([]Error, []Warning) {
+	sp, errs, c := loadChecked(path)
+	if c == nil {
+		return errs, nil
+	}
+	return errs, c.sampleWarnings(sp)
+}
+
 // LoadAll loads every campaign under paths: a path is a campaign file or
 // a directory whose *.yaml and *.yml files (not recursive) are campaigns.
 // It returns the valid specs and all problems, including two campaigns
@@ -112,16 +124,23 @@ func RootOf(path string) string {
 }
 
 func load(path string) (*Spec, []Error) {
+	sp, errs, _ := loadChecked(path)
+	return sp, errs
+}
+
+// loadChecked is load that also returns the checker, which remembers
+// where things were written (nil when the file did not decode).
+func loadChecked(path string) (*Spec, []Error, *checker) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, []Error{{File: path, Msg: "cannot read campaign file: " + pathErr(err)}}
+		return nil, []Error{{File: path, Msg: "cannot read campaign file: " + pathErr(err)}}, nil
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(raw, &root); err != nil {
-		return nil, []Error{yamlError(path, err)}
+		return nil, []Error{yamlError(path, err)}, nil
 	}
 	if len(root.Content) == 0 {
-		return nil, []Error{{File: path, Line: 1, Col: 1, Msg: "empty campaign file"}}
+		return nil, []Error{{File: path, Line: 1, Col: 1, Msg: "empty campaign file"}}, nil
 	}
 	d := &decoder{file: path}
 	sp, pos := d.decodeSpec(&root)
@@ -140,7 +159,7 @@ func load(path string) (*Spec, []Error) {
 	c.compileTemplates()
 	sp.ContentHash = c.hash(raw)
 	sortErrors(d.errs)
-	return sp, d.errs
+	return sp, d.errs, c
 }
 
 // pathErr drops the path from an fs error: callers already print it.

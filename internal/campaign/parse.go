@@ -42,12 +42,14 @@ type positions struct {
 	stepIDs  []*yaml.Node
 	channels map[string]*yaml.Node // step index "" = top level → channels node
 	subjects map[string]*yaml.Node // SubjectKey → node
+	texts    map[string]*yaml.Node // textKey(step index, "sms"|"mms") → text: value node
 	audience *yaml.Node
 }
 
 func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
-	sp := &Spec{Purpose: Marketing, OnAmbiguous: "hold", Audience: Audience{Source: "contacts"}}
-	pos := &positions{channels: map[string]*yaml.Node{}, subjects: map[string]*yaml.Node{}}
+	sp := &Spec{Purpose: Marketing, OnAmbiguous: "hold", Audience: Audience{Source: "contacts"},
+		Limits: Limits{SMSSegments: DefaultSMSSegments}}
+	pos := &positions{channels: map[string]*yaml.Node{}, subjects: map[string]*yaml.Node{}, texts: map[string]*yaml.Node{}}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
@@ -276,7 +278,10 @@ func (d *decoder) decodeStep(sn *yaml.Node, pos *positions) Step {
 			st.Email = e
 		case "sms":
 			s := &SMSContent{}
-			d.mapping(v, "sms", smsKeys, func(_ string, _, v *yaml.Node) { s.Text = file(v, "sms.text", useSMS) })
+			d.mapping(v, "sms", smsKeys, func(_ string, _, v *yaml.Node) {
+				s.Text = file(v, "sms.text", useSMS)
+				pos.texts[textKey(len(pos.steps), "sms")] = v
+			})
 			if s.Text == "" {
 				d.errorf(v, "sms needs text")
 			}
@@ -286,8 +291,9 @@ func (d *decoder) decodeStep(sn *yaml.Node, pos *positions) Step {
 			d.mapping(v, "mms", mmsKeys, func(key string, _, v *yaml.Node) {
 				if key == "text" {
 					s.Text = file(v, "mms.text", useSMS)
+					pos.texts[textKey(len(pos.steps), "mms")] = v
 				} else {
-					s.Media = files(v, "mms.media")
+					s.Media = d.media(v, pos)
 				}
 			})
 			if s.Text == "" && len(s.Media) == 0 {
@@ -331,8 +337,19 @@ func stepKeyOf(i int) string { return "#" + strconv.Itoa(i) }
 
 func subjectPending(channel string, i int) string { return stepKeyOf(i) + "." + channel }
 
+func textKey(i int, channel string) string { return stepKeyOf(i) + "." + channel }
+
 func (d *decoder) decodeLimits(v *yaml.Node, l *Limits) {
 	d.mapping(v, "limits", limitsKeys, func(key string, _, v *yaml.Node) {
+		if key == "sms_segments" {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 1 {
+				d.errorf(v, "limits.sms_segments must be a whole number of segments, at least 1")
+				return
+			}
+			l.SMSSegments = n
+			return
+		}
 		n, per, err := parseRate(v.Value)
 		if v.Kind != yaml.ScalarNode || err != nil {
 			d.errorf(v, "limits.%s: %v", key, err)

@@ -124,10 +124,19 @@ type Schedule struct {
 	Timezone string
 }
 
-// Limits are send rates and the frequency cap.
+// DefaultSMSSegments is Limits.SMSSegments when limits.sms_segments is
+// absent: past three segments an SMS costs more than most campaigns
+// budgeted for, and handsets start to show it as a long read.
+const DefaultSMSSegments = 3
+
+// Limits are send rates, the frequency cap and the SMS length budget.
 type Limits struct {
 	Rates        map[string]Rate // per channel
 	FrequencyCap *FrequencyCap
+	// SMSSegments (limits.sms_segments, default DefaultSMSSegments) is the
+	// segment count above which `relais validate` warns that an SMS step
+	// renders too long for a sample recipient. It never blocks a send.
+	SMSSegments int
 }
 
 // Rate is N messages per Per.
@@ -189,3 +198,17 @@ type Error struct {
 
 // Error formats as path:line:col: message.
 func (e Error) Error() string { return fmtPos(e.File, e.Line, e.Col) + ": " + e.Msg }
+
+// Warning is a problem worth a look that does not make the campaign
+// invalid (an SMS longer than its segment budget): validate prints it and
+// still exits 0, because only the author can tell whether it is intended.
+type Warning struct {
+	File string
+	Line int
+	Col  int
+	Msg  string
+}
+
+// String formats as path:line:col: warning: message, the form validate
+// prints and editors' problem matchers recognise.
+func (w Warning) String() string { return fmtPos(w.File, w.Line, w.Col) + ": warning: " + w.Msg }
