@@ -62,11 +62,11 @@ type ResponseSink interface {
 
 // Batcher defaults.
 const (
-	DefaultBatchSize     = 500
+	DefaultBatchSize     = 1000
 	DefaultBatchInterval = 200 * time.Millisecond
 	// DefaultAddWait is how long Add waits for room when the buffer is
 	// full before dropping the event.
-	DefaultAddWait = 20 * time.Millisecond
+	DefaultAddWait = 100 * time.Millisecond
 )
 
 // Batcher buffers events from the HTTP handlers and hands them to an
