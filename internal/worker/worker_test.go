@@ -37,7 +37,7 @@ var secret = []byte("worker-test-secret-0123456789")
 
 // setup stores one opted-in person and a run of campaign file name, with a
 // worker sending through a real SMTP server.
-func setup(t *testing.T, name string) *fixture {
+func setup(t testing.TB, name string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "relais.db"))

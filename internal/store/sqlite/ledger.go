@@ -268,11 +268,7 @@ func (s *Store) Transition(ctx context.Context, id string, from []store.State, t
 	for _, f := range from {
 		args = append(args, string(f))
 	}
-	res, err := s.w.ExecContext(ctx, qTransition+"("+placeholders(len(from))+")", args...)
-	if err != nil {
-		return false, fmt.Errorf("sqlite: ledger %s → %s: %w", id, to, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := s.group.exec(ctx, qTransition+"("+placeholders(len(from))+")", args...)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: ledger %s → %s: %w", id, to, err)
 	}

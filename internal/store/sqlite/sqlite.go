@@ -46,6 +46,7 @@ type Store struct {
 	byExt, byEmail, byPhone *sql.Stmt
 	getContact              *sql.Stmt
 	now                     func() time.Time
+	group                   *groupCommitter // ledger transitions
 }
 
 var _ store.Store = (*Store)(nil)
@@ -87,6 +88,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.group = newGroupCommitter(s.w)
 	return s, nil
 }
 
@@ -157,6 +159,9 @@ func (s *Store) prepare(ctx context.Context) error {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	for _, st := range []*sql.Stmt{s.insContact, s.updContact, s.byExt, s.byEmail, s.byPhone, s.getContact} {
 		if st != nil {
 			st.Close()
