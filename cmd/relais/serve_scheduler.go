@@ -26,5 +26,8 @@ func (a *app) scheduler(d *deps) (*scheduler.Scheduler, error) {
 		SyncInterval:  schedulerSyncInterval,
 		Signals:       true,
 		TaskRetention: a.cfg.TaskRetention,
+		Retention: scheduler.Retention{Enabled: a.cfg.Retention.Enabled,
+			OlderThan: a.cfg.Retention.OlderThan.Duration(), Cron: a.cfg.Retention.Cron},
+		Secret: d.secret,
 	})
 }

@@ -83,6 +83,10 @@ type Config struct {
 	// Print is the letter layout of the print channel (docs/print.md).
 	// Default: print.DefaultLayout() (A4, DL window envelope).
 	Print print.Layout `yaml:"print"`
+	// Retention is the daily erasure of inactive prospects by the
+	// scheduler (docs/compliance.md). Default: DefaultRetentionConfig()
+	// (enabled, older_than 3y, cron "30 3 * * *" Europe/Paris).
+	Retention Retention `yaml:"retention"`
 }
 
 // Default returns the configuration with every default applied.
@@ -97,6 +101,7 @@ func Default() Config {
 		LogLevel:        "info",
 		Policy:          policy.DefaultRules(),
 		Print:           print.DefaultLayout(),
+		Retention:       DefaultRetentionConfig(),
 	}
 }
 
@@ -228,6 +233,7 @@ func (c *Config) Validate() error {
 	if err := c.Policy.Validate(); err != nil {
 		bad("policy", "%v", err)
 	}
+	c.Retention.validate(bad)
 	return errors.Join(errs...)
 }
 

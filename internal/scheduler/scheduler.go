@@ -53,6 +53,11 @@ type Deps struct {
 	// TaskRetention keeps completed follow-up tasks, see
 	// followup.Scheduler.TaskRetention.
 	TaskRetention time.Duration
+	// Retention is the daily erasure of inactive prospects (off when
+	// zero); Secret keys the suppression hashes it leaves behind and is
+	// required (16 bytes or more) when Retention is enabled.
+	Retention Retention
+	Secret    []byte
 }
 
 // Scheduler is the scheduler role of `relais serve`: Live campaigns,
@@ -62,6 +67,8 @@ type Scheduler struct {
 	log  *slog.Logger
 	live *Live
 	fu   *followup.Scheduler
+	// retention is the retention job's schedule, nil when disabled.
+	retention *Schedule
 
 	mu      sync.Mutex
 	mgr     *asynq.PeriodicTaskManager
@@ -79,8 +86,8 @@ type Stats struct {
 }
 
 // New returns a Scheduler on d; nothing starts until Start. It fails when
-// a required dependency is missing or the follow-up store cannot read
-// events.
+// a required dependency is missing, the follow-up store cannot read
+// events, or an enabled Retention is misconfigured (see Retention).
 func New(d Deps) (*Scheduler, error) {
 	if d.Catalog == nil || d.Store == nil || d.Planner == nil {
 		return nil, errors.New("scheduler: Catalog, Store and Planner are required")
@@ -98,6 +105,10 @@ func New(d Deps) (*Scheduler, error) {
 		d.SyncInterval = DefaultSyncInterval
 	}
 	s := &Scheduler{d: d, log: log}
+	var err error
+	if s.retention, err = retentionSchedule(d.Retention, d.Secret); err != nil {
+		return nil, err
+	}
 	s.live = NewLive(d.CampaignsDir, d.Catalog, LiveOptions{Log: log, Now: d.Now, Debounce: d.Debounce})
 	s.fu = &followup.Scheduler{Store: d.Store, Campaigns: d.Catalog, Planner: d.Planner, Events: evs,
 		Queue: d.Planner.Queue, Log: log, Now: d.Now, TaskRetention: d.TaskRetention}
@@ -122,9 +133,11 @@ func (s *Scheduler) Stats() Stats {
 	return s.stats
 }
 
-// Register adds the fire and follow-up handlers to mux (worker role).
+// Register adds the fire, retention and follow-up handlers to mux
+// (worker role).
 func (s *Scheduler) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFire, s.HandleFire)
+	mux.HandleFunc(TypeRetention, s.HandleRetention)
 	s.fu.Register(mux)
 }
 
@@ -208,7 +221,8 @@ type FirePayload struct {
 // provider gives asynq the live schedules.
 type provider struct{ s *Scheduler }
 
-// GetConfigs returns one periodic task per live campaign with a schedule.
+// GetConfigs returns one periodic task per live campaign with a schedule,
+// plus the retention job when it is enabled.
 // The task is unique per campaign version for half a period, so when
 // several processes fire the same tick the queue refuses all but the
 // first (the run key catches any that get through later).
@@ -223,6 +237,9 @@ func (p provider) GetConfigs() ([]*asynq.PeriodicTaskConfig, error) {
 		if c != nil {
 			out = append(out, c)
 		}
+	}
+	if c := p.s.RetentionConfig(); c != nil {
+		out = append(out, c)
 	}
 	return out, nil
 }
