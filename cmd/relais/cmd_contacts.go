@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relais-dev/relais/internal/audience"
+	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/rights"
@@ -257,26 +258,11 @@ granted. --dry-run only counts them. The scheduler runs the same job.`,
 	return cmd
 }
 
-// parseAge reads a retention period: a number of years (y), months (m,
-// 30 days) or days (d), or a Go duration ("2160h").
+// parseAge reads a retention period with config.ParseAge (3y, 18m, 90d
+// or a Go duration), the same syntax as the retention key of relais.yaml.
 func parseAge(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	units := map[string]time.Duration{"y": 365 * 24 * time.Hour, "m": 30 * 24 * time.Hour, "d": 24 * time.Hour}
-	for suffix, unit := range units {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			if v, err := strconv.Atoi(n); err == nil {
-				if v <= 0 {
-					return 0, fmt.Errorf("%q: must be positive", s)
-				}
-				return time.Duration(v) * unit, nil
-			}
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q: want 3y, 18m, 90d or a positive Go duration", s)
-	}
-	return d, nil
+	a, err := config.ParseAge(s)
+	return time.Duration(a), err
 }
 
 func (a *app) consentCmd() *cobra.Command {
