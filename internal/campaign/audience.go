@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/render"
 )
 
 // audienceFields computes which attributes the audience provides, for the
@@ -166,7 +167,7 @@ func (c *checker) parseMapping(rel string, b []byte) map[string]mapTarget {
 		}
 		if t.field != "" && !contains(contact.CanonicalFields, t.field) {
 			msg := "unknown field " + quote(t.field) + " (use attr: for a free attribute)"
-			if s := closest(t.field, contact.CanonicalFields); s != "" {
+			if s := render.Closest(t.field, contact.CanonicalFields); s != "" {
 				msg += " (did you mean " + quote(s) + "?)"
 			}
 			md.errorf(v, "%s", msg)

@@ -311,7 +311,7 @@ func (c *checker) fieldProblem(path string) string {
 		return fmt.Sprintf("%s: .Data is only set for transactional campaigns (API-triggered sends)", path)
 	case len(segs) > 2 && segs[0] == "Contact" && segs[1] == "Attrs" && c.attrs != nil && !contains(c.attrs, segs[2]):
 		msg := fmt.Sprintf("field %s is not in the audience %s", path, c.sp.Audience.File)
-		if s := closest(segs[2], c.attrs); s != "" {
+		if s := render.Closest(segs[2], c.attrs); s != "" {
 			msg += fmt.Sprintf(" (did you mean .Contact.Attrs.%s?)", s)
 		} else if len(c.attrs) > 0 {
 			msg += " (its attributes: " + strings.Join(c.attrs, ", ") + ")"

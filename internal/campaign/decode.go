@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/relais-dev/relais/internal/render"
 )
 
 // Known keys per mapping. They are the contract of SPEC §3: keys may be
@@ -63,7 +65,7 @@ func (d *decoder) mapping(n *yaml.Node, what string, known []string, fn func(key
 		switch {
 		case !contains(known, key):
 			msg := fmt.Sprintf("unknown key %q in %s", key, what)
-			if c := closest(key, known); c != "" {
+			if c := render.Closest(key, known); c != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", c)
 			}
 			d.errorf(k, "%s", msg)
@@ -119,7 +121,7 @@ func (d *decoder) oneOf(v *yaml.Node, what string, allowed []string) string {
 	s := d.str(v, what)
 	if s != "" && !contains(allowed, s) {
 		msg := fmt.Sprintf("%s %q is not one of %s", what, s, strings.Join(allowed, ", "))
-		if c := closest(s, allowed); c != "" {
+		if c := render.Closest(s, allowed); c != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", c)
 		}
 		d.errorf(v, "%s", msg)
@@ -182,39 +184,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// closest returns the candidate nearest to s by edit distance, or "" when
-// none is near enough to be a plausible typo.
-func closest(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // sortErrors orders errors by file, line and column so output is stable.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/relais-dev/relais/internal/render"
 )
 
 // fileUse says how a referenced file is used, which decides whether it is
@@ -196,7 +198,7 @@ func (d *decoder) channelList(v *yaml.Node, what string) []string {
 		}
 		if !contains(knownChannels, c) {
 			msg := "unknown channel " + quote(c) + " (channels: email, sms, mms, print)"
-			if s := closest(c, knownChannels); s != "" {
+			if s := render.Closest(c, knownChannels); s != "" {
 				msg += " (did you mean " + quote(s) + "?)"
 			}
 			d.errorf(n, "%s", msg)

@@ -214,7 +214,7 @@ func LookupField(path string) error {
 				where = "the template data"
 			}
 			msg := fmt.Sprintf("unknown field %s in %s", s, where)
-			if c := closest(s, names); c != "" {
+			if c := Closest(s, names); c != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", c)
 			}
 			return fmt.Errorf("%s", msg)
@@ -224,9 +224,10 @@ func LookupField(path string) error {
 	return nil
 }
 
-// closest returns the candidate nearest to s by edit distance (case
-// folded), or "" when none is near enough to be a plausible typo.
-func closest(s string, candidates []string) string {
+// Closest returns the candidate nearest to s by edit distance (case
+// folded), or "" when none is near enough to be a plausible typo. It
+// makes the "did you mean …?" of template and campaign errors.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", len(s)/2+2
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
