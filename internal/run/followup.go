@@ -7,7 +7,6 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -44,17 +43,7 @@ func (p *Planner) PlanOne(ctx context.Context, r store.Run, sp *campaign.Spec, s
 	if err != nil {
 		return store.LedgerRow{}, false, err
 	}
-	row = store.LedgerRow{ID: store.LedgerID(r.ID, st.ID, c.ID, ch), RunID: r.ID, CampaignID: sp.ID,
-		StepID: st.ID, ContactID: c.ID, Channel: ch, Purpose: sp.Purpose, State: store.Planned}
-	if st.At != nil && st.At.After(p.now()) {
-		row.NotBefore = *st.At
-	}
-	switch dec.Verdict {
-	case policy.Deny:
-		row.State, row.Reason = store.Refused, dec.Reason
-	case policy.Defer:
-		row.State, row.Reason, row.NotBefore = store.Deferred, dec.Reason, dec.NotBefore
-	}
+	row = p.ledgerRow(r, sp, st, c, ch, dec)
 	n, err := p.Store.InsertLedger(ctx, []store.LedgerRow{row})
 	if err != nil {
 		return store.LedgerRow{}, false, fmt.Errorf("insert ledger: %w", err)

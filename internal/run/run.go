@@ -157,18 +157,7 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 					return err
 				}
 				res.count(sp, ch, dec)
-				row := store.LedgerRow{ID: store.LedgerID(r.ID, st.ID, c.ID, ch), RunID: r.ID, CampaignID: sp.ID,
-					StepID: st.ID, ContactID: c.ID, Channel: ch, Purpose: sp.Purpose, State: store.Planned}
-				if st.At != nil && st.At.After(p.now()) {
-					row.NotBefore = *st.At
-				}
-				switch dec.Verdict {
-				case policy.Deny:
-					row.State, row.Reason = store.Refused, dec.Reason
-				case policy.Defer:
-					row.State, row.Reason, row.NotBefore = store.Deferred, dec.Reason, dec.NotBefore
-				}
-				rows = append(rows, row)
+				rows = append(rows, p.ledgerRow(r, sp, st, c, ch, dec))
 			}
 		}
 		if _, err := p.Store.InsertLedger(ctx, rows); err != nil {
@@ -192,6 +181,24 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 	}
 	log.Info("run expanded", "planned", res.Planned, "refused", res.Refused, "enqueued", res.Enqueued)
 	return res, nil
+}
+
+// ledgerRow is the ledger row of one intended send: planned (at the
+// step's `at` when it is in the future), refused or deferred as the
+// policy decided.
+func (p *Planner) ledgerRow(r store.Run, sp *campaign.Spec, st *campaign.Step, c *contact.Contact, ch string, dec policy.Decision) store.LedgerRow {
+	row := store.LedgerRow{ID: store.LedgerID(r.ID, st.ID, c.ID, ch), RunID: r.ID, CampaignID: sp.ID,
+		StepID: st.ID, ContactID: c.ID, Channel: ch, Purpose: sp.Purpose, State: store.Planned}
+	if st.At != nil && st.At.After(p.now()) {
+		row.NotBefore = *st.At
+	}
+	switch dec.Verdict {
+	case policy.Deny:
+		row.State, row.Reason = store.Refused, dec.Reason
+	case policy.Defer:
+		row.State, row.Reason, row.NotBefore = store.Deferred, dec.Reason, dec.NotBefore
+	}
+	return row
 }
 
 // enqueue puts the sendable rows on the queue; a task that exists already

@@ -8,7 +8,6 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/worker"
@@ -59,18 +58,7 @@ steps:
 			return res, nil, err
 		}
 		res.count(sp, ch, dec)
-		row := store.LedgerRow{ID: store.LedgerID(r.ID, st.ID, c.ID, ch), RunID: r.ID, CampaignID: sp.ID,
-			StepID: st.ID, ContactID: c.ID, Channel: ch, Purpose: sp.Purpose, State: store.Planned}
-		if st.At != nil && st.At.After(p.now()) {
-			row.NotBefore = *st.At
-		}
-		switch dec.Verdict {
-		case policy.Deny:
-			row.State, row.Reason = store.Refused, dec.Reason
-		case policy.Defer:
-			row.State, row.Reason, row.NotBefore = store.Deferred, dec.Reason, dec.NotBefore
-		}
-		rows = append(rows, row)
+		rows = append(rows, p.ledgerRow(r, sp, st, c, ch, dec))
 	}
 	if as, ok := p.Store.(store.APIStore); ok {
 		_, err = as.InsertLedgerPayload(ctx, rows, data)
