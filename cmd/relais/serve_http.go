@@ -55,7 +55,7 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (http.Handler, func
 	if sch != nil {
 		live := sch.Live().Handler()
 		mux := http.NewServeMux()
-		mux.Handle("GET /ui/live", live)
+		mux.Handle("GET /ui/live", dash.RequireLogin(live))
 		mux.Handle("/", dash)
 		deps.Dashboard = mux
 	}

@@ -276,7 +276,8 @@ func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.St
 		if st.At != nil {
 			at = *st.At
 		}
-		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at, FrequencyCap: worker.CapOf(sp)})
+		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
+			FrequencyCap: worker.CapOf(sp), AddressInvalid: worker.AddressInvalid(ch, c)})
 		if err != nil {
 			return "", dec, fmt.Errorf("policy: %w", err)
 		}

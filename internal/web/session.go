@@ -116,3 +116,7 @@ func safeNext(next string) string {
 	}
 	return next
 }
+
+// RequireLogin wraps h behind the dashboard's login, for pages mounted
+// beside the dashboard (the live campaign versions).
+func (s *Server) RequireLogin(h http.Handler) http.Handler { return s.auth(h) }

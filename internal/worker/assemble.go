@@ -9,6 +9,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/print"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -85,4 +86,17 @@ func PrintPending(ctx context.Context, st store.Store, runID int64) (bool, error
 		}
 		f.AfterID = rows[len(rows)-1].ID
 	}
+}
+
+// AddressInvalid reports an address the channel itself cannot use even
+// though the policy finds one: a postal address that cannot be written to
+// the French standard (NF Z10-011: at most 6 lines of 38 characters) is
+// refused as invalid_address at plan time and before sending, never
+// printed truncated.
+func AddressInvalid(ch string, c *contact.Contact) bool {
+	if ch != channel.Print || c.Address.Postcode == "" && c.Address.City == "" {
+		return false
+	}
+	_, err := print.Address(c)
+	return err != nil
 }

@@ -166,7 +166,8 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 
 	// Second policy check, right before the provider call: an opt-out that
 	// arrived since planning stops this send.
-	dec, err := w.Policy.Decide(ctx, policy.Input{Contact: c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send, FrequencyCap: CapOf(sp)})
+	dec, err := w.Policy.Decide(ctx, policy.Input{Contact: c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send,
+		FrequencyCap: CapOf(sp), AddressInvalid: AddressInvalid(row.Channel, c)})
 	if err != nil {
 		return w.release(ctx, row.ID, fmt.Errorf("ledger %s: policy: %w", row.ID, err))
 	}
