@@ -93,7 +93,7 @@ func (e *env) relaisEnv(dbURL string, extra map[string]string) []string {
 // runResult is the part of `relais run --json` the harness reads.
 type runResult struct {
 	Run struct {
-		ID int64 `json:"ID"`
+		ID int64 `json:"id"`
 	} `json:"run"`
 	Planned  int            `json:"planned"`
 	Refused  int            `json:"refused"`

@@ -231,6 +231,7 @@ func (a *app) statusCmd() *cobra.Command {
 					Pending   int            `json:"pending"`
 					Ambiguous []hr           `json:"ambiguous"`
 				}{r, c, pending(c), []hr{}}
+				out.Run.State = store.RunStatus(r, c)
 				for _, h := range held {
 					out.Ambiguous = append(out.Ambiguous, hr{h.ID, h.StepID, h.Channel, h.ContactID, h.Reason})
 				}
@@ -250,16 +251,10 @@ func (a *app) statusCmd() *cobra.Command {
 }
 
 func runState(r store.Run, c map[string]int) string {
-	if r.State == store.RunExpanding {
-		return "expanding"
+	if st := store.RunStatus(r, c); st != "waiting" {
+		return st
 	}
-	if pending(c) > 0 {
-		return "sending"
-	}
-	if c[string(store.Deferred)] > 0 {
-		return "waiting (deferred sends)"
-	}
-	return "done"
+	return "waiting (deferred sends)"
 }
 
 func (a *app) listRuns(ctx context.Context, st store.Store) error {
@@ -278,6 +273,7 @@ func (a *app) listRuns(ctx context.Context, st store.Store) error {
 		if err != nil {
 			return err
 		}
+		r.State = store.RunStatus(r, c)
 		rows = append(rows, row{r, c, runState(r, c)})
 	}
 	if a.jsonOut {

@@ -120,5 +120,5 @@ func runResponse(rn store.Run, counts map[string]int) RunResponse {
 		counts = map[string]int{}
 	}
 	return RunResponse{ID: rn.ID, CampaignID: rn.CampaignID, RunKey: rn.RunKey, ContentHash: rn.ContentHash,
-		State: rn.State, Planned: rn.Planned, Counts: counts, CreatedAt: rn.CreatedAt, UpdatedAt: rn.UpdatedAt}
+		State: store.RunStatus(rn, counts), Planned: rn.Planned, Counts: counts, CreatedAt: rn.CreatedAt, UpdatedAt: rn.UpdatedAt}
 }

@@ -48,15 +48,15 @@ func (s State) Terminal() bool {
 
 // Run is one execution of a campaign. (CampaignID, RunKey) is unique.
 type Run struct {
-	ID          int64
-	CampaignID  string
-	RunKey      string
-	ContentHash string // hash of the campaign file and its templates
-	State       string // "expanding", "sending", "done", "cancelled"
-	DryRun      bool
-	Planned     int // ledger rows created so far
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID          int64     `json:"id"`
+	CampaignID  string    `json:"campaign_id"`
+	RunKey      string    `json:"run_key"`
+	ContentHash string    `json:"content_hash"` // hash of the campaign file and its templates
+	State       string    `json:"state"`        // "expanding", "sending", "done" (see RunStatus)
+	DryRun      bool      `json:"dry_run,omitempty"`
+	Planned     int       `json:"planned"` // ledger rows created so far
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Run states.
@@ -253,4 +253,21 @@ func MergeContact(stored, in *contact.Contact) *contact.Contact {
 		m.Consent[k] = &b
 	}
 	return &m
+}
+
+// RunStatus is what a run is doing, from its state and its ledger counts
+// (CountLedger): "expanding" while rows are being planned, "sending" while
+// some row is still to be acted on now, "waiting" while only deferred
+// rows remain (quiet hours, a later `at:`), "done" when every row is
+// final.
+func RunStatus(r Run, counts map[string]int) string {
+	switch {
+	case r.State == RunExpanding:
+		return RunExpanding
+	case counts[string(Planned)]+counts[string(Claimed)]+counts[string(Submitting)] > 0:
+		return RunSending
+	case counts[string(Deferred)] > 0:
+		return "waiting"
+	}
+	return RunDone
 }
