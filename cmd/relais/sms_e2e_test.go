@@ -5,18 +5,15 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/store/sqlite"
 	"github.com/relais-dev/relais/internal/testenv"
@@ -94,22 +91,6 @@ limits: { frequency_cap: 10/7d }
 	t.Chdir(dir)
 }
 
-// twWebhookServer is the public side Twilio calls: relais serve does not
-// mount the Twilio routes yet, so the test mounts twiliohook.Routes (the
-// same handlers) on 127.0.0.1 and gives its URL as RELAIS_PUBLIC_URL.
-func twWebhookServer(t *testing.T, authToken string, st *sqlite.Store) *httptest.Server {
-	t.Helper()
-	var h atomic.Value
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.Load().(http.Handler).ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	sink := twiliohook.New(st, []byte(e2eSecret), nil)
-	media := twiliohook.MediaHandler([]byte(e2eSecret), catalog.New("campaigns"))
-	h.Store(twiliohook.Routes(authToken, srv.URL, sink, media))
-	return srv
-}
-
 // TestSMSEndToEnd runs a campaign with email, sms and mms steps through
 // the CLI on a real redis-server, the SMTP server and the Twilio double;
 // then Twilio's signed callbacks move the ledger, forged ones are refused,
@@ -126,23 +107,25 @@ func TestSMSEndToEnd(t *testing.T) {
 		t.Fatalf("sqlite: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	hooks := twWebhookServer(t, tw.AuthToken, st)
-	callback := hooks.URL + e2eStatusPath
+	// Twilio calls relais serve's public side: its webhooks and media.
+	addr := testenv.Addr(testenv.FreePort(t))
+	hooksURL := "http://" + addr
+	callback := hooksURL + e2eStatusPath
 
 	c := &cli{t: t, env: map[string]string{
 		"RELAIS_REDIS_URL":    redisURL,
 		"RELAIS_DATABASE_URL": "sqlite:" + dbPath,
 		"RELAIS_SMTP_URL":     smtp.URL(),
 		"RELAIS_SECRET":       e2eSecret,
-		"RELAIS_PUBLIC_URL":   hooks.URL,
-		"RELAIS_HTTP_ADDR":    testenv.Addr(testenv.FreePort(t)),
+		"RELAIS_PUBLIC_URL":   hooksURL,
+		"RELAIS_HTTP_ADDR":    addr,
 		"TWILIO_ACCOUNT_SID":  tw.AccountSID,
 		"TWILIO_AUTH_TOKEN":   tw.AuthToken,
 		"TWILIO_API_BASE_URL": tw.URL,
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan result, 1)
-	go func() { served <- c.run(ctx, "serve", "--roles", "worker") }()
+	go func() { served <- c.run(ctx, "serve", "--roles", "worker,api") }()
 	defer func() {
 		cancel()
 		if r := <-served; r.code != 0 {
@@ -150,6 +133,7 @@ func TestSMSEndToEnd(t *testing.T) {
 		}
 	}()
 
+	waitHTTP(t, hooksURL+"/healthz")
 	c.mustRun(context.Background(), "run", e2eSoldesFile, "--wait", "--run-key", "k1")
 
 	// The double received exactly these creates, one per recipient and
@@ -158,7 +142,7 @@ func TestSMSEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mediaURL, err := twiliohook.MediaURL([]byte(e2eSecret), hooks.URL, sp, "templates/soldes/vitrine.png")
+	mediaURL, err := twiliohook.MediaURL([]byte(e2eSecret), hooksURL, sp, "templates/soldes/vitrine.png")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +164,7 @@ func TestSMSEndToEnd(t *testing.T) {
 		t.Fatalf("Twilio creates:\n%v\nwant:\n%v", sent, want)
 	}
 	// Twilio can fetch the MMS image from relais.
-	resp, err := hooks.Client().Get(mediaURL)
+	resp, err := http.DefaultClient.Get(mediaURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +236,7 @@ func TestSMSEndToEnd(t *testing.T) {
 			if tc.signature != "" {
 				req.Header.Set("X-Twilio-Signature", tc.signature)
 			}
-			resp, err := hooks.Client().Do(req)
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +268,7 @@ func TestSMSEndToEnd(t *testing.T) {
 	}
 
 	// Inbound: Alice texts "Arrêt" (opt-out), Bruno replies.
-	inbound := hooks.URL + twiliohook.InboundPath
+	inbound := hooksURL + twiliohook.InboundPath
 	if err := tw.SendInbound(inbound, e2eAlice, e2eNumber, " Arrêt "); err != nil {
 		t.Fatalf("inbound opt-out: %v", err)
 	}
@@ -398,4 +382,20 @@ func twEventCounts(t *testing.T, st *sqlite.Store, runID int64) map[string]int {
 		out[e.LedgerID+"/"+e.Type]++
 	}
 	return out
+}
+
+// waitHTTP waits until url answers 200 (a server starting in a goroutine).
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer within 15s", url)
 }
