@@ -179,7 +179,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.secret, err = a.secret(); err != nil {
 		return nil, err
 	}
-	if d.signer, err = tracking.SignerFromSecrets(string(d.secret)); err != nil {
+	if d.signer, err = tracking.SignerFromSecrets(string(d.secret), a.cfg.PreviousSecrets...); err != nil {
 		return nil, err
 	}
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {

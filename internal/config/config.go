@@ -43,6 +43,10 @@ type Config struct {
 	// suppression hashes. Required outside embedded mode; embedded mode
 	// generates one and keeps it in <data_dir>/secret.
 	Secret string `yaml:"secret"`
+	// PreviousSecrets (RELAIS_PREVIOUS_SECRETS, comma-separated) are
+	// former secrets whose tracking tokens stay valid after a rotation:
+	// unsubscribe links in old messages must keep working.
+	PreviousSecrets []string `yaml:"previous_secrets"`
 	// PublicURL (RELAIS_PUBLIC_URL) is the base of tracking links and
 	// webhooks. Default: http://<http_addr>.
 	PublicURL string `yaml:"public_url"`
@@ -117,6 +121,7 @@ var env = []struct {
 	{"TWILIO_AUTH_TOKEN", func(c *Config, v string) error { c.TwilioAuthToken = v; return nil }},
 	{"TWILIO_API_BASE_URL", func(c *Config, v string) error { c.TwilioAPIBaseURL = v; return nil }},
 	{"RELAIS_SECRET", func(c *Config, v string) error { c.Secret = v; return nil }},
+	{"RELAIS_PREVIOUS_SECRETS", func(c *Config, v string) error { c.PreviousSecrets = strings.Split(v, ","); return nil }},
 	{"RELAIS_PUBLIC_URL", func(c *Config, v string) error { c.PublicURL = v; return nil }},
 	{"RELAIS_LANDING_URL", func(c *Config, v string) error { c.LandingURL = v; return nil }},
 	{"RELAIS_HTTP_ADDR", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},

@@ -32,6 +32,12 @@ func TestLoad(t *testing.T) {
 		{name: "bad smtp url", env: map[string]string{"RELAIS_SMTP_URL": "http://x"}, wantErr: "smtp_url"},
 		{name: "production needs a secret", env: map[string]string{"RELAIS_REDIS_URL": "redis://127.0.0.1:1/0"}, wantErr: "secret"},
 		{name: "twilio credentials go together", env: map[string]string{"TWILIO_ACCOUNT_SID": "AC1"}, wantErr: "twilio_auth_token"},
+		{name: "previous secrets from the environment", env: map[string]string{"RELAIS_PREVIOUS_SECRETS": "old-secret-0123456789,older-secret-0123456789"},
+			check: func(t *testing.T, c Config) {
+				if len(c.PreviousSecrets) != 2 || c.PreviousSecrets[1] != "older-secret-0123456789" {
+					t.Errorf("previous secrets %q", c.PreviousSecrets)
+				}
+			}},
 		{name: "bad database url", file: "database_url: mysql://x\n", wantErr: "database_url"},
 		{name: "empty file is defaults", file: "\n", check: func(t *testing.T, c Config) {
 			if c.Concurrency != 50 {

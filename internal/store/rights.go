@@ -36,8 +36,8 @@ var ActivityTypes = []string{EventClicked, EventReplied, EventResponded, EventCo
 // RightsStore is what the data-protection rights need from the store
 // (SPEC §4): finding a contact by reference, its consents, ledger and
 // events for an access request, erasure in one transaction and the
-// retention job's query. Both backends implement it; the lead embeds it
-// into Store.
+// retention job's query. Both backends implement it and store.Store
+// embeds it.
 type RightsStore interface {
 	// FindContacts returns the contacts whose external id equals ref, or
 	// whose normalized email or E.164 phone equals ref normalized (see

@@ -31,7 +31,7 @@ type Event struct {
 	At      time.Time
 }
 
-// EventSink persists events (the store implements it for the lead). It
+// EventSink persists events (internal/events adapts the store to it). It
 // receives batches so that one transaction records many events.
 type EventSink interface {
 	Record(ctx context.Context, evs []Event) error

@@ -22,7 +22,7 @@ import (
 )
 
 // Config configures one Sender. The environment names in brackets are the
-// ones the lead's config layer is expected to map.
+// environment variables relais' configuration maps onto these fields.
 type Config struct {
 	// Name is the channel the Sender serves: channel.SMS (default) or
 	// channel.MMS. Only "mms" sends MediaURLs.

@@ -15,7 +15,7 @@ import (
 )
 
 // ledger is a consumer-side sink that keeps, per message, the latest status
-// that advanced it, as the lead's ledger does with conditional updates.
+// that advanced it, as the send ledger does with conditional updates.
 type ledger struct {
 	mu       sync.Mutex
 	status   map[string]string
