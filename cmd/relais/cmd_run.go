@@ -15,8 +15,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/print"
+	"github.com/relais-dev/relais/internal/scheduler"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -289,6 +292,38 @@ func (a *app) listRuns(ctx context.Context, st store.Store) error {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.CampaignID, r.Status,
 			c[string(store.Accepted)]+c[string(store.Delivered)]+c[string(store.Bounced)], c[string(store.Refused)],
 			c[string(store.Failed)], c[string(store.Ambiguous)], pending(c), r.CreatedAt.Format(time.RFC3339))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return a.printLive()
+}
+
+// printLive lists the campaign versions `relais serve` makes live from the
+// campaigns folder: content hash, and git commit when it is a checkout.
+func (a *app) printLive() error {
+	files, err := catalog.Files(a.cfg.CampaignsDir)
+	if err != nil || len(files) == 0 {
+		return nil // no campaigns folder here: nothing to show
+	}
+	commit := scheduler.GitCommit(a.cfg.CampaignsDir)
+	fmt.Fprintf(a.stdout, "\ncampaigns in %s", a.cfg.CampaignsDir)
+	if commit != "" {
+		fmt.Fprintf(a.stdout, " (git %s)", short(commit))
+	}
+	fmt.Fprintln(a.stdout, ":")
+	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
+	for _, f := range files {
+		sp, err := campaign.Load(f)
+		if err != nil {
+			first := err.Error()
+			if i := strings.IndexByte(first, '\n'); i > 0 {
+				first = first[:i]
+			}
+			fmt.Fprintf(w, "  %s\tINVALID\t%s\n", f, first)
+			continue
+		}
+		fmt.Fprintf(w, "  %s\tversion %s\t%s\n", sp.ID, short(sp.ContentHash), f)
 	}
 	return w.Flush()
 }

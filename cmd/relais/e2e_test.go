@@ -92,6 +92,11 @@ func TestEmbeddedRun(t *testing.T) {
 	if status.Counts["accepted"] != 5 || status.Counts["refused:no_consent"] != 1 || status.Counts["refused:opted_out"] != 1 || status.Pending != 0 {
 		t.Errorf("status counts %v", status.Counts)
 	}
+	// Without a run, status lists the runs and the campaign versions serve
+	// would make live.
+	if list := c.mustRun(ctx, "status"); !strings.Contains(list.stdout, "printemps-2027  version ") {
+		t.Errorf("status does not show the live campaign version:\n%s", list.stdout)
+	}
 }
 
 // TestRunOnRedisAndSMTP sends the example campaign through a real
