@@ -89,7 +89,16 @@ func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "campaigns", struct {
 		Campaigns []*campaignRow
 		Queues    bool
-	}{list, s.mon != nil})
+		Commit    string // git commit of the campaigns folder, "" when none
+	}{list, s.mon != nil, s.commit()})
+}
+
+// commit is the campaigns folder's git commit, "" when unknown.
+func (s *Server) commit() string {
+	if s.d.GitCommit == nil {
+		return ""
+	}
+	return s.d.GitCommit()
 }
 
 // campaignPage is the data of one campaign's page.

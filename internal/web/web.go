@@ -50,6 +50,9 @@ type Deps struct {
 	// Catalog gives names, live versions and costs; nil shows campaigns
 	// from their runs only, without costs.
 	Catalog Campaigns
+	// GitCommit, when set, returns the commit of the campaigns folder's
+	// git checkout ("" outside one), shown with the live versions.
+	GitCommit func() string
 	// CheckKey verifies the API key typed in the login form.
 	CheckKey KeyChecker
 	// Secret signs the session cookie (the key derived from it is

@@ -126,7 +126,8 @@ func TestLogin(t *testing.T) {
 
 func TestPages(t *testing.T) {
 	cat := exampleCatalog(t)
-	srv := httptest.NewServer(newServer(t, web.Deps{Store: seededStore(t), Catalog: cat}))
+	commit := "0123456789abcdef0123456789abcdef01234567"
+	srv := httptest.NewServer(newServer(t, web.Deps{Store: seededStore(t), Catalog: cat, GitCommit: func() string { return commit }}))
 	defer srv.Close()
 	c := client(t)
 	login(t, c, srv.URL, testKey, "")
@@ -137,7 +138,7 @@ func TestPages(t *testing.T) {
 		want   []string
 	}{
 		{"campaigns list with live version", "/ui/", 200, []string{`id="campaign-printemps-2027"`,
-			"Newsletter de printemps", cat.Live("printemps-2027").ContentHash[:12], "#1 done"}},
+			"Newsletter de printemps", cat.Live("printemps-2027").ContentHash[:12], "#1 done", `id="live-commit"`, commit[:12]}},
 		{"campaign page", "/ui/campaigns/printemps-2027", 200, []string{`data-stage="targeted">7<`, `data-stage="sent">5<`,
 			`data-stage="opened">2<`, `data-stage="machine-opened">1<`, `data-stage="clicked">1<`, `data-stage="conversions">1<`,
 			`id="refused-no_consent"`, `id="timeline-sent"`, "0.005 EUR", `id="kpi-roi">2499.00<`, "<svg"}},
