@@ -67,23 +67,7 @@ func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) 
 
 // ListAPIKeys implements store.APIStore.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, qListAPIKeys)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
-	}
-	defer rows.Close()
-	var out []store.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list api keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list api keys", scanAPIKey, qListAPIKeys)
 }
 
 // RevokeAPIKey implements store.APIStore.

@@ -120,23 +120,7 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Ev
 	}
 	q.WriteString(qListEventsEnd)
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list events: %w", err)
-	}
-	defer rows.Close()
-	out := make([]store.Event, 0, min(limit, 1000))
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list events: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list events: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list events", scanEvent, q.String(), args...)
 }
 
 func scanEvent(r rowScanner) (store.Event, error) {

@@ -79,23 +79,7 @@ func (s *Store) ListRuns(ctx context.Context, campaignID string, limit int) ([]s
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, qListRuns, campaignID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list runs: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Run
-	for rows.Next() {
-		run, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list runs: %w", err)
-		}
-		out = append(out, run)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list runs: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list runs", scanRun, qListRuns, campaignID, limit)
 }
 
 // SetRunState implements store.Store; a missing run is ErrNotFound.
@@ -290,23 +274,7 @@ func (s *Store) ListLedger(ctx context.Context, f store.LedgerFilter) ([]store.L
 		}
 	}
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q+qListLedgerEnd, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list ledger: %w", err)
-	}
-	defer rows.Close()
-	out := make([]store.LedgerRow, 0, min(limit, 1000))
-	for rows.Next() {
-		l, err := scanLedger(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: list ledger: %w", err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list ledger: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, s, "list ledger", scanLedger, q+qListLedgerEnd, args...)
 }
 
 // CountLedger implements store.Store.

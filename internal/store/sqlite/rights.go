@@ -92,51 +92,12 @@ func (s *Store) ImportConsents(ctx context.Context, recs []store.ConsentRecord) 
 
 // ContactLedger implements store.RightsStore.
 func (s *Store) ContactLedger(ctx context.Context, contactID int64) ([]store.LedgerRow, error) {
-	rows, err := s.r.QueryContext(ctx, qContactLedger, contactID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: ledger of contact %d: %w", contactID, err)
-	}
-	defer rows.Close()
-	var out []store.LedgerRow
-	for rows.Next() {
-		l, err := scanLedger(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: ledger of contact %d: %w", contactID, err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: ledger of contact %d: %w", contactID, err)
-	}
-	return out, nil
+	return queryAll(ctx, s, fmt.Sprintf("ledger of contact %d", contactID), scanLedger, qContactLedger, contactID)
 }
 
 // ContactEvents implements store.RightsStore.
 func (s *Store) ContactEvents(ctx context.Context, contactID int64) ([]store.Event, error) {
-	rows, err := s.r.QueryContext(ctx, qContactEvents, contactID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: events of contact %d: %w", contactID, err)
-	}
-	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
-		var (
-			e  store.Event
-			at string
-		)
-		if err := rows.Scan(&e.ID, &e.LedgerID, &e.RunID, &e.CampaignID, &e.StepID, &e.ContactID, &e.Channel,
-			&e.Type, &e.Machine, &e.URL, &e.Value, &e.Currency, &e.Detail, &e.DedupeKey, &at); err != nil {
-			return nil, fmt.Errorf("sqlite: events of contact %d: %w", contactID, err)
-		}
-		if e.At, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: events of contact %d: %w", contactID, err)
-	}
-	return out, nil
+	return queryAll(ctx, s, fmt.Sprintf("events of contact %d", contactID), scanEvent, qContactEvents, contactID)
 }
 
 // EraseContact implements store.RightsStore. The writer connection runs

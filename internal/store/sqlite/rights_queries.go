@@ -21,9 +21,7 @@ WHERE consents.granted AND NOT excluded.granted`
 
 	qContactLedger = `SELECT ` + ledgerCols + ` FROM ledger WHERE contact_id = ? ORDER BY created_at, id`
 
-	qContactEvents = `SELECT id, ledger_id, run_id, campaign_id, step_id, contact_id, channel, type,
-	machine, url, value, currency, detail, COALESCE(dedupe_key, ''), at
-FROM events WHERE contact_id = ? ORDER BY id`
+	qContactEvents = `SELECT ` + eventCols + ` FROM events WHERE contact_id = ? ORDER BY id`
 
 	qContactForErase = `SELECT ` + contactCols + ` FROM contacts WHERE id = ?`
 
