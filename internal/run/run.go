@@ -149,15 +149,30 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 				return fmt.Errorf("store contacts: %w", err)
 			}
 		}
-		rows = rows[:0]
-		for _, c := range batch {
-			for _, st := range steps {
-				ch, dec, err := p.choose(ctx, sp, st, c)
-				if err != nil {
+		// The policy decisions (a few database reads each) run in
+		// parallel; rows keep the audience's order.
+		rows = rows[:len(batch)*len(steps)]
+		chans := make([]string, len(rows))
+		decs := make([]policy.Decision, len(rows))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(DecideParallelism)
+		for i, c := range batch {
+			for j, st := range steps {
+				k := i*len(steps) + j
+				g.Go(func() (err error) {
+					chans[k], decs[k], err = p.choose(gctx, sp, st, c)
 					return err
-				}
-				res.count(sp, ch, dec)
-				rows = append(rows, p.ledgerRow(r, sp, st, c, ch, dec))
+				})
+			}
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		for i, c := range batch {
+			for j, st := range steps {
+				k := i*len(steps) + j
+				res.count(sp, chans[k], decs[k])
+				rows[k] = p.ledgerRow(r, sp, st, c, chans[k], decs[k])
 			}
 		}
 		if _, err := p.Store.InsertLedger(ctx, rows); err != nil {
@@ -229,6 +244,10 @@ func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, err
 	err := g.Wait()
 	return int(n.Load()), err
 }
+
+// DecideParallelism is how many policy decisions a planner makes at once
+// while expanding (each reads consent, suppression and the frequency cap).
+const DecideParallelism = 8
 
 // EnqueueParallelism is how many enqueues a planner keeps in flight.
 const EnqueueParallelism = 16
