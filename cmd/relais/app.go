@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -185,16 +184,8 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
-	fs, err := feedback.AsStore(d.store)
-	if err != nil {
-		return nil, err
-	}
-	d.feedback = &feedback.Feedback{Store: fs, Secret: d.secret, Campaigns: d.catalog, Composer: worker.NewComposer(), Links: d.links, Now: a.now}
-	lookup, ok := d.store.(policy.Lookup)
-	if !ok {
-		return nil, errors.New("store does not implement the policy lookups")
-	}
-	if d.policy, err = policy.New(a.cfg.Policy, lookup, d.secret, a.now); err != nil {
+	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: worker.NewComposer(), Links: d.links, Now: a.now}
+	if d.policy, err = policy.New(a.cfg.Policy, d.store, d.secret, a.now); err != nil {
 		return nil, userErr(fmt.Errorf("policy: %w", err))
 	}
 	if n.queue {

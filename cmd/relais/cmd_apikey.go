@@ -137,10 +137,5 @@ func (a *app) apiStore(cmd *cobra.Command) (store.APIStore, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	as, ok := d.store.(store.APIStore)
-	if !ok {
-		d.close()
-		return nil, nil, errors.New("this store does not keep API keys")
-	}
-	return as, d.close, nil
+	return d.store, d.close, nil
 }

@@ -35,12 +35,7 @@ func (a *app) rightsStore(ctx context.Context) (*deps, store.RightsStore, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	rs, ok := d.store.(store.RightsStore)
-	if !ok {
-		d.close()
-		return nil, nil, errors.New("store does not implement the contact rights")
-	}
-	return d, rs, nil
+	return d, d.store, nil
 }
 
 // resolve finds the contact REF names; an unknown or ambiguous reference
@@ -95,10 +90,7 @@ when the import ran, even with rejected rows (they are counted).`,
 				return err
 			}
 			defer d.close()
-			is, ok := d.store.(rights.ImportStore)
-			if !ok {
-				return errors.New("store does not implement consent imports")
-			}
+			var is rights.ImportStore = d.store
 			if source == "" {
 				source = filepath.Base(args[0])
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -41,11 +40,7 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 				return err
 			}
 			defer d.close()
-			src, ok := d.store.(report.Source)
-			if !ok {
-				return errors.New("the store does not implement the report queries")
-			}
-			r, err := report.Build(ctx, src, id, costs)
+			r, err := report.Build(ctx, d.store, id, costs)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ package feedback
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,14 +16,9 @@ import (
 	"github.com/relais-dev/relais/internal/worker"
 )
 
-// Store is what feedback needs from the store.
-type Store interface {
-	store.Store
-	store.EventStore
-	store.ResponseStore
-	Suppress(ctx context.Context, key, reason string) error
-	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
-}
+// Store is what feedback needs from the store (every capability of
+// store.Store: ledger, contacts, events, response codes, consent).
+type Store = store.Store
 
 // Feedback implements tracking.Unsubscriber, tracking.Viewer and
 // tracking.ResponseSink.
@@ -137,18 +131,6 @@ func (f *Feedback) now() time.Time {
 		return f.Now()
 	}
 	return time.Now()
-}
-
-// errNoStore is returned when the configured store lacks a capability.
-var errNoStore = errors.New("feedback: store lacks events, response codes or consent writes")
-
-// AsStore returns s as a feedback Store, or an error naming what is missing.
-func AsStore(s store.Store) (Store, error) {
-	fs, ok := s.(Store)
-	if !ok {
-		return nil, errNoStore
-	}
-	return fs, nil
 }
 
 // SuppressOnFailure suppresses an address a provider refused for good

@@ -79,11 +79,7 @@ func setup(t testing.TB, name string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := feedback.AsStore(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fb := &feedback.Feedback{Store: fs, Secret: secret}
+	fb := &feedback.Feedback{Store: st, Secret: secret}
 	w := &worker.Worker{Store: st, Campaigns: cat, Senders: reg, Policy: pol, Composer: worker.NewComposer(), OnPermanent: fb.SuppressOnFailure}
 	return &fixture{st: st, smtp: smtp, w: w, sp: sp, run: run, c: c}
 }
