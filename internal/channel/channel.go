@@ -5,11 +5,15 @@ package channel
 import (
 	"context"
 	"errors"
+	"mime"
+	"path"
 
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// Channel names.
+// Names of the built-in channels, for the provider packages under
+// internal/channel that serve them. Everything else asks the Registry
+// (and the descriptors in internal/channel/builtin) instead.
 const (
 	Email = "email"
 	SMS   = "sms"
@@ -80,7 +84,7 @@ type Receipt struct {
 // Sender delivers messages on one channel. Implementations are safe for
 // concurrent use.
 type Sender interface {
-	// Name is the channel name ("email", "sms", "mms", "print").
+	// Name is the channel name the sender was built for.
 	Name() string
 	// Send delivers m. An error wrapping ErrPermanent means no retry can
 	// help; any other error is temporary.
@@ -106,4 +110,14 @@ func ReasonOf(err error, fallback string) string {
 		return r.ReasonCode()
 	}
 	return fallback
+}
+
+// FileAttachment is a campaign file sent as an attachment or insert, its
+// type guessed from its name.
+func FileAttachment(p string, data []byte) Attachment {
+	ct := mime.TypeByExtension(path.Ext(p))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return Attachment{Name: path.Base(p), ContentType: ct, Data: data}
 }

@@ -189,3 +189,17 @@ func fastFrench(raw, region string) (e164 string, ok bool) {
 	}
 	return "+33" + nsn, true
 }
+
+// IsE164 is relais's one rule for a usable phone number: s is a number in
+// canonical E.164 form ("+" and digits, as NormalizePhone writes it) that
+// libphonenumber finds valid for its country.
+func IsE164(s string) bool {
+	if len(s) < 2 || s[0] != '+' {
+		return false
+	}
+	n, err := phonenumbers.Parse(s, DefaultCountry)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return false
+	}
+	return phonenumbers.Format(n, phonenumbers.E164) == s
+}
