@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/audience"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/rights"
 	"github.com/relais-dev/relais/internal/store/sqlite"
@@ -80,7 +81,7 @@ func TestReimportNeverUndoesOptOut(t *testing.T) {
 	}{
 		{"imported opt-in allows", func() {}, policy.Allow, "import:base.csv"},
 		{"recorded opt-out denies", func() {
-			if err := s.SetConsent(t.Context(), anne.ID, "email", "marketing", policy.ConsentState{Status: policy.Refused, Source: "unsubscribe"}); err != nil {
+			if err := s.SetConsent(t.Context(), anne.ID, "email", "marketing", contact.ConsentState{Status: contact.Refused, Source: "unsubscribe"}); err != nil {
 				t.Fatal(err)
 			}
 		}, policy.Deny, "unsubscribe"},

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 )
 
 // ErrNotFound is returned when a row does not exist.
@@ -175,11 +174,11 @@ type Store interface {
 	APIStore
 	PhoneStore
 	ResponseStore
-	// Suppress adds key (policy.SuppressionKey) to the suppression list
+	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.
 	Suppress(ctx context.Context, key, reason string) error
-	// The policy engine's lookups (policy.Lookup).
-	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (policy.ConsentState, error)
+	// The policy engine's lookups (its Lookup interface).
+	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (contact.ConsentState, error)
 	Suppressed(ctx context.Context, key string) (bool, string, error)
 }
 

@@ -125,7 +125,7 @@ func (f *fixture) events(t *testing.T) map[string][]store.Event {
 // suppression returns the suppression reason of phone ("" when none).
 func (f *fixture) suppression(t *testing.T, phone string) string {
 	t.Helper()
-	ok, reason, err := f.st.Suppressed(t.Context(), policy.SuppressionKey(secret, policy.AddrPhone, phone))
+	ok, reason, err := f.st.Suppressed(t.Context(), contact.SuppressionKey(secret, contact.AddrPhone, phone))
 	if err != nil {
 		t.Fatalf("Suppressed: %v", err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -33,7 +32,7 @@ type Store interface {
 	store.EventStore
 	store.PhoneStore
 	Suppressor
-	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st contact.ConsentState) error
 }
 
 // Suppressor adds a key to the suppression list (both store backends).
@@ -49,7 +48,7 @@ const (
 	// consentChannel and consentPurpose: STOP withdraws marketing consent
 	// on the sms record, which covers MMS too (policy.ConsentChannel).
 	consentChannel = "sms"
-	consentPurpose = policy.PurposeMarketing
+	consentPurpose = contact.PurposeMarketing
 )
 
 // textChannels are the ledger channels an inbound message can answer.
@@ -62,7 +61,7 @@ type Sink struct {
 	// Store is required.
 	Store Store
 	// Secret is the policy secret suppression keys are computed with
-	// (policy.SuppressionKey); it must be the one the policy engine uses,
+	// (contact.SuppressionKey); it must be the one the policy engine uses,
 	// or the suppression would never match. Required.
 	Secret []byte
 	// Log receives one line per ignored or applied callback, never with
@@ -116,11 +115,11 @@ var finalStates = map[string]struct {
 // lets transactional messages through) and 21614, 30005, 30006 (landline,
 // unknown or unreachable number: a hard bounce, which blocks everything).
 var suppressCodes = map[int]string{
-	21610: policy.SuppressOptedOut,
-	30004: policy.SuppressOptedOut,
-	21614: policy.SuppressHardBounce,
-	30005: policy.SuppressHardBounce,
-	30006: policy.SuppressHardBounce,
+	21610: contact.SuppressOptedOut,
+	30004: contact.SuppressOptedOut,
+	21614: contact.SuppressHardBounce,
+	30005: contact.SuppressHardBounce,
+	30006: contact.SuppressHardBounce,
 }
 
 // SMSStatus applies a status callback. Only final statuses (delivered,
@@ -189,7 +188,7 @@ func (s *Sink) suppressContact(ctx context.Context, contactID int64, reason stri
 	if phone == "" {
 		return nil
 	}
-	if err := s.Store.Suppress(ctx, policy.SuppressionKey(s.Secret, policy.AddrPhone, phone), reason); err != nil {
+	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, contact.AddrPhone, phone), reason); err != nil {
 		return fmt.Errorf("suppress contact %d phone: %w", contactID, err)
 	}
 	return nil
@@ -207,7 +206,7 @@ func (s *Sink) OptOut(ctx context.Context, fromE164, body, sid string) error {
 	if from == "" {
 		return errors.New("twilio inbound: empty sender number")
 	}
-	if err := s.Store.Suppress(ctx, policy.SuppressionKey(s.Secret, policy.AddrPhone, from), policy.SuppressOptedOut); err != nil {
+	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, contact.AddrPhone, from), contact.SuppressOptedOut); err != nil {
 		return fmt.Errorf("twilio inbound %s: %w", sid, err)
 	}
 	ids, err := s.Store.ContactsByPhone(ctx, from)
@@ -216,7 +215,7 @@ func (s *Sink) OptOut(ctx context.Context, fromE164, body, sid string) error {
 	}
 	now := s.now()
 	for _, id := range ids {
-		st := policy.ConsentState{Status: policy.Refused, Source: OptOutSource, At: now, Text: body}
+		st := contact.ConsentState{Status: contact.Refused, Source: OptOutSource, At: now, Text: body}
 		if err := s.Store.SetConsent(ctx, id, consentChannel, consentPurpose, st); err != nil {
 			return fmt.Errorf("twilio inbound %s: %w", sid, err)
 		}
@@ -288,9 +287,9 @@ func eventOn(row store.LedgerRow, typ string, at time.Time) store.Event {
 // with the suppression reason: the recipient texted STOP (Twilio 21610),
 // or the number cannot receive texts at all.
 var failureSuppressions = map[string]string{
-	sms.ReasonOptedOut:       policy.SuppressOptedOut,
-	sms.ReasonLandline:       policy.SuppressHardBounce,
-	sms.ReasonInvalidAddress: policy.SuppressHardBounce,
+	sms.ReasonOptedOut:       contact.SuppressOptedOut,
+	sms.ReasonLandline:       contact.SuppressHardBounce,
+	sms.ReasonInvalidAddress: contact.SuppressHardBounce,
 }
 
 // SuppressOnFailure adds the recipient's number to the suppression list
@@ -307,7 +306,7 @@ func SuppressOnFailure(ctx context.Context, st Suppressor, secret []byte, row st
 	if !ok || phone == "" || (row.Channel != channel.SMS && row.Channel != channel.MMS) {
 		return false, nil
 	}
-	if err := st.Suppress(ctx, policy.SuppressionKey(secret, policy.AddrPhone, phone), suppress); err != nil {
+	if err := st.Suppress(ctx, contact.SuppressionKey(secret, contact.AddrPhone, phone), suppress); err != nil {
 		return false, fmt.Errorf("ledger %s: suppress number after %s: %w", row.ID, reason, err)
 	}
 	return true, nil

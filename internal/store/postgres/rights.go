@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -151,7 +150,7 @@ func (s *Store) EraseContact(ctx context.Context, contactID int64, keys func(*co
 	}
 	at = at.UTC()
 	for _, k := range keys(c) {
-		if _, err := tx.Exec(ctx, qSuppress, k, policy.SuppressErased, at); err != nil {
+		if _, err := tx.Exec(ctx, qSuppress, k, contact.SuppressErased, at); err != nil {
 			return false, fmt.Errorf("postgres: erase contact %d: suppress: %w", contactID, err)
 		}
 	}

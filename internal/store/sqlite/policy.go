@@ -6,16 +6,14 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/contact"
 )
-
-var _ policy.Lookup = (*Store)(nil)
 
 // importSource is the Source of a consent read from an import's columns.
 const importSource = "import"
 
-// Suppress adds key (policy.SuppressionKey) to the suppression list with
-// reason (policy.SuppressHardBounce…); adding it again is a no-op.
+// Suppress adds key (contact.SuppressionKey) to the suppression list with
+// reason (contact.SuppressHardBounce…); adding it again is a no-op.
 func (s *Store) Suppress(ctx context.Context, key, reason string) error {
 	if _, err := s.w.ExecContext(ctx, qSuppress, key, reason, fmtTime(s.now())); err != nil {
 		return fmt.Errorf("sqlite: suppress (%s): %w", reason, err)
@@ -41,8 +39,8 @@ func (s *Store) Suppressed(ctx context.Context, key string) (bool, string, error
 // Refused) with its proof; it replaces the previous record for the same
 // contact, channel and purpose and overrides the imported consent.
 // Status Unknown is an error.
-func (s *Store) SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error {
-	if st.Status != policy.Granted && st.Status != policy.Refused {
+func (s *Store) SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st contact.ConsentState) error {
+	if st.Status != contact.Granted && st.Status != contact.Refused {
 		return fmt.Errorf("sqlite: set consent of contact %d: status must be granted or refused", contactID)
 	}
 	at := st.At
@@ -50,7 +48,7 @@ func (s *Store) SetConsent(ctx context.Context, contactID int64, consentChannel,
 		at = s.now()
 	}
 	if _, err := s.w.ExecContext(ctx, qSetConsent, contactID, consentChannel, purpose,
-		st.Status == policy.Granted, st.Source, st.Text, fmtTime(at)); err != nil {
+		st.Status == contact.Granted, st.Source, st.Text, fmtTime(at)); err != nil {
 		return fmt.Errorf("sqlite: set consent of contact %d: %w", contactID, err)
 	}
 	return nil
@@ -60,18 +58,18 @@ func (s *Store) SetConsent(ctx context.Context, contactID int64, consentChannel,
 // for marketing, the contact's imported consent column answers (Source
 // "import", At its last update); otherwise Unknown, also for a missing
 // contact.
-func (s *Store) Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (policy.ConsentState, error) {
+func (s *Store) Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (contact.ConsentState, error) {
 	var (
-		st      policy.ConsentState
+		st      contact.ConsentState
 		granted bool
 		at      string
 	)
 	err := s.r.QueryRowContext(ctx, qConsent, contactID, consentChannel, purpose).Scan(&granted, &st.Source, &st.Text, &at)
 	switch {
 	case err == nil:
-		st.Status = policy.Refused
+		st.Status = contact.Refused
 		if granted {
-			st.Status = policy.Granted
+			st.Status = contact.Granted
 		}
 		st.At, err = parseTime(at)
 		return st, err
@@ -83,14 +81,14 @@ func (s *Store) Consent(ctx context.Context, contactID int64, consentChannel, pu
 	var imported sql.NullBool
 	err = s.r.QueryRowContext(ctx, qImportedConsent, consentChannel, contactID).Scan(&imported, &at)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !imported.Valid {
-		return policy.ConsentState{}, nil
+		return contact.ConsentState{}, nil
 	}
 	if err != nil {
 		return st, fmt.Errorf("sqlite: imported consent of contact %d: %w", contactID, err)
 	}
-	st = policy.ConsentState{Status: policy.Refused, Source: importSource}
+	st = contact.ConsentState{Status: contact.Refused, Source: importSource}
 	if imported.Bool {
-		st.Status = policy.Granted
+		st.Status = contact.Granted
 	}
 	st.At, err = parseTime(at)
 	return st, err

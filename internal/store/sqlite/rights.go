@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -136,7 +135,7 @@ func (s *Store) eraseTx(ctx context.Context, contactID int64, keys func(*contact
 	}
 	ts := fmtTime(at)
 	for _, k := range keys(c) {
-		if _, err := tx.ExecContext(ctx, qSuppress, k, policy.SuppressErased, ts); err != nil {
+		if _, err := tx.ExecContext(ctx, qSuppress, k, contact.SuppressErased, ts); err != nil {
 			return false, fmt.Errorf("sqlite: erase contact %d: suppress: %w", contactID, err)
 		}
 	}

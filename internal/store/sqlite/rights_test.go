@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/store/storetest"
 )
@@ -39,7 +38,7 @@ func TestEraseLeavesNoCopyInFile(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	if _, err := s.EraseContact(t.Context(), c.ID, func(sc *contact.Contact) []string {
 		var ks []string
-		for _, k := range policy.SuppressionKeys(secret, sc) {
+		for _, k := range contact.SuppressionKeys(secret, sc) {
 			ks = append(ks, k)
 		}
 		return ks
