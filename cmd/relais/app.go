@@ -24,6 +24,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/embedded"
 	"github.com/relais-dev/relais/internal/feedback"
@@ -184,7 +185,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
-	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: worker.NewComposer(), Links: d.links, Now: a.now}
+	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: compose.NewComposer(), Links: d.links, Now: a.now}
 	if d.policy, err = policy.New(a.cfg.Policy, d.store, d.secret, a.now); err != nil {
 		return nil, userErr(fmt.Errorf("policy: %w", err))
 	}
@@ -288,7 +289,7 @@ func (a *app) batcher() (*print.Batcher, error) {
 
 // planner returns a run.Planner on d.
 func (a *app) planner(d *deps) *campaignrun.Planner {
-	var q worker.Enqueuer
+	var q queue.Enqueuer
 	if d.client != nil {
 		q = d.client
 	}
@@ -297,7 +298,7 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
-	comp := worker.NewComposer()
+	comp := compose.NewComposer()
 	comp.MediaURL = func(sp *campaign.Spec, ref string) (string, error) {
 		return twiliohook.MediaURL(d.secret, a.cfg.PublicURL, sp, ref)
 	}

@@ -15,34 +15,12 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
 )
-
-// Campaigns finds the campaign version a run was planned with.
-type Campaigns interface {
-	// Campaign returns campaign id at content hash (the run's), or an
-	// error when that version is not available in this process.
-	Campaign(ctx context.Context, id, contentHash string) (*campaign.Spec, error)
-}
-
-// Decider is the policy check (policy.Engine).
-type Decider interface {
-	Decide(ctx context.Context, in policy.Input) (policy.Decision, error)
-}
-
-// Enqueuer puts tasks on the queue (asynq.Client).
-type Enqueuer interface {
-	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
-}
-
-// LinkMaker returns the tracking links and headers of one message (the
-// tracking package implements it); nil makes none.
-type LinkMaker interface {
-	Links(row *store.LedgerRow, c *contact.Contact, sp *campaign.Spec) (Links, string, error)
-}
 
 // Observer counts outcomes for /metrics.
 type Observer interface {
@@ -59,12 +37,13 @@ type Decorator interface {
 // required.
 type Worker struct {
 	Store     store.Store
-	Campaigns Campaigns
+	Campaigns compose.Campaigns
 	Senders   channel.Registry
-	Policy    Decider
-	Queue     Enqueuer
-	Composer  *Composer
-	Links     LinkMaker
+	Policy    policy.Decider
+	Queue     queue.Enqueuer
+	Composer  *compose.Composer
+	// Links makes the tracking links of a message; nil makes none.
+	Links compose.LinkMaker
 	// Assembler builds print batches (nil: no print channel here).
 	Assembler Assembler
 	// Decorator rewrites an email's links for click tracking and adds the
@@ -167,7 +146,7 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	// Second policy check, right before the provider call: an opt-out that
 	// arrived since planning stops this send.
 	dec, err := w.Policy.Decide(ctx, policy.Input{Contact: c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send,
-		FrequencyCap: CapOf(sp), AddressInvalid: AddressInvalid(row.Channel, c)})
+		FrequencyCap: compose.CapOf(sp), AddressInvalid: compose.AddressInvalid(row.Channel, c)})
 	if err != nil {
 		return w.release(ctx, row.ID, fmt.Errorf("ledger %s: policy: %w", row.ID, err))
 	}
@@ -188,7 +167,7 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 		_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "step_removed"})
 		return err
 	}
-	var links Links
+	var links compose.Links
 	var response string
 	if w.Links != nil {
 		if links, response, err = w.Links.Links(&row, c, sp); err != nil {
@@ -203,7 +182,7 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 			return w.release(ctx, row.ID, err)
 		}
 	}
-	msg, err := w.Composer.Compose(Input{Spec: sp, Step: step, Channel: row.Channel, LedgerID: row.ID, Contact: c,
+	msg, err := w.Composer.Compose(compose.Input{Spec: sp, Step: step, Channel: row.Channel, LedgerID: row.ID, Contact: c,
 		Data: data, Links: links, Response: response, Now: w.now()})
 	if err != nil {
 		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "render_error", Error: err.Error()})
@@ -298,15 +277,6 @@ func outcome(err error) string {
 // ReasonOf returns the stable reason code a channel error carries, or
 // "provider_rejected".
 func ReasonOf(err error) string { return channel.ReasonOf(err, "provider_rejected") }
-
-// CapOf returns the campaign's frequency cap for the policy (nil: the
-// rules' default).
-func CapOf(sp *campaign.Spec) *policy.Cap {
-	if sp.Limits.FrequencyCap == nil {
-		return nil
-	}
-	return &policy.Cap{N: sp.Limits.FrequencyCap.N, Per: sp.Limits.FrequencyCap.Per}
-}
 
 func (w *Worker) now() time.Time {
 	if w.Now != nil {

@@ -19,6 +19,7 @@ import (
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/segments"
 )
 
 // Config configures one Sender. The environment names in brackets are the
@@ -252,7 +253,7 @@ func newDraft(name, defFrom, defCallback string, m *channel.Message) (draft, err
 	case d.Body == "" && len(d.Media) == 0:
 		return d, permanent(ReasonInvalidMessage, "empty message")
 	}
-	d.Encoding, d.Segments = Segments(d.Body)
+	d.Encoding, d.Segments = segments.Count(d.Body)
 	if name == channel.MMS {
 		d.Segments = 1
 	}
