@@ -296,7 +296,7 @@ func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.St
 			at = *st.At
 		}
 		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
-			FrequencyCap: compose.CapOf(sp), AddressInvalid: compose.AddressInvalid(ch, c)})
+			FrequencyCap: compose.CapOf(sp)})
 		if err != nil {
 			return "", dec, fmt.Errorf("policy: %w", err)
 		}

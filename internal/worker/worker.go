@@ -146,7 +146,7 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	// Second policy check, right before the provider call: an opt-out that
 	// arrived since planning stops this send.
 	dec, err := w.Policy.Decide(ctx, policy.Input{Contact: c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send,
-		FrequencyCap: compose.CapOf(sp), AddressInvalid: compose.AddressInvalid(row.Channel, c)})
+		FrequencyCap: compose.CapOf(sp)})
 	if err != nil {
 		return w.release(ctx, row.ID, fmt.Errorf("ledger %s: policy: %w", row.ID, err))
 	}
