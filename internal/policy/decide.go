@@ -2,8 +2,8 @@ package policy
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/relais-dev/relais/internal/channel"

@@ -38,10 +38,12 @@ type Decorator interface {
 type Worker struct {
 	Store     store.Store
 	Campaigns compose.Campaigns
-	Senders   channel.Registry
-	Policy    policy.Decider
-	Queue     queue.Enqueuer
-	Composer  *compose.Composer
+	// Channels are the channels this worker sends on, with their
+	// senders attached.
+	Channels *channel.Registry
+	Policy   policy.Decider
+	Queue    queue.Enqueuer
+	Composer *compose.Composer
 	// Links makes the tracking links of a message; nil makes none.
 	Links compose.LinkMaker
 	// Assembler builds print batches (nil: no print channel here).
@@ -190,7 +192,8 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 		return errors.Join(permanent(err), terr)
 	}
 	msg.RunID = strconv.FormatInt(row.RunID, 10)
-	if w.Decorator != nil && row.Channel == channel.Email {
+	desc, known := w.Channels.Lookup(row.Channel)
+	if w.Decorator != nil && known && desc.Tracked {
 		track := false
 		if w.TrackOpens != nil {
 			if track, err = w.TrackOpens(ctx, c); err != nil {
@@ -204,7 +207,7 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 			return w.release(ctx, row.ID, err)
 		}
 	}
-	sender, ok := w.Senders[row.Channel]
+	sender, ok := w.Channels.Sender(row.Channel)
 	if !ok {
 		return w.release(ctx, row.ID, fmt.Errorf("no sender for channel %q in this worker", row.Channel))
 	}

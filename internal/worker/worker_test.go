@@ -13,6 +13,7 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
@@ -72,8 +73,8 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { es.Close() })
-	reg, err := channel.NewRegistry(es)
-	if err != nil {
+	reg := builtin.Channels()
+	if err := reg.AddSender(channel.Email, es); err != nil {
 		t.Fatal(err)
 	}
 	pol, err := policy.New(policy.DefaultRules(), st, secret, nil)
@@ -81,7 +82,7 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	fb := &feedback.Feedback{Store: st, Secret: secret}
-	w := &worker.Worker{Store: st, Campaigns: cat, Senders: reg, Policy: pol, Composer: compose.NewComposer(), OnPermanent: fb.SuppressOnFailure}
+	w := &worker.Worker{Store: st, Campaigns: cat, Channels: reg, Policy: pol, Composer: compose.NewComposer(), OnPermanent: fb.SuppressOnFailure}
 	return &fixture{st: st, smtp: smtp, w: w, sp: sp, run: run, c: c}
 }
 
