@@ -39,7 +39,7 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 				return err
 			}
 			defer d.close()
-			r, err := report.Build(ctx, d.store, id, costs)
+			r, err := report.BuildWith(ctx, d.store, id, costs, d.channels)
 			if err != nil {
 				return err
 			}
