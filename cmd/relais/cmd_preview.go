@@ -19,6 +19,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/postal"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -81,7 +82,7 @@ func (a *app) previewCmd() *cobra.Command {
 	return cmd
 }
 
-func writePreview(ctx context.Context, dir string, m *channel.Message, layout print.Layout) (string, error) {
+func writePreview(ctx context.Context, dir string, m *channel.Message, layout postal.Layout) (string, error) {
 	switch m.Channel {
 	case channel.Email:
 		if _, err := email.NewOutbox(dir).Send(ctx, m); err != nil {

@@ -5,9 +5,9 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/postal"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -45,6 +45,6 @@ func AddressInvalid(ch string, c *contact.Contact) bool {
 	if ch != channel.Print || c.Address.Postcode == "" && c.Address.City == "" {
 		return false
 	}
-	_, err := print.Address(c)
+	_, err := postal.Address(c)
 	return err != nil
 }
