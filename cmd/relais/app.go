@@ -24,6 +24,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/embedded"
@@ -256,7 +257,7 @@ func (a *app) senders(b *print.Batcher) (channel.Registry, error) {
 	}
 	for _, name := range []string{channel.SMS, channel.MMS} {
 		if a.cfg.TwilioAccountSID != "" {
-			s, err := sms.New(sms.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
+			s, err := twilio.New(twilio.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
 				APIBaseURL: a.cfg.TwilioAPIBaseURL, StatusCallback: strings.TrimSuffix(a.cfg.PublicURL, "/") + twiliohook.StatusPath,
 				// relais's own media URLs are on the public URL: on a
 				// loopback one (development, tests) they must pass.

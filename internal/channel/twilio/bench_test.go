@@ -1,11 +1,11 @@
-package sms_test
+package twilio_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -19,7 +19,7 @@ func BenchmarkSendSMS(b *testing.B) {
 	}
 	defer d.Close()
 	d.SetRecording(false)
-	s, err := sms.New(sms.Config{
+	s, err := twilio.New(twilio.Config{
 		AccountSID: d.AccountSID, AuthToken: d.AuthToken, APIBaseURL: d.URL,
 		From: "+33700000001", StatusCallback: "https://relais.example/webhooks/twilio/status",
 	})
