@@ -88,7 +88,7 @@ type Layout struct {
 	// folded for a DL envelope (default true via DefaultLayout).
 	FoldMarks *bool `yaml:"fold_marks"`
 	// OptOut overrides the opt-out line printed at the foot of marketing
-	// letters (SPEC §4); the default names the sender's postal address.
+	// letters; the default names the sender's postal address.
 	OptOut string `yaml:"opt_out"`
 	// ReplyEnvelope, when set, is printed on the reply coupon instead of the
 	// sender's postal block, e.g. "Libre réponse 12345 – 69009 LYON CEDEX"

@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkSendSMS measures sends through twilio-go to the local double
-// (SPEC §9: ≥ 1,500/s). The double shares the CPU with the sender, so the
+// (target: ≥ 1,500/s). The double shares the CPU with the sender, so the
 // figure is a lower bound for the channel itself.
 func BenchmarkSendSMS(b *testing.B) {
 	d, err := testenv.NewTwilioDouble()
