@@ -17,6 +17,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/twiliohook"
 )
 
@@ -80,7 +81,7 @@ func (a *app) attachSenders(r *channel.Registry, b *print.Batcher) error {
 		var s channel.Sender
 		var err error
 		if a.cfg.TwilioAccountSID != "" {
-			s, err = sms.New(sms.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
+			s, err = twilio.New(twilio.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
 				APIBaseURL: a.cfg.TwilioAPIBaseURL, StatusCallback: strings.TrimSuffix(a.cfg.PublicURL, "/") + twiliohook.StatusPath,
 				// relais's own media URLs are on the public URL: on a
 				// loopback one (development, tests) they must pass.

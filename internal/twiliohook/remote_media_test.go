@@ -12,7 +12,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/testenv"
@@ -77,10 +77,10 @@ steps:
 		}
 		return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
 	}
-	snd, err := sms.New(sms.Config{Name: channel.MMS, AccountSID: double.AccountSID, AuthToken: double.AuthToken,
-		APIBaseURL: double.URL}, sms.WithLookup(lookup))
+	snd, err := twilio.New(twilio.Config{Name: channel.MMS, AccountSID: double.AccountSID, AuthToken: double.AuthToken,
+		APIBaseURL: double.URL}, twilio.WithLookup(lookup))
 	if err != nil {
-		t.Fatalf("sms.New: %v", err)
+		t.Fatalf("twilio.New: %v", err)
 	}
 	t.Cleanup(func() { snd.Close() })
 	if _, err := snd.Send(context.Background(), msg); err != nil {

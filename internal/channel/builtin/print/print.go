@@ -12,8 +12,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/relais-dev/relais/internal/channel"
-	postal "github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // Name is the channel's name in campaign files and on ledger rows.
