@@ -71,36 +71,23 @@ func (r *Recipient) contact(prefix string) (*contact.Contact, error) {
 }
 
 // addressField is the recipient field a channel sends to.
-func addressField(ch string) string {
-	switch ch {
-	case channel.Email:
-		return "email"
-	case channel.SMS, channel.MMS:
-		return "phone"
-	case channel.Print:
-		return "address_line1"
+func addressField(r *channel.Registry, ch string) string {
+	if d, ok := r.Lookup(ch); ok && d.Address.Field != "" {
+		return d.Address.Field
 	}
 	return ch
 }
 
-// hasAddress reports whether c can be reached on ch at all (the policy
-// then decides whether it may be).
-func hasAddress(c *contact.Contact, ch string) bool {
-	switch ch {
-	case channel.Email:
-		return c.EmailNorm != ""
-	case channel.SMS, channel.MMS:
-		return c.Phone != ""
-	case channel.Print:
-		a := c.Address
-		return (a.Line1 != "" || a.Line2 != "" || a.Line3 != "" || a.Line4 != "") && a.Postcode != "" && a.City != ""
-	}
-	return false
+// hasAddress reports whether c can be reached on ch at all, by the
+// channel's one address rule (the policy then decides whether it may be).
+func hasAddress(r *channel.Registry, c *contact.Contact, ch string) bool {
+	d, ok := r.Lookup(ch)
+	return ok && d.Usable(c)
 }
 
 // checkReachable returns a 422 naming the address field of the first
 // channel when c has no address on any channel of some initial step of sp.
-func checkReachable(sp *campaign.Spec, c *contact.Contact) error {
+func checkReachable(r *channel.Registry, sp *campaign.Spec, c *contact.Contact) error {
 	for i := range sp.Steps {
 		st := &sp.Steps[i]
 		if st.After != 0 || st.When != "" {
@@ -109,7 +96,7 @@ func checkReachable(sp *campaign.Spec, c *contact.Contact) error {
 		chans := sp.ChannelsFor(st)
 		ok := false
 		for _, ch := range chans {
-			if hasAddress(c, ch) {
+			if hasAddress(r, c, ch) {
 				ok = true
 				break
 			}
@@ -117,9 +104,9 @@ func checkReachable(sp *campaign.Spec, c *contact.Contact) error {
 		if !ok && len(chans) > 0 {
 			names := make([]string, len(chans))
 			for i, ch := range chans {
-				names[i] = addressField(ch)
+				names[i] = addressField(r, ch)
 			}
-			return errInvalid("recipient."+addressField(chans[0]),
+			return errInvalid("recipient."+addressField(r, chans[0]),
 				fmt.Sprintf("step %s needs one of: %s", st.ID, strings.Join(names, ", ")))
 		}
 	}

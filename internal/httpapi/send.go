@@ -81,7 +81,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := checkReachable(sp, c); err != nil {
+	if err := checkReachable(s.d.Channels, sp, c); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
@@ -122,10 +124,8 @@ func Forget(ctx context.Context, st store.RightsStore, secret []byte, id int64, 
 func suppressionKeys(secret []byte, c *contact.Contact) []string {
 	m := contact.SuppressionKeys(secret, c)
 	keys := make([]string, 0, len(m))
-	for _, addr := range []string{contact.AddrEmail, contact.AddrPhone, contact.AddrPostal} {
-		if k, ok := m[addr]; ok {
-			keys = append(keys, k)
-		}
+	for _, addr := range slices.Sorted(maps.Keys(m)) {
+		keys = append(keys, m[addr])
 	}
 	return keys
 }
