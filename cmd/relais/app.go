@@ -198,7 +198,9 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	}
 	comp := compose.NewComposer()
 	comp.Channels = d.channels
-	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: comp, Links: d.links, Now: a.now}
+	d.links.Channels = d.channels
+	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: comp, Links: d.links, Now: a.now,
+		Channels: d.channels}
 	if d.policy, err = policy.New(a.cfg.Policy, d.store, d.secret, a.now, policy.WithChannels(d.channels)); err != nil {
 		return nil, userErr(fmt.Errorf("policy: %w", err))
 	}

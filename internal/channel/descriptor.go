@@ -41,6 +41,9 @@ type Descriptor struct {
 	// Tracked says the channel carries the unsubscribe headers, click
 	// rewriting and open pixel of tracking (email).
 	Tracked bool
+	// ResponseCode says the channel's messages carry a response code and
+	// personal URL (the reply coupon of letters).
+	ResponseCode bool
 	// Spooled says the channel's sends are spooled per run and assembled
 	// when the run's sends are done (print batches).
 	Spooled bool

@@ -59,6 +59,7 @@ func New() *channel.Descriptor {
 		ConsentKey:     "postal",
 		DefaultConsent: map[string]string{contact.KindPerson: "opt_out", contact.KindBusiness: "opt_out"},
 		Spooled:        true,
+		ResponseCode:   true,
 		Block: channel.Block{
 			Keys:    []string{"letter", "subject", "inserts", "reply_coupon"},
 			Decode:  decode,
