@@ -30,7 +30,7 @@ type Content struct {
 // Address is the email address of a contact: one validator
 // (contact.NormalizeEmail), the lower-cased form for suppression keys.
 var Address = &channel.Address{
-	Class: "email",
+	Class: contact.AddrEmail,
 	Field: "email",
 	Normalized: func(c *contact.Contact) string {
 		norm, _ := contact.NormalizeEmail(c.Email)

@@ -31,7 +31,7 @@ type Content struct {
 // cannot be written to NF Z10-011 (at most 6 lines of 38 characters) is
 // refused as invalid, never printed truncated.
 var Address = &channel.Address{
-	Class:      "postal",
+	Class:      contact.AddrPostal,
 	Field:      "address_line1",
 	Normalized: func(c *contact.Contact) string { return contact.NormalizePostal(c.Address) },
 	Check: func(c *contact.Contact) error {

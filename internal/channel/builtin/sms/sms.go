@@ -40,7 +40,7 @@ func (c *Content) MediaRefs() []string { return c.Media }
 
 // Address is the phone number of a contact, in E.164.
 var Address = &channel.Address{
-	Class:      "phone",
+	Class:      contact.AddrPhone,
 	Field:      "phone",
 	Normalized: func(c *contact.Contact) string { return strings.TrimSpace(c.Phone) },
 	Check: func(c *contact.Contact) error {
