@@ -11,16 +11,6 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// Names of the built-in channels, for the provider packages under
-// internal/channel that serve them. Everything else asks the Registry
-// (and the descriptors in internal/channel/builtin) instead.
-const (
-	Email = "email"
-	SMS   = "sms"
-	MMS   = "mms"
-	Print = "print"
-)
-
 // ErrPermanent is wrapped by a sender when a retry cannot help (hard
 // bounce, invalid number, landline…). The worker maps it to
 // asynq.SkipRetry and records the failure.

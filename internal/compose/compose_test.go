@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
+	printch "github.com/relais-dev/relais/internal/channel/builtin/print"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 )
@@ -58,7 +60,7 @@ steps:
 		Response: "ABCD"}
 	comp := compose.NewComposer()
 
-	in.Channel = channel.Email
+	in.Channel = emailch.Name
 	m, err := comp.Compose(in)
 	if err != nil {
 		t.Fatalf("email: %v", err)
@@ -69,7 +71,7 @@ steps:
 		t.Errorf("email message = %+v", m)
 	}
 
-	in.Channel = channel.SMS
+	in.Channel = smsch.SMS
 	if m, err = comp.Compose(in); err != nil {
 		t.Fatalf("sms: %v", err)
 	}
@@ -78,7 +80,7 @@ steps:
 	}
 
 	// Without a reply coupon a letter carries no response code or URL.
-	in.Channel = channel.Print
+	in.Channel = printch.Name
 	if m, err = comp.Compose(in); err != nil {
 		t.Fatalf("print: %v", err)
 	}
@@ -86,7 +88,7 @@ steps:
 		t.Errorf("print message: code %q url %q sender %v text %q", m.ResponseCode, m.ResponseURL, m.SenderPostal, m.Text)
 	}
 
-	in.Channel = channel.MMS
+	in.Channel = smsch.MMS
 	if _, err := comp.Compose(in); err == nil {
 		t.Error("mms without mms content composed")
 	}
