@@ -23,6 +23,10 @@ const (
 	Ambiguous  State = "ambiguous"  // held for review: may or may not have been sent
 )
 
+// States lists every ledger state, in the order of the life of a row.
+// Callers must not modify it.
+var States = []State{Planned, Deferred, Claimed, Submitting, Accepted, Delivered, Bounced, Failed, Refused, Ambiguous}
+
 // NonTerminal lists the states a worker will still act on: a run is not
 // finished while a row is in one, and a worker may claim a row from any
 // of them (a retry of a crashed attempt). Callers must not modify it.
@@ -57,6 +61,19 @@ func (s State) Terminal() bool {
 		}
 	}
 	return true
+}
+
+// Due counts, in CountLedger's counts, the rows a worker has to act on
+// now: the non-terminal ones except deferred rows, which wait for their
+// time.
+func Due(counts map[string]int) int {
+	n := 0
+	for _, s := range NonTerminal {
+		if s != Deferred {
+			n += counts[string(s)]
+		}
+	}
+	return n
 }
 
 // CanMove reports whether Transitions allows a row in state from to move

@@ -234,7 +234,7 @@ func RunStatus(r Run, counts map[string]int) string {
 	switch {
 	case r.State == RunExpanding:
 		return RunExpanding
-	case counts[string(Planned)]+counts[string(Claimed)]+counts[string(Submitting)] > 0: // NonTerminal but Deferred
+	case Due(counts) > 0:
 		return RunSending
 	case counts[string(Deferred)] > 0:
 		return "waiting"

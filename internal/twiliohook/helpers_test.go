@@ -22,10 +22,7 @@ type testStore interface {
 	policy.Lookup
 }
 
-var (
-	_ testStore = (*sqlstore.Store)(nil)
-	_ testStore = (*sqlstore.Store)(nil)
-)
+var _ testStore = (*sqlstore.Store)(nil)
 
 // backends are the store backends every sink test runs on; each call of
 // open returns a new, empty store.
