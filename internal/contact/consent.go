@@ -35,3 +35,23 @@ const (
 // PurposeOpenTracking is the consent purpose checked for the open pixel
 // under the with_consent open tracking policy.
 const PurposeOpenTracking = "open_tracking"
+
+// ImportSource is the Source of a consent read from an import's consent
+// columns rather than recorded with its own proof.
+const ImportSource = "import"
+
+// ResolveConsent is the one rule for a contact's consent on a channel: a
+// recorded consent (Status not Unknown) wins; otherwise the value an
+// import carried (imported, nil when none) answers, with source and at as
+// its proof; otherwise Unknown. The store and the policy engine both
+// decide through it.
+func ResolveConsent(recorded ConsentState, imported *bool, source string, at time.Time) ConsentState {
+	if recorded.Status != Unknown || imported == nil {
+		return recorded
+	}
+	st := ConsentState{Status: Refused, Source: source, At: at}
+	if *imported {
+		st.Status = Granted
+	}
+	return st
+}

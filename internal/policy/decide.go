@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
@@ -153,16 +154,9 @@ func (e *Engine) consent(ctx context.Context, c *contact.Contact, desc *channel.
 			return Decision{}, wrapLookup("consent", err)
 		}
 	}
-	if st.Status == contact.Unknown {
-		// A contact from a file audience, or not yet synced: the value
-		// read at import is all there is.
-		if v := c.Consent[cch]; v != nil {
-			st = contact.ConsentState{Status: contact.Refused, Source: "contact"}
-			if *v {
-				st.Status = contact.Granted
-			}
-		}
-	}
+	// A contact from a file audience, or not yet synced: the value read
+	// at import is all there is.
+	st = contact.ResolveConsent(st, c.Consent[cch], "contact", time.Time{})
 	switch {
 	case st.Status == contact.Refused:
 		return deny(ReasonOptedOut, st.Source), nil

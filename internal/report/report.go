@@ -198,6 +198,10 @@ func BuildWith(ctx context.Context, src Source, campaignID string, costs campaig
 // addLedger counts a ledger group and prices what was sent.
 func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost, segmented bool) {
 	m.Targeted += g.Rows
+	if !g.State.Terminal() {
+		m.Pending += g.Rows
+		return
+	}
 	switch g.State {
 	case store.Refused:
 		m.Refused += g.Rows
@@ -206,8 +210,6 @@ func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost, segmented 
 			reason = "unspecified"
 		}
 		m.RefusedBy[reason] += g.Rows
-	case store.Planned, store.Deferred, store.Claimed, store.Submitting:
-		m.Pending += g.Rows
 	case store.Accepted, store.Delivered, store.Bounced:
 		m.Sent += g.Rows
 		switch g.State {

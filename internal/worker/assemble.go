@@ -64,7 +64,7 @@ func (w *Worker) AssemblePrint(ctx context.Context, runID int64) ([]print.BatchR
 // SpoolPending reports whether any send of the run on a spooled channel
 // (print) is still to be acted on: its batches wait until none is.
 func SpoolPending(ctx context.Context, st store.Store, channels *channel.Registry, runID int64) (bool, error) {
-	f := store.LedgerFilter{RunID: runID, States: []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting}, Limit: 1000}
+	f := store.LedgerFilter{RunID: runID, States: store.NonTerminal, Limit: 1000}
 	for {
 		rows, err := st.ListLedger(ctx, f)
 		if err != nil {

@@ -22,13 +22,13 @@ import (
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/worker"
 )
 
 type fixture struct {
-	st   *sqlite.Store
+	st   *sqlstore.Store
 	smtp *testenv.SMTPServer
 	w    *worker.Worker
 	sp   *campaign.Spec
@@ -43,7 +43,7 @@ var secret = []byte("worker-test-secret-0123456789")
 func setup(t testing.TB, name string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
