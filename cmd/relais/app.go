@@ -252,16 +252,6 @@ func (a *app) secret() ([]byte, error) {
 	return []byte(s), nil
 }
 
-// batcher is the print channel's spool and batch assembler, writing under
-// <outbox_dir>/print.
-func (a *app) batcher() (*print.Batcher, error) {
-	b, err := print.NewBatcher(filepath.Join(a.cfg.OutboxDir, "print"), a.cfg.Print)
-	if err != nil {
-		return nil, userErr(fmt.Errorf("print: %w", err))
-	}
-	return b, nil
-}
-
 // planner returns a run.Planner on d.
 func (a *app) planner(d *deps) *campaignrun.Planner {
 	var q queue.Enqueuer

@@ -140,3 +140,13 @@ func (a *app) previewers() map[string]func(ctx context.Context, dir string, m *c
 		},
 	}
 }
+
+// batcher is the print channel's spool and batch assembler, writing under
+// <outbox_dir>/print.
+func (a *app) batcher() (*print.Batcher, error) {
+	b, err := print.NewBatcher(filepath.Join(a.cfg.OutboxDir, printch.Name), a.cfg.Print)
+	if err != nil {
+		return nil, userErr(fmt.Errorf("print: %w", err))
+	}
+	return b, nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -283,10 +284,12 @@ opt-out recorded during a run stops the sends not yet made.`,
 			if granted == refused {
 				return userErrorf("give exactly one of --granted and --refused")
 			}
-			switch ch {
-			case "email", "sms", "postal":
-			default:
-				return userErrorf("--channel must be email, sms or postal, got %q", ch)
+			r, err := a.channels()
+			if err != nil {
+				return err
+			}
+			if keys := r.ConsentKeys(); !slices.Contains(keys, ch) {
+				return userErrorf("--channel must be %s or %s, got %q", strings.Join(keys[:len(keys)-1], ", "), keys[len(keys)-1], ch)
 			}
 			switch purpose {
 			case contact.PurposeMarketing, contact.PurposeOpenTracking:

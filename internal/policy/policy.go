@@ -83,8 +83,8 @@ const (
 // its consumer; the store implements it. Every method must be safe for
 // concurrent use.
 type Lookup interface {
-	// Consent returns contactID's consent on consentChannel ("email",
-	// "sms", "postal") for purpose ("marketing", "open_tracking"), with
+	// Consent returns contactID's consent on consentChannel (a channel's
+	// consent key) for purpose ("marketing", "open_tracking"), with
 	// Status Unknown when nothing is recorded.
 	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (contact.ConsentState, error)
 	// Suppressed reports whether key (SuppressionKey) is on the
@@ -99,7 +99,7 @@ type Lookup interface {
 type Input struct {
 	// Contact is the recipient; required.
 	Contact *contact.Contact
-	// Channel is "email", "sms", "mms" or "print".
+	// Channel is the name of one of the engine's channels.
 	Channel string
 	// Purpose is "marketing" (default when empty: the strict side) or
 	// "transactional".

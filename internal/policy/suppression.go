@@ -10,9 +10,9 @@ import (
 // for the engine's channels.
 func AddressChannel(ch string) string { return addressClass(builtinChannels(), ch) }
 
-// AddressClass returns the address class of channel ch ("email",
-// "phone", "postal"), whose suppression keys it shares with the channels
-// of the same address; "" for an unknown channel.
+// AddressClass returns the address class of channel ch, whose
+// suppression keys it shares with the channels of the same address (sms
+// and mms share the phone's); "" for an unknown channel.
 func (e *Engine) AddressClass(ch string) string { return addressClass(e.channels, ch) }
 
 func addressClass(r *channel.Registry, ch string) string {
