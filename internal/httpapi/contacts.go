@@ -89,7 +89,7 @@ func (s *Server) putContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.ExternalID = ref
-	c, err := rec.contact("")
+	c, err := rec.contact("", s.d.Channels)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) putContact(w http.ResponseWriter, r *http.Request) {
 
 // ConsentRequest is the body of PUT /api/v1/contacts/{ref}/consent.
 type ConsentRequest struct {
-	Channel string     `json:"channel"`           // a consent record of the channels ("email", "sms", "postal")
+	Channel string     `json:"channel"`           // a consent key of the channels
 	Purpose string     `json:"purpose,omitempty"` // "marketing" (default) or "open_tracking"
 	Granted *bool      `json:"granted"`
 	Source  string     `json:"source,omitempty"` // default "api"

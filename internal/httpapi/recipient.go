@@ -3,6 +3,8 @@ package httpapi
 import (
 	"fmt"
 	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +42,8 @@ type Recipient struct {
 
 // contact validates r and returns it as a normalized contact; prefix is
 // the JSON path of r in the request ("recipient." or "") for errors.
-func (r *Recipient) contact(prefix string) (*contact.Contact, error) {
+// Its consent fields are those of channels' consent keys.
+func (r *Recipient) contact(prefix string, channels *channel.Registry) (*contact.Contact, error) {
 	c := &contact.Contact{
 		ExternalID: r.ExternalID, Title: r.Title, FirstName: r.FirstName, LastName: r.LastName,
 		Company: r.Company, Email: r.Email, Phone: r.Phone, Locale: r.Locale, Timezone: r.Timezone, Kind: r.Kind,
@@ -48,9 +51,7 @@ func (r *Recipient) contact(prefix string) (*contact.Contact, error) {
 			Line4: r.AddressLine4, Postcode: r.Postcode, City: r.City, Country: r.Country},
 		Attrs: maps.Clone(r.Attrs),
 	}
-	if r.ConsentEmail != nil || r.ConsentSMS != nil || r.ConsentPostal != nil {
-		c.Consent = map[string]*bool{"email": r.ConsentEmail, "sms": r.ConsentSMS, "postal": r.ConsentPostal}
-	}
+	c.Consent = r.consents(channels.ConsentKeys())
 	c.Normalize()
 	switch {
 	case c.Kind != contact.KindPerson && c.Kind != contact.KindBusiness:
@@ -111,4 +112,27 @@ func checkReachable(r *channel.Registry, sp *campaign.Spec, c *contact.Contact) 
 		}
 	}
 	return nil
+}
+
+// consents returns r's consent_<key> fields for the consent keys, by key,
+// or nil when none is set: the JSON field names follow the import's
+// consent_<key> columns, so the channels' consent keys name them.
+func (r *Recipient) consents(keys []string) map[string]*bool {
+	v := reflect.ValueOf(r).Elem()
+	out := map[string]*bool{}
+	set := false
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		key, ok := strings.CutPrefix(name, "consent_")
+		if !ok || !slices.Contains(keys, key) {
+			continue
+		}
+		b, _ := v.Field(i).Interface().(*bool)
+		out[key] = b
+		set = set || b != nil
+	}
+	if !set {
+		return nil
+	}
+	return out
 }
