@@ -23,6 +23,11 @@ type Block struct {
 	// Preview names the file a preview of m is written to and its
 	// contents; nil leaves preview to the channel's provider.
 	Preview func(m *Message) (name string, data []byte)
+	// Schema is the JSON Schema (draft 2020-12) of the block, as
+	// docs/campaign.schema.json writes it under a step's properties, so
+	// editors validate what Decode accepts; it may refer to the schema's
+	// $defs (path, paths).
+	Schema string
 }
 
 // FileUse says how a file a block references is used: which escaping its

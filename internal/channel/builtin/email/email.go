@@ -62,6 +62,7 @@ func New() *channel.Descriptor {
 			Keys:    []string{"subject", "html", "text", "attachments"},
 			Decode:  decode,
 			Compose: compose,
+			Schema:  schema,
 		},
 	}
 }
@@ -117,3 +118,27 @@ func compose(in *channel.ComposeInput, m *channel.Message) error {
 	}
 	return nil
 }
+
+// schema is the JSON Schema of the email: block of a step.
+const schema = `{
+	"type": "object",
+	"additionalProperties": false,
+	"required": [
+		"subject"
+	],
+	"properties": {
+		"subject": {
+			"type": "string",
+			"description": "Inline text template."
+		},
+		"html": {
+			"$ref": "#/$defs/path"
+		},
+		"text": {
+			"$ref": "#/$defs/path"
+		},
+		"attachments": {
+			"$ref": "#/$defs/paths"
+		}
+	}
+}`

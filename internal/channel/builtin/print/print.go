@@ -64,6 +64,7 @@ func New() *channel.Descriptor {
 			Keys:    []string{"letter", "subject", "inserts", "reply_coupon"},
 			Decode:  decode,
 			Compose: compose,
+			Schema:  schema,
 		},
 	}
 }
@@ -111,3 +112,27 @@ func compose(in *channel.ComposeInput, m *channel.Message) error {
 	}
 	return nil
 }
+
+// schema is the JSON Schema of the print: block of a step.
+const schema = `{
+	"type": "object",
+	"additionalProperties": false,
+	"required": [
+		"letter"
+	],
+	"properties": {
+		"letter": {
+			"$ref": "#/$defs/path"
+		},
+		"subject": {
+			"type": "string"
+		},
+		"inserts": {
+			"$ref": "#/$defs/paths"
+		},
+		"reply_coupon": {
+			"type": "boolean",
+			"default": false
+		}
+	}
+}`

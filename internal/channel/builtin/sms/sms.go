@@ -75,14 +75,14 @@ func base(name string) *channel.Descriptor {
 func NewSMS() *channel.Descriptor {
 	d := base(SMS)
 	d.SegmentCost = true
-	d.Block = channel.Block{Keys: []string{"text"}, Decode: decodeSMS, Compose: compose, Preview: preview}
+	d.Block = channel.Block{Keys: []string{"text"}, Decode: decodeSMS, Compose: compose, Preview: preview, Schema: smsSchema}
 	return d
 }
 
 // NewMMS returns the mms channel's descriptor.
 func NewMMS() *channel.Descriptor {
 	d := base(MMS)
-	d.Block = channel.Block{Keys: []string{"text", "media"}, Decode: decodeMMS, Compose: compose, Preview: preview}
+	d.Block = channel.Block{Keys: []string{"text", "media"}, Decode: decodeMMS, Compose: compose, Preview: preview, Schema: mmsSchema}
 	return d
 }
 
@@ -138,3 +138,47 @@ func compose(in *channel.ComposeInput, m *channel.Message) error {
 func preview(m *channel.Message) (string, []byte) {
 	return m.LedgerID + ".sms.txt", []byte(m.Text + "\n")
 }
+
+// smsSchema is the JSON Schema of the sms: block of a step.
+const smsSchema = `{
+	"type": "object",
+	"additionalProperties": false,
+	"required": [
+		"text"
+	],
+	"properties": {
+		"text": {
+			"$ref": "#/$defs/path"
+		}
+	}
+}`
+
+// mmsSchema is the JSON Schema of the mms: block of a step.
+const mmsSchema = `{
+	"type": "object",
+	"additionalProperties": false,
+	"properties": {
+		"text": {
+			"$ref": "#/$defs/path"
+		},
+		"media": {
+			"type": "array",
+			"items": {
+				"anyOf": [
+					{
+						"type": "string",
+						"pattern": "^https://",
+						"description": "A public https URL Twilio fetches as it is (no credentials, no private or loopback IP literal)."
+					},
+					{
+						"type": "string",
+						"not": {
+							"pattern": "://"
+						},
+						"description": "Path relative to the repository root, served by relais under a signed URL."
+					}
+				]
+			}
+		}
+	}
+}`
