@@ -38,7 +38,7 @@ var (
 const senderPostal = "postal"
 
 // stepKeys, limitsKeys and costKeys list the keys of those mappings: the
-// fixed ones around the channel names, in the order SPEC §3 writes them.
+// fixed ones around the channel names, in the documented order.
 func (d *decoder) stepKeys() []string {
 	return append(append([]string(nil), stepBaseKeys...), d.reg.Names()...)
 }
