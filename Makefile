@@ -7,7 +7,7 @@ PKGS_RACE := ./internal/...
 
 # staticcheck, pinned so that every machine reports the same findings; it is
 # looked up in $(go env GOPATH)/bin and installed there by `make tools`.
-# v0.8.2 is the module version of staticcheck 2026.2.2 , which supports Go 1.26.
+# v0.8.2 is the module version of staticcheck 2026.2.2, which supports Go 1.26.
 STATICCHECK_VERSION := v0.8.2
 GOBIN := $(shell $(GO) env GOBIN)
 ifeq ($(GOBIN),)
