@@ -240,18 +240,26 @@ func (a *app) secret() ([]byte, error) {
 // the outbox transport when none is configured.
 func (a *app) senders(b *print.Batcher) (channel.Registry, error) {
 	var senders []channel.Sender
+	dkim, err := a.dkimOptions()
+	if err != nil {
+		return nil, err
+	}
 	if a.cfg.SMTPURL != "" {
 		ec, err := email.ParseURL(a.cfg.SMTPURL)
 		if err != nil {
 			return nil, userErr(fmt.Errorf("smtp_url: %w", err))
 		}
-		s, err := email.New(ec, email.WithLogger(a.log))
+		s, err := email.New(ec, append(dkim, email.WithLogger(a.log))...)
 		if err != nil {
 			return nil, userErr(fmt.Errorf("smtp_url: %w", err))
 		}
 		senders = append(senders, s)
 	} else {
-		senders = append(senders, email.NewOutbox(filepath.Join(a.cfg.OutboxDir, "email")))
+		s, err := email.NewOutboxWith(filepath.Join(a.cfg.OutboxDir, "email"), dkim...)
+		if err != nil {
+			return nil, userErr(fmt.Errorf("dkim: %w", err))
+		}
+		senders = append(senders, s)
 	}
 	for _, name := range []string{channel.SMS, channel.MMS} {
 		if a.cfg.TwilioAccountSID != "" {
