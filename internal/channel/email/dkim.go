@@ -138,10 +138,11 @@ type composer struct {
 }
 
 // compose builds m and, with a DKIM key for its From domain, signs its
-// rendering and adds the DKIM-Signature field to the message. go-mail renders a message
-// deterministically once built (sorted headers, boundaries kept after the
-// first rendering, attachments re-read from the start), so the rendering
-// that Client.Send or render produces later is the one that was signed.
+// rendering and adds the DKIM-Signature field to the message. go-mail
+// renders a message deterministically once built (sorted headers,
+// boundaries kept after the first rendering, attachments re-read from the
+// start), so the rendering that Client.Send or render produces later is
+// the one that was signed.
 func (c *composer) compose(m *channel.Message) (*mail.Msg, string, error) {
 	msg, id, err := Build(m)
 	if err != nil {
