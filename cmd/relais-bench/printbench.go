@@ -14,6 +14,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 const printWhat = `
@@ -77,10 +78,10 @@ func benchPrint(ctx context.Context, e *env) (Section, error) {
 	if err != nil {
 		return sec, err
 	}
-	layout := print.DefaultLayout()
-	layout.Letterhead = print.Letterhead{Name: "Maison Dupont", Lines: []string{"12 rue des Lilas", "69003 Lyon", "04 72 00 00 00 · dupont.example"}}
+	layout := postal.DefaultLayout()
+	layout.Letterhead = postal.Letterhead{Name: "Maison Dupont", Lines: []string{"12 rue des Lilas", "69003 Lyon", "04 72 00 00 00 · dupont.example"}}
 	layout.Place = "Lyon"
-	layout.Signature = print.Signature{Name: "Éloïse Dupont", Role: "Directrice commerciale"}
+	layout.Signature = postal.Signature{Name: "Éloïse Dupont", Role: "Directrice commerciale"}
 	b, err := print.NewBatcher(filepath.Join(dir, "out"), layout)
 	if err != nil {
 		return sec, err

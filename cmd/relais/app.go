@@ -24,6 +24,8 @@ import (
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/embedded"
 	"github.com/relais-dev/relais/internal/feedback"
@@ -184,7 +186,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
-	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: worker.NewComposer(), Links: d.links, Now: a.now}
+	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: compose.NewComposer(), Links: d.links, Now: a.now}
 	if d.policy, err = policy.New(a.cfg.Policy, d.store, d.secret, a.now); err != nil {
 		return nil, userErr(fmt.Errorf("policy: %w", err))
 	}
@@ -263,7 +265,7 @@ func (a *app) senders(b *print.Batcher) (channel.Registry, error) {
 	}
 	for _, name := range []string{channel.SMS, channel.MMS} {
 		if a.cfg.TwilioAccountSID != "" {
-			s, err := sms.New(sms.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
+			s, err := twilio.New(twilio.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
 				APIBaseURL: a.cfg.TwilioAPIBaseURL, StatusCallback: strings.TrimSuffix(a.cfg.PublicURL, "/") + twiliohook.StatusPath,
 				// relais's own media URLs are on the public URL: on a
 				// loopback one (development, tests) they must pass.
@@ -296,7 +298,7 @@ func (a *app) batcher() (*print.Batcher, error) {
 
 // planner returns a run.Planner on d.
 func (a *app) planner(d *deps) *campaignrun.Planner {
-	var q worker.Enqueuer
+	var q queue.Enqueuer
 	if d.client != nil {
 		q = d.client
 	}
@@ -305,7 +307,7 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
-	comp := worker.NewComposer()
+	comp := compose.NewComposer()
 	comp.MediaURL = func(sp *campaign.Spec, ref string) (string, error) {
 		return twiliohook.MediaURL(d.secret, a.cfg.PublicURL, sp, ref)
 	}

@@ -17,10 +17,11 @@ import (
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/channel/print"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/postal"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/worker"
 )
 
 func (a *app) previewCmd() *cobra.Command {
@@ -57,9 +58,9 @@ func (a *app) previewCmd() *cobra.Command {
 			if ch == "" {
 				ch = firstChannel(sp, st, c)
 			}
-			msg, err := worker.NewComposer().Compose(worker.Input{Spec: sp, Step: st, Channel: ch, Contact: c, Now: time.Now(),
+			msg, err := compose.NewComposer().Compose(compose.Input{Spec: sp, Step: st, Channel: ch, Contact: c, Now: time.Now(),
 				LedgerID: safeName(sp.ID + "-" + st.ID + "-" + ref),
-				Links:    worker.Links{Unsubscribe: a.cfg.PublicURL + "/u/preview", View: a.cfg.PublicURL + "/v/preview"}})
+				Links:    compose.Links{Unsubscribe: a.cfg.PublicURL + "/u/preview", View: a.cfg.PublicURL + "/v/preview"}})
 			if err != nil {
 				return userErr(err)
 			}
@@ -81,7 +82,7 @@ func (a *app) previewCmd() *cobra.Command {
 	return cmd
 }
 
-func writePreview(ctx context.Context, dir string, m *channel.Message, layout print.Layout) (string, error) {
+func writePreview(ctx context.Context, dir string, m *channel.Message, layout postal.Layout) (string, error) {
 	switch m.Channel {
 	case channel.Email:
 		if _, err := email.NewOutbox(dir).Send(ctx, m); err != nil {

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/audience"
-	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/render"
+	"github.com/relais-dev/relais/internal/segments"
 )
 
 // SampleSize is how many recipients validate renders SMS texts for: the
@@ -83,7 +83,7 @@ func (c *checker) sampleWarnings(sp *Spec) []Warning {
 				worst = 0
 				break
 			}
-			enc, n := sms.Segments(strings.TrimSpace(text))
+			enc, n := segments.Count(strings.TrimSpace(text))
 			if n > worst {
 				worst, worstAt, worstEnc = n, i+1, enc
 			}

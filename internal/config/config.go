@@ -15,8 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // Config is relais' configuration. Empty infrastructure URLs select
@@ -85,8 +85,8 @@ type Config struct {
 	// rules (docs/compliance.md). Default: policy.DefaultRules().
 	Policy policy.Rules `yaml:"policy"`
 	// Print is the letter layout of the print channel (docs/print.md).
-	// Default: print.DefaultLayout() (A4, DL window envelope).
-	Print print.Layout `yaml:"print"`
+	// Default: postal.DefaultLayout() (A4, DL window envelope).
+	Print postal.Layout `yaml:"print"`
 	// Retention is the daily erasure of inactive prospects by the
 	// scheduler (docs/compliance.md). Default: DefaultRetentionConfig()
 	// (enabled, older_than 3y, cron "30 3 * * *" Europe/Paris).
@@ -107,7 +107,7 @@ func Default() Config {
 		TaskRetention:   time.Hour,
 		LogLevel:        "info",
 		Policy:          policy.DefaultRules(),
-		Print:           print.DefaultLayout(),
+		Print:           postal.DefaultLayout(),
 		Retention:       DefaultRetentionConfig(),
 	}
 }

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/tracking"
-	"github.com/relais-dev/relais/internal/worker"
 )
 
 // Store is what feedback needs from the store (every capability of
@@ -25,9 +25,9 @@ type Store = store.Store
 type Feedback struct {
 	Store     Store
 	Secret    []byte // suppression key secret (RELAIS_SECRET)
-	Campaigns worker.Campaigns
-	Composer  *worker.Composer
-	Links     worker.LinkMaker // for the links of a re-rendered message
+	Campaigns compose.Campaigns
+	Composer  *compose.Composer
+	Links     compose.LinkMaker // for the links of a re-rendered message
 	Now       func() time.Time
 }
 
@@ -96,13 +96,13 @@ func (f *Feedback) View(ctx context.Context, ledgerID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var links worker.Links
+	var links compose.Links
 	if f.Links != nil {
 		if links, _, err = f.Links.Links(&row, c, sp); err != nil {
 			return "", err
 		}
 	}
-	m, err := f.Composer.Compose(worker.Input{Spec: sp, Step: st, Channel: row.Channel, LedgerID: row.ID, Contact: c, Links: links, Now: row.CreatedAt})
+	m, err := f.Composer.Compose(compose.Input{Spec: sp, Step: st, Channel: row.Channel, LedgerID: row.ID, Contact: c, Links: links, Now: row.CreatedAt})
 	if err != nil {
 		return "", err
 	}

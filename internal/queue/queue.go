@@ -4,6 +4,7 @@
 package queue
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,17 @@ const (
 	// once none of its print sends is pending.
 	TypeAssemblePrint = "relais:print:assemble"
 )
+
+// Enqueuer puts tasks on the queue (asynq.Client); planning and the send
+// path depend on it rather than on a Redis client so tests can record
+// what was enqueued.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// AssembleRecheck is how long the print assembly task waits before
+// looking again while print sends of the run are still pending.
+const AssembleRecheck = 10 * time.Second
 
 // RunPayload is the payload of run-level tasks.
 type RunPayload struct {

@@ -5,9 +5,9 @@ import (
 	"fmt"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
-	"github.com/relais-dev/relais/internal/worker"
 )
 
 // DryRunResult is a Plan plus the outcome of rendering every message.
@@ -23,7 +23,7 @@ const maxRenderErrors = 100
 
 // DryRun plans sp and renders each message that would be sent, writing and
 // sending nothing, so per-recipient template failures show before a run.
-func (p *Planner) DryRun(ctx context.Context, sp *campaign.Spec, comp *worker.Composer) (DryRunResult, error) {
+func (p *Planner) DryRun(ctx context.Context, sp *campaign.Spec, comp *compose.Composer) (DryRunResult, error) {
 	res := DryRunResult{Result: newResult(sp), RenderErrors: []string{}}
 	n := 0
 	err := p.walk(ctx, sp, &res.Result, func(batch []*contact.Contact) error {
@@ -38,8 +38,8 @@ func (p *Planner) DryRun(ctx context.Context, sp *campaign.Spec, comp *worker.Co
 				if dec.Verdict == policy.Deny {
 					continue
 				}
-				_, err = comp.Compose(worker.Input{Spec: sp, Step: st, Channel: ch, Contact: c, Now: p.now(),
-					Links: worker.Links{Unsubscribe: "https://example.invalid/u/dry-run", View: "https://example.invalid/v/dry-run"}})
+				_, err = comp.Compose(compose.Input{Spec: sp, Step: st, Channel: ch, Contact: c, Now: p.now(),
+					Links: compose.Links{Unsubscribe: "https://example.invalid/u/dry-run", View: "https://example.invalid/v/dry-run"}})
 				if err != nil {
 					if len(res.RenderErrors) < maxRenderErrors {
 						res.RenderErrors = append(res.RenderErrors, fmt.Sprintf("%s/%s recipient #%d: %v", st.ID, ch, n, err))

@@ -16,11 +16,11 @@ import (
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/worker"
 )
 
 // BatchSize is how many recipients are written and enqueued together.
@@ -29,8 +29,8 @@ const BatchSize = 1000
 // Planner creates runs. Queue may be nil for Plan (nothing is enqueued).
 type Planner struct {
 	Store         store.Store
-	Queue         worker.Enqueuer
-	Policy        worker.Decider
+	Queue         queue.Enqueuer
+	Policy        policy.Decider
 	Log           *slog.Logger
 	Now           func() time.Time
 	TaskRetention time.Duration
@@ -190,7 +190,7 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 	}
 	res.Run, _ = p.Store.GetRun(ctx, r.ID)
 	if res.ByChannel[channel.Print] > 0 {
-		if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, worker.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
+		if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
 			return res, fmt.Errorf("enqueue print assembly: %w", err)
 		}
 	}
@@ -296,7 +296,7 @@ func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.St
 			at = *st.At
 		}
 		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
-			FrequencyCap: worker.CapOf(sp), AddressInvalid: worker.AddressInvalid(ch, c)})
+			FrequencyCap: compose.CapOf(sp), AddressInvalid: compose.AddressInvalid(ch, c)})
 		if err != nil {
 			return "", dec, fmt.Errorf("policy: %w", err)
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/worker"
 )
 
 // StartOne is Start for one recipient given by the caller (the HTTP API's
@@ -84,7 +83,7 @@ steps:
 			return res, rows, err
 		}
 		if res.ByChannel[channel.Print] > 0 {
-			if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, worker.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
+			if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
 				return res, rows, fmt.Errorf("enqueue print assembly: %w", err)
 			}
 		}

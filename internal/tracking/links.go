@@ -7,9 +7,9 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/worker"
 )
 
 // Links makes the tracking URLs and headers of each message: it is the
@@ -25,7 +25,7 @@ type Links struct {
 	Mailto string
 }
 
-var _ worker.LinkMaker = (*Links)(nil)
+var _ compose.LinkMaker = (*Links)(nil)
 
 // NewLinks returns a Links signing with s and building URLs under
 // publicURL (RELAIS_PUBLIC_URL). It fails when publicURL is not an
@@ -54,15 +54,15 @@ func (l *Links) url(prefix string, c Claims) string {
 	return l.base + prefix + l.signer.Sign(c)
 }
 
-// Links implements worker.LinkMaker: the unsubscribe URL (/u/<token>), the
+// Links implements compose.LinkMaker: the unsubscribe URL (/u/<token>), the
 // view-in-browser URL (/v/<token>), for print the personal URL
 // (/r/<code>) and the response code, and for marketing email the RFC 8058
 // List-Unsubscribe and List-Unsubscribe-Post headers. The contact is not
 // read: no PII goes into a link. It returns no error today; the signature
 // leaves room for signers backed by a key service.
-func (l *Links) Links(row *store.LedgerRow, _ *contact.Contact, _ *campaign.Spec) (worker.Links, string, error) {
+func (l *Links) Links(row *store.LedgerRow, _ *contact.Contact, _ *campaign.Spec) (compose.Links, string, error) {
 	unsub := l.url("/u/", claims(PurposeUnsubscribe, row))
-	out := worker.Links{Unsubscribe: unsub, View: l.url("/v/", claims(PurposeView, row))}
+	out := compose.Links{Unsubscribe: unsub, View: l.url("/v/", claims(PurposeView, row))}
 	var code string
 	if row.Channel == channel.Print {
 		code = l.signer.ResponseCode(row.ID)

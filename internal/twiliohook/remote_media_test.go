@@ -12,11 +12,11 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/twiliohook"
-	"github.com/relais-dev/relais/internal/worker"
 )
 
 // TestRemoteMediaReachesTwilioUntouched sends an MMS whose media are a
@@ -54,11 +54,11 @@ steps:
 	if err != nil {
 		t.Fatalf("campaign.Load: %v", err)
 	}
-	comp := worker.NewComposer()
+	comp := compose.NewComposer()
 	comp.MediaURL = func(sp *campaign.Spec, ref string) (string, error) {
 		return twiliohook.MediaURL(secret, public, sp, ref)
 	}
-	msg, err := comp.Compose(worker.Input{Spec: sp, Step: &sp.Steps[0], Channel: channel.MMS, LedgerID: "0123456789abcdef0123456789abcdef",
+	msg, err := comp.Compose(compose.Input{Spec: sp, Step: &sp.Steps[0], Channel: channel.MMS, LedgerID: "0123456789abcdef0123456789abcdef",
 		Contact: &contact.Contact{FirstName: "Camille", Phone: "+33612345678"}, Now: time.Now()})
 	if err != nil {
 		t.Fatalf("Compose: %v", err)
@@ -77,10 +77,10 @@ steps:
 		}
 		return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
 	}
-	snd, err := sms.New(sms.Config{Name: channel.MMS, AccountSID: double.AccountSID, AuthToken: double.AuthToken,
-		APIBaseURL: double.URL}, sms.WithLookup(lookup))
+	snd, err := twilio.New(twilio.Config{Name: channel.MMS, AccountSID: double.AccountSID, AuthToken: double.AuthToken,
+		APIBaseURL: double.URL}, twilio.WithLookup(lookup))
 	if err != nil {
-		t.Fatalf("sms.New: %v", err)
+		t.Fatalf("twilio.New: %v", err)
 	}
 	t.Cleanup(func() { snd.Close() })
 	if _, err := snd.Send(context.Background(), msg); err != nil {

@@ -3,7 +3,7 @@ package twiliohook
 import (
 	"net/http"
 
-	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 )
 
 // Paths of the Twilio webhooks. StatusPath is also the StatusCallback the
@@ -23,10 +23,10 @@ const (
 // mux with these same patterns: the signature covers the request's
 // original path, so the handler must see the path Twilio called.
 func Routes(authToken, publicURL string, sink *Sink, media http.Handler) http.Handler {
-	v := sms.NewValidator(authToken)
+	v := twilio.NewValidator(authToken)
 	mux := http.NewServeMux()
-	mux.Handle(StatusPath, sms.StatusHandler(v, publicURL, sink))
-	mux.Handle(InboundPath, sms.InboundHandler(v, publicURL, sink))
+	mux.Handle(StatusPath, twilio.StatusHandler(v, publicURL, sink))
+	mux.Handle(InboundPath, twilio.InboundHandler(v, publicURL, sink))
 	if media != nil {
 		mux.Handle("GET "+MediaPath+"{token}", media)
 	}

@@ -3,8 +3,15 @@
 // out (suppression list and recorded consent, with the message as proof),
 // any other inbound text becomes a `replied` event, and MMS media from a
 // campaign's files are served under signed URLs. The HTTP side (signature
-// checks, form parsing) is sms.StatusHandler and sms.InboundHandler; this
-// package implements their sinks.
+// checks with twilio-go's RequestValidator, form parsing) is
+// twilio.StatusHandler and twilio.InboundHandler; this package implements
+// their sinks.
+//
+// It is the adapter between the Twilio provider and the domain rather than
+// a part of channel/twilio: the sinks write the ledger, consent and the
+// suppression list, and a provider package must not depend on the store,
+// so that it can be tested alone and another provider added beside it. It
+// never imports twilio-go itself; channel/twilio owns the SDK.
 package twiliohook
 
 import (
@@ -18,6 +25,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
@@ -55,7 +63,7 @@ const (
 // textChannels are the ledger channels an inbound message can answer.
 var textChannels = []string{channel.SMS, channel.MMS}
 
-// Sink implements sms.StatusSink and sms.InboundSink over a Store. Its
+// Sink implements twilio.StatusSink and twilio.InboundSink over a Store. Its
 // fields must be set before use and not changed after; safe for concurrent
 // use.
 type Sink struct {
@@ -73,8 +81,8 @@ type Sink struct {
 }
 
 var (
-	_ sms.StatusSink  = (*Sink)(nil)
-	_ sms.InboundSink = (*Sink)(nil)
+	_ twilio.StatusSink  = (*Sink)(nil)
+	_ twilio.InboundSink = (*Sink)(nil)
 )
 
 // New returns a Sink over st with the policy secret; log may be nil.
@@ -96,7 +104,7 @@ func (s *Sink) now() time.Time {
 	return time.Now().UTC()
 }
 
-// finalStates maps sms.FinalState's answers to ledger states, the event
+// finalStates maps twilio.FinalState's answers to ledger states, the event
 // each records and the Twilio status its DedupeKey names. The key uses one
 // status per outcome, not the callback's own, so "read" after "delivered"
 // (or "canceled" for "failed") cannot record the outcome twice.
@@ -105,9 +113,9 @@ var finalStates = map[string]struct {
 	event  string
 	status string
 }{
-	sms.StateDelivered: {store.Delivered, store.EventDelivered, "delivered"},
-	sms.StateBounced:   {store.Bounced, store.EventBounced, "undelivered"},
-	sms.StateFailed:    {store.Failed, store.EventFailed, "failed"},
+	twilio.StateDelivered: {store.Delivered, store.EventDelivered, "delivered"},
+	twilio.StateBounced:   {store.Bounced, store.EventBounced, "undelivered"},
+	twilio.StateFailed:    {store.Failed, store.EventFailed, "failed"},
 }
 
 // suppressCodes are the Twilio error codes of a status callback (or of a
@@ -147,7 +155,7 @@ func (s *Sink) SMSStatus(ctx context.Context, sid, status string, errorCode int)
 	if err != nil {
 		return fmt.Errorf("twilio status %s: %w", sid, err)
 	}
-	state, final := sms.FinalState(status)
+	state, final := twilio.FinalState(status)
 	target, known := finalStates[state]
 	if !final || !known {
 		return nil // queued, sending, sent: the ledger keeps "accepted"

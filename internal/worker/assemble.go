@@ -3,13 +3,11 @@ package worker
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/print"
-	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -18,10 +16,6 @@ import (
 type Assembler interface {
 	Assemble(ctx context.Context, runID string) ([]print.BatchResult, error)
 }
-
-// AssembleRecheck is how long the assembly task waits before looking again
-// while print sends of the run are still pending.
-const AssembleRecheck = 10 * time.Second
 
 // HandleAssemble assembles a run's print batches once none of its print
 // sends is pending; until then it re-queues itself.
@@ -37,7 +31,7 @@ func (w *Worker) HandleAssemble(ctx context.Context, t *asynq.Task) error {
 	if busy {
 		// A new task id (with the time) since this one is still running.
 		_, err := w.Queue.EnqueueContext(ctx, asynq.NewTask(queue.TypeAssemblePrint, t.Payload(),
-			asynq.Queue(queue.Maintenance), asynq.ProcessIn(AssembleRecheck),
+			asynq.Queue(queue.Maintenance), asynq.ProcessIn(queue.AssembleRecheck),
 			asynq.TaskID("assemble:"+strconv.FormatInt(p.RunID, 10)+":"+strconv.FormatInt(w.now().Unix(), 10))))
 		if queue.IsDuplicate(err) {
 			return nil
@@ -86,17 +80,4 @@ func PrintPending(ctx context.Context, st store.Store, runID int64) (bool, error
 		}
 		f.AfterID = rows[len(rows)-1].ID
 	}
-}
-
-// AddressInvalid reports an address the channel itself cannot use even
-// though the policy finds one: a postal address that cannot be written to
-// the French standard (NF Z10-011: at most 6 lines of 38 characters) is
-// refused as invalid_address at plan time and before sending, never
-// printed truncated.
-func AddressInvalid(ch string, c *contact.Contact) bool {
-	if ch != channel.Print || c.Address.Postcode == "" && c.Address.City == "" {
-		return false
-	}
-	_, err := print.Address(c)
-	return err != nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/email"
+	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/feedback"
 	"github.com/relais-dev/relais/internal/policy"
@@ -80,7 +81,7 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	fb := &feedback.Feedback{Store: st, Secret: secret}
-	w := &worker.Worker{Store: st, Campaigns: cat, Senders: reg, Policy: pol, Composer: worker.NewComposer(), OnPermanent: fb.SuppressOnFailure}
+	w := &worker.Worker{Store: st, Campaigns: cat, Senders: reg, Policy: pol, Composer: compose.NewComposer(), OnPermanent: fb.SuppressOnFailure}
 	return &fixture{st: st, smtp: smtp, w: w, sp: sp, run: run, c: c}
 }
 

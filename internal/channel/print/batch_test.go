@@ -16,6 +16,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // sendAll sends n letters of run concurrently, as workers would.
@@ -170,7 +171,7 @@ func TestAssembleThousandLetters(t *testing.T) {
 				return err
 			}
 			i := atoi(t, strings.TrimPrefix(rows[k][1], "L"))
-			want, err := Address(testMessage(t, "run1", i).Contact)
+			want, err := postal.Address(testMessage(t, "run1", i).Contact)
 			if err != nil {
 				return err
 			}
@@ -178,7 +179,7 @@ func TestAssembleThousandLetters(t *testing.T) {
 			for _, line := range want {
 				ok := false
 				for _, tr := range runs {
-					if tr.Text == line && testLayout.withDefaults(t).WindowRect.Contains(tr.X, tr.Y) {
+					if tr.Text == line && withDefaults(t, testLayout).WindowRect.Contains(tr.X, tr.Y) {
 						ok = true
 					}
 				}
@@ -204,7 +205,7 @@ func TestAssembleThousandLetters(t *testing.T) {
 	}
 }
 
-func (l Layout) withDefaults(t *testing.T) Layout {
+func withDefaults(t *testing.T, l postal.Layout) postal.Layout {
 	t.Helper()
 	n, err := l.Normalize()
 	if err != nil {
@@ -223,10 +224,10 @@ func TestSendRefusals(t *testing.T) {
 		mutate func(m *channel.Message)
 		reason string
 	}{
-		{name: "address too long", reason: ReasonInvalidAddress, mutate: func(m *channel.Message) {
+		{name: "address too long", reason: postal.ReasonInvalidAddress, mutate: func(m *channel.Message) {
 			m.Contact.Address.Line1 = "Lieu dit Les Grandes Combes de la Montagne Noire du Haut"
 		}},
-		{name: "no contact", reason: ReasonInvalidAddress, mutate: func(m *channel.Message) { m.Contact = nil }},
+		{name: "no contact", reason: postal.ReasonInvalidAddress, mutate: func(m *channel.Message) { m.Contact = nil }},
 		{name: "insert not a PDF", reason: ReasonInvalidInsert, mutate: func(m *channel.Message) {
 			m.Inserts = []channel.Attachment{{Name: "x.pdf", Data: []byte("not a pdf")}}
 		}},
@@ -236,7 +237,7 @@ func TestSendRefusals(t *testing.T) {
 			m := testMessage(t, "r", 1)
 			tt.mutate(m)
 			_, err := b.Sender().Send(context.Background(), m)
-			var re *RefusalError
+			var re *postal.RefusalError
 			if !errors.As(err, &re) || re.Reason != tt.reason || !channel.IsPermanent(err) {
 				t.Fatalf("err = %v, want %s", err, tt.reason)
 			}
@@ -248,11 +249,11 @@ func TestPreflightRejects(t *testing.T) {
 	tests := []struct {
 		name   string
 		insert []byte
-		window *Rect // preflight against another envelope than the layout's
+		window *postal.Rect // preflight against another envelope than the layout's
 		reason string
 	}{
 		{name: "font not embedded", insert: insertPDF(t, 1, false), reason: "not embedded"},
-		{name: "address outside window", window: &Rect{X: 120, Y: 50, W: 80, H: 45}, reason: "outside the window"},
+		{name: "address outside window", window: &postal.Rect{X: 120, Y: 50, W: 80, H: 45}, reason: "outside the window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

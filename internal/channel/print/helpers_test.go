@@ -9,6 +9,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 var testDate = time.Date(2027, 3, 20, 9, 0, 0, 0, time.UTC)
@@ -26,10 +27,10 @@ Je vous prie d'agréer, l'expression de mes salutations distinguées.
 
 P.S. Cette offre est valable jusqu'au 30 avril 2027 inclus.`
 
-var testLayout = Layout{
-	Letterhead: Letterhead{Name: "Maison Dupont", Lines: []string{"12 rue des Lilas", "69003 Lyon", "04 72 00 00 00 · dupont.example"}},
+var testLayout = postal.Layout{
+	Letterhead: postal.Letterhead{Name: "Maison Dupont", Lines: []string{"12 rue des Lilas", "69003 Lyon", "04 72 00 00 00 · dupont.example"}},
 	Place:      "Lyon",
-	Signature:  Signature{Name: "Éloïse Dupont", Role: "Directrice commerciale"},
+	Signature:  postal.Signature{Name: "Éloïse Dupont", Role: "Directrice commerciale"},
 }
 
 var towns = []struct{ pc, city string }{

@@ -7,6 +7,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // letter is everything needed to lay out one letter, computed at Send time
@@ -39,13 +40,13 @@ type insertRef struct {
 }
 
 // newLetter prepares m for layout. An unusable address is a permanent
-// refusal (*RefusalError); so is a message without a contact.
-func newLetter(m *channel.Message, lay Layout, now time.Time) (*letter, error) {
+// refusal (*postal.RefusalError); so is a message without a contact.
+func newLetter(m *channel.Message, lay postal.Layout, now time.Time) (*letter, error) {
 	if m.Contact == nil {
-		return nil, invalidAddress("message has no contact")
+		return nil, postal.InvalidAddress("message has no contact")
 	}
 	c := m.Contact
-	addr, err := Address(c)
+	addr, err := postal.Address(c)
 	if err != nil {
 		return nil, err
 	}
@@ -78,8 +79,8 @@ func newLetter(m *channel.Message, lay Layout, now time.Time) (*letter, error) {
 // "Monsieur Martin,", or "Madame, Monsieur," when the title or the last
 // name is unknown (English: "Dear Ms Dupont,", "Dear Sir or Madam,").
 func Salutation(c *contact.Contact) string {
-	title := FormalTitle(c.Title)
-	last := collapse(c.LastName)
+	title := postal.FormalTitle(c.Title)
+	last := strings.Join(strings.Fields(c.LastName), " ")
 	en := isEnglish(c.Locale)
 	if (title != "Madame" && title != "Monsieur") || last == "" {
 		if en {

@@ -11,6 +11,8 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // preflight checks a batch PDF the way a print shop's prepress would, from
@@ -19,7 +21,7 @@ import (
 // manifest, and show every letter's address lines on its first page at a
 // position inside the envelope window. The error says which check failed
 // and for which letter sequence, never the address itself.
-func preflight(path string, wantPages int, rows []manifestRow, win Rect) error {
+func preflight(path string, wantPages int, rows []manifestRow, win postal.Rect) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("preflight: %w", err)
@@ -68,7 +70,7 @@ func preflight(path string, wantPages int, rows []manifestRow, win Rect) error {
 
 // checkAddress finds each address line of r in the page content and checks
 // that its text box lies inside the window.
-func checkAddress(content []byte, r manifestRow, win Rect) error {
+func checkAddress(content []byte, r manifestRow, win postal.Rect) error {
 	shown := TextRuns(content)
 	for i, want := range r.addr.Lines {
 		found := false

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // RenderOne writes m as a one-letter PDF to w, exactly as it would appear
 // in a batch (without the blank verso and inserts), for `relais preview
 // --channel print`. The letter is dated now. An address that cannot be
-// written is a *RefusalError; a bad layout is an error from
-// Layout.Normalize.
-func RenderOne(ctx context.Context, m *channel.Message, layout Layout, w io.Writer) error {
+// written is a *postal.RefusalError; a bad layout is an error from
+// postal.Layout.Normalize.
+func RenderOne(ctx context.Context, m *channel.Message, layout postal.Layout, w io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

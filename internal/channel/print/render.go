@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-pdf/fpdf"
 	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // The DejaVu fonts (Bitstream Vera licence, see fonts/LICENSE) are embedded
@@ -36,7 +38,7 @@ const (
 var fixedDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // newDoc creates an A4 document with the embedded fonts registered.
-func newDoc(lay Layout) *fpdf.Fpdf {
+func newDoc(lay postal.Layout) *fpdf.Fpdf {
 	f := fpdf.NewCustom(&fpdf.InitType{UnitStr: "mm", SizeStr: "A4", OrientationStr: "P"})
 	f.AddUTF8FontFromBytes(family, styleRegular, fontRegular)
 	f.AddUTF8FontFromBytes(family, styleBold, fontBold)
@@ -67,7 +69,7 @@ type placedLine struct {
 // renderLetter appends l to f starting on a new page and returns the number
 // of pages it used and where the address went. It does not pad to an even
 // page count; the batch assembler does.
-func renderLetter(f *fpdf.Fpdf, l *letter, lay Layout) (placed, error) {
+func renderLetter(f *fpdf.Fpdf, l *letter, lay postal.Layout) (placed, error) {
 	start := f.PageCount()
 	f.AddPage()
 	wd := l.words()
@@ -175,7 +177,7 @@ func renderLetter(f *fpdf.Fpdf, l *letter, lay Layout) (placed, error) {
 	return p, nil
 }
 
-func drawLetterhead(f *fpdf.Fpdf, l *letter, lay Layout) {
+func drawLetterhead(f *fpdf.Fpdf, l *letter, lay postal.Layout) {
 	name, lines := lay.Letterhead.Name, lay.Letterhead.Lines
 	if name == "" && len(l.Sender) > 0 {
 		name, lines = l.Sender[0], l.Sender[1:]
@@ -209,7 +211,7 @@ func drawLetterhead(f *fpdf.Fpdf, l *letter, lay Layout) {
 }
 
 // writeBlocks writes paragraphs and bullets with inline styles.
-func writeBlocks(f *fpdf.Fpdf, blocks []block, lay Layout, lh float64) {
+func writeBlocks(f *fpdf.Fpdf, blocks []block, lay postal.Layout, lh float64) {
 	fs := lay.FontSize
 	for i, bl := range blocks {
 		if bl.Bullet {
@@ -237,7 +239,7 @@ func writeBlocks(f *fpdf.Fpdf, blocks []block, lay Layout, lh float64) {
 // drawCoupon draws the reply coupon from y (millimetres from the top) to
 // the bottom margin: a dashed cut line, the response code in large type,
 // the recipient, a QR code of the personal URL and the return address.
-func drawCoupon(f *fpdf.Fpdf, l *letter, lay Layout, top float64) error {
+func drawCoupon(f *fpdf.Fpdf, l *letter, lay postal.Layout, top float64) error {
 	wd := l.words()
 	f.SetDrawColor(90, 90, 90)
 	f.SetLineWidth(0.3)

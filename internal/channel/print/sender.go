@@ -20,6 +20,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/postal"
 )
 
 // ReasonInvalidInsert is the refusal reason when an insert is not a
@@ -39,14 +40,14 @@ const DefaultBatchSize = 500
 // line and the last one wins, so a letter is never printed twice.
 type Batcher struct {
 	dir       string
-	layout    Layout
+	layout    postal.Layout
 	batchSize int
 	now       func() time.Time
 	cost      float64
 	currency  string
 	// envelope is the window the preflight checks against: the layout's,
 	// kept apart so tests can simulate a mismatched envelope.
-	envelope Rect
+	envelope postal.Rect
 
 	inserts  sync.Map // run+"/"+hash → pages, for inserts already spooled
 	mu       sync.Mutex
@@ -69,8 +70,8 @@ func WithBatchSize(n int) Option {
 }
 
 // NewBatcher returns a Batcher spooling and writing under dir. It checks
-// the layout (Layout.Normalize) but touches no file until the first Send.
-func NewBatcher(dir string, layout Layout, opts ...Option) (*Batcher, error) {
+// the layout (postal.Layout.Normalize) but touches no file until the first Send.
+func NewBatcher(dir string, layout postal.Layout, opts ...Option) (*Batcher, error) {
 	if dir == "" {
 		return nil, errors.New("print: empty output directory")
 	}
@@ -90,7 +91,7 @@ func NewBatcher(dir string, layout Layout, opts ...Option) (*Batcher, error) {
 }
 
 // Layout returns the normalized layout the Batcher uses.
-func (b *Batcher) Layout() Layout { return b.layout }
+func (b *Batcher) Layout() postal.Layout { return b.layout }
 
 // Sender returns the channel.Sender that spools letters into b.
 func (b *Batcher) Sender() *Sender { return &Sender{b: b} }
@@ -113,7 +114,7 @@ func (s *Sender) Close() error { return s.b.closeSpools() }
 // letter id is derived from m.LedgerID and appears in the batch manifest.
 // An address that cannot be written to NF Z10-011 or does not fit the
 // envelope window, and an insert that is not a PDF, are permanent
-// refusals (*RefusalError); disk errors are temporary.
+// refusals (*postal.RefusalError); disk errors are temporary.
 func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return channel.Receipt{}, err
@@ -159,11 +160,11 @@ func (b *Batcher) checkWindow(lines []string) error {
 	room := b.layout.WindowRect.W - 2*addrPadding
 	for i, l := range lines {
 		if w := f.GetStringWidth(l); w > room {
-			return invalidAddress("line %d is %.0f mm wide, the window leaves %.0f mm", i+1, w, room)
+			return postal.InvalidAddress("line %d is %.0f mm wide, the window leaves %.0f mm", i+1, w, room)
 		}
 	}
 	if h := addrFont*ptToMM + float64(len(lines)-1)*addrLineH; h > b.layout.WindowRect.H-2*addrPadding+addrFont*ptToMM {
-		return invalidAddress("%d lines do not fit the window height", len(lines))
+		return postal.InvalidAddress("%d lines do not fit the window height", len(lines))
 	}
 	return nil
 }
@@ -179,7 +180,7 @@ func (b *Batcher) spoolInsert(runDir, run string, data []byte) (insertRef, error
 	}
 	n, err := api.PageCount(bytes.NewReader(data), pdfConf())
 	if err != nil || n < 1 {
-		return insertRef{}, &RefusalError{Reason: ReasonInvalidInsert, Detail: fmt.Sprintf("insert %s is not a readable PDF", hash)}
+		return insertRef{}, &postal.RefusalError{Reason: ReasonInvalidInsert, Detail: fmt.Sprintf("insert %s is not a readable PDF", hash)}
 	}
 	if err := writeAtomic(filepath.Join(runDir, "inserts"), hash+".pdf", data); err != nil {
 		return insertRef{}, err

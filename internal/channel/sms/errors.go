@@ -3,16 +3,13 @@ package sms
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-
-	"github.com/twilio/twilio-go/client"
 
 	"github.com/relais-dev/relais/internal/channel"
 )
 
 // Reasons returned by Reason. They are stable: the ledger stores them and
-// reports group by them.
+// reports group by them. Provider packages map their own error codes onto
+// them (the Twilio codes are noted).
 const (
 	// Permanent: no retry can help.
 	ReasonInvalidAddress = "invalid_address" // not E.164, or Twilio 21211
@@ -31,36 +28,32 @@ const (
 	ReasonNetwork   = "network"        // connection, DNS or timeout error
 )
 
-// permanentCodes maps the Twilio error codes relais knows to a reason;
-// any other 4xx is ReasonRejected.
-var permanentCodes = map[int]string{
-	21211: ReasonInvalidAddress,
-	21614: ReasonLandline,
-	21610: ReasonOptedOut,
-	21408: ReasonUnreachable,
-	21612: ReasonUnreachable,
-	21606: ReasonInvalidSender,
-	21617: ReasonInvalidMessage,
-	21620: ReasonInvalidMedia,
-}
-
 // Error is a failed send, classified. It never holds the recipient's number
-// or the message text: Twilio's own error message (which quotes the number)
-// is dropped, only its code, HTTP status and documentation link are kept.
+// or the message text: a provider's own error message (Twilio's quotes the
+// number) is dropped, only its code, HTTP status and documentation link are
+// kept.
 type Error struct {
 	Reason    string // one of the Reason… constants
-	Code      int    // Twilio error code, 0 when the failure is not Twilio's answer
+	Provider  string // provider that answered ("twilio"), empty for relais' own checks
+	Code      int    // provider error code, 0 when the failure is not the provider's answer
 	Status    int    // HTTP status, 0 when there was no answer
 	Permanent bool   // wraps channel.ErrPermanent
-	MoreInfo  string // Twilio's documentation URL for Code
+	MoreInfo  string // provider's documentation URL for Code
 	cause     error
+}
+
+// Fail returns a classified error with its cause (a network or context
+// error, never text that may quote personal data), so provider packages
+// classify into the same reasons the ledger and reports know.
+func Fail(reason string, permanent bool, cause error) *Error {
+	return &Error{Reason: reason, Permanent: permanent, cause: cause}
 }
 
 // Error describes the failure without personal data.
 func (e *Error) Error() string {
 	switch {
 	case e.Code != 0:
-		return fmt.Sprintf("sms: twilio error %d (HTTP %d): %s", e.Code, e.Status, e.Reason)
+		return fmt.Sprintf("sms: %s error %d (HTTP %d): %s", e.Provider, e.Code, e.Status, e.Reason)
 	case e.cause != nil:
 		return fmt.Sprintf("sms: %s: %v", e.Reason, e.cause)
 	default:
@@ -82,8 +75,8 @@ func (e *Error) Unwrap() []error {
 	return out
 }
 
-// Reason returns the stable reason of an error returned by Send, or "" when
-// err is nil or did not come from this package.
+// Reason returns the stable reason of an error returned by a Send of the
+// sms/mms channel, or "" when err is nil or was not classified.
 func Reason(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
@@ -92,40 +85,10 @@ func Reason(err error) string {
 	return ""
 }
 
-func permanent(reason, detail string) error {
+// Permanent returns a permanent *Error for a message no provider could
+// send (detail names the check, never the message's content).
+func Permanent(reason, detail string) error {
 	return &Error{Reason: reason, Permanent: true, cause: errors.New(detail)}
-}
-
-// classify turns what twilio-go returned into an *Error. Twilio's REST
-// errors are permanent for 4xx except 429; everything else (5xx, network,
-// undecodable answers) is temporary, because message creation is what
-// failed and a later attempt can succeed.
-func classify(err error) error {
-	var tre *client.TwilioRestError
-	if !errors.As(err, &tre) {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			return &Error{Reason: ReasonNetwork, cause: err}
-		}
-		return &Error{Reason: ReasonProvider, cause: err}
-	}
-	e := &Error{Code: tre.Code, Status: tre.Status, MoreInfo: tre.MoreInfo}
-	reason, known := permanentCodes[tre.Code]
-	switch {
-	case tre.Status == http.StatusTooManyRequests || tre.Code == 20429:
-		e.Reason = ReasonThrottled
-	case tre.Status >= 500:
-		e.Reason = ReasonProvider
-	case known:
-		e.Reason, e.Permanent = reason, true
-	case tre.Status == http.StatusUnauthorized || tre.Status == http.StatusForbidden:
-		e.Reason, e.Permanent = ReasonAuth, true
-	case tre.Status >= 400:
-		e.Reason, e.Permanent = ReasonRejected, true
-	default: // no usable status: do not give up on a message for an answer we cannot read
-		e.Reason = ReasonProvider
-	}
-	return e
 }
 
 // ReasonCode implements channel.Reasoner.

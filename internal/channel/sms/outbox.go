@@ -12,7 +12,7 @@ import (
 )
 
 // Outbox is a Sender that writes each message to a JSON file instead of
-// calling Twilio: the transport of embedded mode and of tests that look at
+// calling a provider: the transport of embedded mode and of tests that look at
 // what would have been sent. Safe for concurrent use.
 type Outbox struct {
 	dir  string
@@ -46,21 +46,21 @@ func (o *Outbox) Close() error { return nil }
 // Send writes <LedgerID>.json with to, from, body, media, status_callback,
 // segments and encoding, atomically (temporary file, then rename), so a
 // reader never sees half a message and a resend replaces the file. The
-// message is checked as Sender.Send checks it, except that media URLs are
+// message is checked as a provider's Send checks it, except that media URLs are
 // only checked to be absolute http(s) URLs (nothing fetches them). The receipt's ProviderID is "outbox:" + LedgerID.
 func (o *Outbox) Send(ctx context.Context, m *channel.Message) (channel.Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return channel.Receipt{}, err
 	}
 	if !safeID.MatchString(m.LedgerID) || m.LedgerID == "." || m.LedgerID == ".." {
-		return channel.Receipt{}, permanent(ReasonInvalidMessage, "ledger id cannot name an outbox file")
+		return channel.Receipt{}, Permanent(ReasonInvalidMessage, "ledger id cannot name an outbox file")
 	}
-	d, err := newDraft(o.name, "", "", m)
+	d, err := NewDraft(o.name, "", "", m)
 	if err != nil {
 		return channel.Receipt{}, err
 	}
 	for _, u := range d.Media {
-		if err := checkMedia(ctx, nil, u, true); err != nil {
+		if err := CheckMedia(ctx, nil, u, true); err != nil {
 			return channel.Receipt{}, err
 		}
 	}

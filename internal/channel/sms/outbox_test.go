@@ -9,6 +9,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/segments"
 )
 
 func TestOutbox(t *testing.T) {
@@ -22,13 +23,13 @@ func TestOutbox(t *testing.T) {
 	}{
 		{name: "sms", channel: channel.SMS,
 			msg:      channel.Message{LedgerID: "run1-step1-42-sms", From: "+33700000001", To: "+33612345678", Text: "Bonjour Zoé"},
-			encoding: sms.EncodingGSM7, segments: 1},
+			encoding: segments.GSM7, segments: 1},
 		{name: "ucs2 sms", channel: channel.SMS,
 			msg:      channel.Message{LedgerID: "l-ucs2", From: "RELAIS", To: "+33612345678", Text: "Fête 🎉"},
-			encoding: sms.EncodingUCS2, segments: 1},
+			encoding: segments.UCS2, segments: 1},
 		{name: "mms with media", channel: channel.MMS,
 			msg:      channel.Message{LedgerID: "l-mms", From: "+33700000001", To: "+33612345678", MediaURLs: []string{"https://cdn.example/a.png"}},
-			encoding: sms.EncodingGSM7, segments: 1},
+			encoding: segments.GSM7, segments: 1},
 		{name: "path traversal in ledger id", channel: channel.SMS,
 			msg:    channel.Message{LedgerID: "../escape", From: "+33700000001", To: "+33612345678", Text: "x"},
 			reason: sms.ReasonInvalidMessage},

@@ -31,7 +31,7 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"),  // documentation
 }
 
-// publicAddr reports whether a media host may be fetched by Twilio on
+// publicAddr reports whether a media host may be fetched by a provider on
 // relais's behalf without pointing it at something internal.
 func publicAddr(a netip.Addr) bool {
 	a = a.Unmap()
@@ -46,7 +46,7 @@ func publicAddr(a netip.Addr) bool {
 	return true
 }
 
-// checkMedia refuses media URLs Twilio should not be asked to fetch:
+// CheckMedia refuses media URLs a provider should not be asked to fetch:
 // anything but https, URLs with credentials, and hosts that resolve to
 // loopback, private, link-local or otherwise non-public addresses, because
 // the URL may come from campaign data (SSRF). allowPrivate lifts the address
@@ -55,19 +55,19 @@ func publicAddr(a netip.Addr) bool {
 // is temporary. The check runs at send time and Twilio fetches later, so a
 // host that changes its DNS answer in between is not caught: this is a
 // guard against mistakes and hostile data, not a network boundary.
-func checkMedia(ctx context.Context, lookup func(context.Context, string) ([]netip.Addr, error), raw string, allowPrivate bool) error {
+func CheckMedia(ctx context.Context, lookup func(context.Context, string) ([]netip.Addr, error), raw string, allowPrivate bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil {
-		return permanent(ReasonInvalidMedia, "media URL is not an absolute URL without credentials")
+		return Permanent(ReasonInvalidMedia, "media URL is not an absolute URL without credentials")
 	}
 	if allowPrivate {
 		if u.Scheme != "https" && u.Scheme != "http" {
-			return permanent(ReasonInvalidMedia, "media URL scheme must be http or https")
+			return Permanent(ReasonInvalidMedia, "media URL scheme must be http or https")
 		}
 		return nil
 	}
 	if u.Scheme != "https" {
-		return permanent(ReasonInvalidMedia, "media URL must be https")
+		return Permanent(ReasonInvalidMedia, "media URL must be https")
 	}
 	host := u.Hostname()
 	addrs := []netip.Addr(nil)
@@ -78,22 +78,23 @@ func checkMedia(ctx context.Context, lookup func(context.Context, string) ([]net
 		if err != nil {
 			var dnsErr *net.DNSError
 			if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-				return permanent(ReasonInvalidMedia, "media host does not exist")
+				return Permanent(ReasonInvalidMedia, "media host does not exist")
 			}
 			return &Error{Reason: ReasonNetwork, cause: err}
 		}
 	}
 	if len(addrs) == 0 {
-		return permanent(ReasonInvalidMedia, "media host has no address")
+		return Permanent(ReasonInvalidMedia, "media host has no address")
 	}
 	for _, a := range addrs {
 		if !publicAddr(a) {
-			return permanent(ReasonInvalidMedia, "media host is not a public address")
+			return Permanent(ReasonInvalidMedia, "media host is not a public address")
 		}
 	}
 	return nil
 }
 
-func defaultLookup(ctx context.Context, host string) ([]netip.Addr, error) {
+// DefaultLookup resolves a media host with the system resolver.
+func DefaultLookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }

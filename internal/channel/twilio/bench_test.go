@@ -1,16 +1,16 @@
-package sms_test
+package twilio_test
 
 import (
 	"context"
 	"testing"
 
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
 // BenchmarkSendSMS measures sends through twilio-go to the local double
-// (SPEC §9: ≥ 1,500/s). The double shares the CPU with the sender, so the
+// (target: ≥ 1,500/s). The double shares the CPU with the sender, so the
 // figure is a lower bound for the channel itself.
 func BenchmarkSendSMS(b *testing.B) {
 	d, err := testenv.NewTwilioDouble()
@@ -19,7 +19,7 @@ func BenchmarkSendSMS(b *testing.B) {
 	}
 	defer d.Close()
 	d.SetRecording(false)
-	s, err := sms.New(sms.Config{
+	s, err := twilio.New(twilio.Config{
 		AccountSID: d.AccountSID, AuthToken: d.AuthToken, APIBaseURL: d.URL,
 		From: "+33700000001", StatusCallback: "https://relais.example/webhooks/twilio/status",
 	})

@@ -1,4 +1,4 @@
-package sms_test
+package twilio_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package sms_test
+package twilio_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -34,7 +34,7 @@ func (l *ledger) SMSStatus(_ context.Context, sid, status string, code int) erro
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++
-	if sms.Advances(l.status[sid], status) {
+	if twilio.Advances(l.status[sid], status) {
 		l.status[sid] = status
 		l.codes[sid] = code
 	}
@@ -75,10 +75,10 @@ func webhookServer(t *testing.T, token string, sink *ledger) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	public := "http://" + srv.Listener.Addr().String()
-	v := sms.NewValidator(token)
+	v := twilio.NewValidator(token)
 	inner := http.NewServeMux()
-	inner.Handle("/twilio/status", sms.StatusHandler(v, public, sink))
-	inner.Handle("/twilio/inbound", sms.InboundHandler(v, public, sink))
+	inner.Handle("/twilio/status", twilio.StatusHandler(v, public, sink))
+	inner.Handle("/twilio/inbound", twilio.InboundHandler(v, public, sink))
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/", http.StripPrefix("/webhooks", inner))
 	srv.Config.Handler = mux
@@ -91,7 +91,7 @@ func TestStatusCallbacksMoveForward(t *testing.T) {
 	d := testenv.StartTwilio(t)
 	sink := newLedger()
 	hook := webhookServer(t, d.AuthToken, sink)
-	s := newSender(t, d, channel.SMS, func(c *sms.Config) { c.StatusCallback = hook.URL + "/webhooks/twilio/status?campaign=c1" })
+	s := newSender(t, d, channel.SMS, func(c *twilio.Config) { c.StatusCallback = hook.URL + "/webhooks/twilio/status?campaign=c1" })
 	m := msg("+33612345678")
 	rcpt, err := s.Send(context.Background(), &m)
 	if err != nil {
@@ -107,8 +107,8 @@ func TestStatusCallbacksMoveForward(t *testing.T) {
 	if status[rcpt.ProviderID] != "delivered" || calls != 6 {
 		t.Fatalf("status = %q after %d calls, want delivered after 6", status[rcpt.ProviderID], calls)
 	}
-	state, final := sms.FinalState(status[rcpt.ProviderID])
-	if state != sms.StateDelivered || !final {
+	state, final := twilio.FinalState(status[rcpt.ProviderID])
+	if state != twilio.StateDelivered || !final {
 		t.Errorf("FinalState = (%q, %v)", state, final)
 	}
 

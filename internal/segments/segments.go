@@ -1,11 +1,15 @@
-package sms
+// Package segments counts the SMS segments a text takes on the air (GSM-7
+// or UCS-2), which is what SMS providers bill. It is pure so that campaign
+// validation and cost estimates count exactly as the senders do without
+// linking a provider SDK.
+package segments
 
 import "unicode/utf16"
 
-// Encodings reported by Segments.
+// Encodings reported by Count, as providers and handsets name them.
 const (
-	EncodingGSM7 = "GSM-7"
-	EncodingUCS2 = "UCS-2"
+	GSM7 = "GSM-7"
+	UCS2 = "UCS-2"
 )
 
 // Segment sizes: a single message holds 160 septets (GSM-7) or 70 UTF-16
@@ -35,17 +39,17 @@ func buildGSMCost() map[rune]int {
 	return m
 }
 
-// Segments says how text is encoded on the air and how many SMS segments
-// it takes, which is what Twilio bills. Text made only of GSM 03.38
+// Count says how text is encoded on the air and how many SMS segments
+// it takes, which is what providers bill. Text made only of GSM 03.38
 // characters is GSM-7 (extension characters such as € or { count two
 // septets); any other character (an emoji, ê, ç…) forces UCS-2 for the
 // whole text, counted in UTF-16 code units. In concatenated messages an
 // escape sequence or a surrogate pair is never split across segments, as
 // handsets require, so a character at a boundary moves to the next segment.
 // Empty text is GSM-7 with 0 segments.
-func Segments(text string) (encoding string, segments int) {
+func Count(text string) (encoding string, segments int) {
 	if text == "" {
-		return EncodingGSM7, 0
+		return GSM7, 0
 	}
 	septets, gsm := 0, true
 	for _, r := range text {
@@ -58,14 +62,14 @@ func Segments(text string) (encoding string, segments int) {
 	}
 	if gsm {
 		if septets <= gsmSingle {
-			return EncodingGSM7, 1
+			return GSM7, 1
 		}
-		return EncodingGSM7, pack(text, gsmMulti, func(r rune) int { return gsmCost[r] })
+		return GSM7, pack(text, gsmMulti, func(r rune) int { return gsmCost[r] })
 	}
 	if units := len(utf16.Encode([]rune(text))); units <= ucsSingle {
-		return EncodingUCS2, 1
+		return UCS2, 1
 	}
-	return EncodingUCS2, pack(text, ucsMulti, utf16.RuneLen)
+	return UCS2, pack(text, ucsMulti, utf16.RuneLen)
 }
 
 // pack fills segments of size units with the runes of text, never splitting

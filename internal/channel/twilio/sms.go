@@ -1,8 +1,9 @@
-// Package sms delivers text messages (SMS) and multimedia messages (MMS)
-// through Twilio's Messages API with twilio-go, counts segments, classifies
-// Twilio's errors as permanent or temporary, and serves Twilio's status and
-// inbound webhooks.
-package sms
+// Package twilio is the Twilio provider of the sms and mms channels: it
+// sends through Twilio's Messages API with twilio-go, classifies Twilio's
+// errors into the sms package's reasons, and serves Twilio's signed status
+// and inbound webhooks. The message checks, segment counting and outbox
+// are provider-neutral and live in channel/sms.
+package twilio
 
 import (
 	"context"
@@ -15,10 +16,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twilio/twilio-go/client"
-	api "github.com/twilio/twilio-go/rest/api/v2010"
+	twclient "github.com/twilio/twilio-go/client"
+	twapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/sms"
 )
 
 // Config configures one Sender. The environment names in brackets are the
@@ -87,7 +89,7 @@ func WithLookup(lookup func(ctx context.Context, host string) ([]netip.Addr, err
 // transport for its lifetime; safe for concurrent use.
 type Sender struct {
 	cfg    Config
-	base   client.Client // template copied per send to bind the send's context
+	base   twclient.Client // template copied per send to bind the send's context
 	next   http.RoundTripper
 	owned  *http.Transport // closed by Close when the Sender created it
 	lookup func(context.Context, string) ([]netip.Addr, error)
@@ -127,7 +129,7 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	t.MaxIdleConns = cfg.MaxConns * 2
 	t.MaxIdleConnsPerHost = cfg.MaxConns
 	t.IdleConnTimeout = 90 * time.Second
-	s := &Sender{cfg: cfg, next: t, owned: t, lookup: defaultLookup}
+	s := &Sender{cfg: cfg, next: t, owned: t, lookup: sms.DefaultLookup}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -136,7 +138,7 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	if base.String() != DefaultAPIBaseURL {
 		s.next = &rewrite{base: base, next: s.next}
 	}
-	s.base = client.Client{Credentials: client.NewCredentials(cfg.AccountSID, cfg.AuthToken)}
+	s.base = twclient.Client{Credentials: twclient.NewCredentials(cfg.AccountSID, cfg.AuthToken)}
 	s.base.SetAccountSid(cfg.AccountSID)
 	return s, nil
 }
@@ -156,7 +158,8 @@ func (s *Sender) Close() error {
 // m.From, else Config.From; a Messaging Service SID goes as
 // MessagingServiceSid. Body: m.Text. MMS media: m.MediaURLs (public https
 // only). Status callback: m.StatusCallback, else Config.StatusCallback.
-// Errors are *Error: permanent ones wrap channel.ErrPermanent (see Reason).
+// Errors are *sms.Error: permanent ones wrap channel.ErrPermanent (see
+// sms.Reason).
 // A context error while the request is in flight is temporary, but the
 // message may have been created: the ledger treats it as ambiguous.
 func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt, error) {
@@ -173,23 +176,23 @@ func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt,
 		Transport:     bound{ctx: ctx, next: s.next},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	msg, err := api.NewApiServiceWithClient(&c).CreateMessage(p)
+	msg, err := twapi.NewApiServiceWithClient(&c).CreateMessage(p)
 	if err != nil {
 		return channel.Receipt{}, classify(err)
 	}
 	if msg.Sid == nil || *msg.Sid == "" {
-		return channel.Receipt{}, &Error{Reason: ReasonProvider, cause: errors.New("twilio answered without a message SID")}
+		return channel.Receipt{}, sms.Fail(sms.ReasonProvider, false, errors.New("twilio answered without a message SID"))
 	}
 	return channel.Receipt{ProviderID: *msg.Sid, Segments: segments}, nil
 }
 
 // params validates m and builds the create request.
-func (s *Sender) params(ctx context.Context, m *channel.Message) (*api.CreateMessageParams, int, error) {
+func (s *Sender) params(ctx context.Context, m *channel.Message) (*twapi.CreateMessageParams, int, error) {
 	d, err := s.draft(ctx, m)
 	if err != nil {
 		return nil, 0, err
 	}
-	p := &api.CreateMessageParams{}
+	p := &twapi.CreateMessageParams{}
 	p.SetTo(d.To)
 	if serviceSID.MatchString(d.From) {
 		p.SetMessagingServiceSid(d.From)
@@ -208,53 +211,15 @@ func (s *Sender) params(ctx context.Context, m *channel.Message) (*api.CreateMes
 	return p, d.Segments, nil
 }
 
-// draft is a validated message, as sent to Twilio or written to the outbox.
-type draft struct {
-	To             string   `json:"to"`
-	From           string   `json:"from"`
-	Body           string   `json:"body,omitempty"`
-	Media          []string `json:"media,omitempty"`
-	StatusCallback string   `json:"status_callback,omitempty"`
-	Segments       int      `json:"segments"`
-	Encoding       string   `json:"encoding"`
-}
-
-func (s *Sender) draft(ctx context.Context, m *channel.Message) (draft, error) {
-	d, err := newDraft(s.cfg.Name, s.cfg.From, s.cfg.StatusCallback, m)
+func (s *Sender) draft(ctx context.Context, m *channel.Message) (sms.Draft, error) {
+	d, err := sms.NewDraft(s.cfg.Name, s.cfg.From, s.cfg.StatusCallback, m)
 	if err != nil {
 		return d, err
 	}
 	for _, u := range d.Media {
-		if err := checkMedia(ctx, s.lookup, u, s.cfg.AllowPrivateMedia); err != nil {
+		if err := sms.CheckMedia(ctx, s.lookup, u, s.cfg.AllowPrivateMedia); err != nil {
 			return d, err
 		}
-	}
-	return d, nil
-}
-
-// newDraft applies the checks that need no I/O: E.164 recipient, a sender,
-// something to send, media only on MMS. MMS counts as one billed message.
-func newDraft(name, defFrom, defCallback string, m *channel.Message) (draft, error) {
-	d := draft{To: m.To, From: m.From, Body: m.Text, Media: m.MediaURLs, StatusCallback: m.StatusCallback}
-	if d.From == "" {
-		d.From = defFrom
-	}
-	if d.StatusCallback == "" {
-		d.StatusCallback = defCallback
-	}
-	switch {
-	case !IsE164(d.To):
-		return d, permanent(ReasonInvalidAddress, "recipient is not an E.164 number")
-	case d.From == "":
-		return d, permanent(ReasonInvalidSender, "no sender configured")
-	case name != channel.MMS && len(d.Media) > 0:
-		return d, permanent(ReasonInvalidMessage, "media on the sms channel; use mms")
-	case d.Body == "" && len(d.Media) == 0:
-		return d, permanent(ReasonInvalidMessage, "empty message")
-	}
-	d.Encoding, d.Segments = Segments(d.Body)
-	if name == channel.MMS {
-		d.Segments = 1
 	}
 	return d, nil
 }

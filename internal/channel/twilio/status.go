@@ -1,4 +1,4 @@
-package sms
+package twilio
 
 // Ledger states FinalState maps Twilio statuses to.
 const (

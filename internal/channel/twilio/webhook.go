@@ -1,4 +1,4 @@
-package sms
+package twilio
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/twilio/twilio-go/client"
+	twclient "github.com/twilio/twilio-go/client"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -28,8 +28,8 @@ type InboundSink interface {
 
 // NewValidator returns twilio-go's validator for X-Twilio-Signature, keyed
 // by the account's auth token.
-func NewValidator(authToken string) *client.RequestValidator {
-	v := client.NewRequestValidator(authToken)
+func NewValidator(authToken string) *twclient.RequestValidator {
+	v := twclient.NewRequestValidator(authToken)
 	return &v
 }
 
@@ -46,7 +46,7 @@ const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
 // http.StripPrefix. Answers: 403 when the signature is missing or wrong
 // (the sink is not called), 400 on a malformed form, 500 when the sink
 // fails (Twilio retries), else 200 with empty TwiML.
-func StatusHandler(v *client.RequestValidator, publicURL string, sink StatusSink) http.Handler {
+func StatusHandler(v *twclient.RequestValidator, publicURL string, sink StatusSink) http.Handler {
 	return webhook(v, publicURL, func(r *http.Request, form map[string]string) int {
 		sid, status := form["MessageSid"], form["MessageStatus"]
 		if sid == "" || status == "" {
@@ -70,7 +70,7 @@ func StatusHandler(v *client.RequestValidator, publicURL string, sink StatusSink
 // InboundHandler serves Twilio's incoming-message webhook. A body that is
 // an opt-out keyword (IsOptOut) goes to sink.OptOut, anything else to
 // sink.Reply. Signature checking and answers are as for StatusHandler.
-func InboundHandler(v *client.RequestValidator, publicURL string, sink InboundSink) http.Handler {
+func InboundHandler(v *twclient.RequestValidator, publicURL string, sink InboundSink) http.Handler {
 	return webhook(v, publicURL, func(r *http.Request, form map[string]string) int {
 		from, body, sid := form["From"], form["Body"], form["MessageSid"]
 		if sid == "" {
@@ -94,7 +94,7 @@ func InboundHandler(v *client.RequestValidator, publicURL string, sink InboundSi
 
 // webhook verifies the signature, then lets handle act on the form and
 // pick the status code.
-func webhook(v *client.RequestValidator, publicURL string, handle func(*http.Request, map[string]string) int) http.Handler {
+func webhook(v *twclient.RequestValidator, publicURL string, handle func(*http.Request, map[string]string) int) http.Handler {
 	publicURL = strings.TrimRight(publicURL, "/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {

@@ -1,9 +1,9 @@
-// Package print lays out personalized postal letters (publipostage) as
-// print-ready A4 PDF batches: NF Z10-011 address blocks placed for window
-// envelopes, letterhead, body, signature, an optional reply coupon with a
-// vector QR code, appended inserts, postcode-sorted batches with a manifest
-// CSV, and a preflight that refuses a batch a print shop would reject.
-package print
+// Package postal writes French postal addresses to NF Z10-011 and holds
+// the letter layout (sheet, margins, envelope window) that configuration
+// declares. It is pure — no PDF library — so planning, policy callers and
+// configuration can check an address or a layout without linking the
+// print renderer.
+package postal
 
 import (
 	"fmt"
@@ -44,7 +44,9 @@ func (e *RefusalError) Error() string {
 // Unwrap makes errors.Is(err, channel.ErrPermanent) true.
 func (e *RefusalError) Unwrap() error { return channel.ErrPermanent }
 
-func invalidAddress(format string, args ...any) error {
+// InvalidAddress returns the *RefusalError of an address that cannot be
+// written; print uses it too, for a block that does not fit the window.
+func InvalidAddress(format string, args ...any) error {
 	return &RefusalError{Reason: ReasonInvalidAddress, Detail: fmt.Sprintf(format, args...)}
 }
 
@@ -87,11 +89,11 @@ var countryNames = map[string]string{
 // is a lost letter that is still paid for.
 func Address(c *contact.Contact) ([]string, error) {
 	if c == nil {
-		return nil, invalidAddress("no contact")
+		return nil, InvalidAddress("no contact")
 	}
 	recipient := recipientLines(c)
 	if len(recipient) == 0 {
-		return nil, invalidAddress("no recipient name or company")
+		return nil, InvalidAddress("no recipient name or company")
 	}
 	a := c.Address
 	country := strings.ToUpper(strings.TrimSpace(a.Country))
@@ -101,10 +103,10 @@ func Address(c *contact.Contact) ([]string, error) {
 	postcode := strings.Join(strings.Fields(a.Postcode), "")
 	city := strings.TrimSpace(a.City)
 	if city == "" {
-		return nil, invalidAddress("no town")
+		return nil, InvalidAddress("no town")
 	}
 	if country == "FR" && !isFrenchPostcode(postcode) {
-		return nil, invalidAddress("postcode is not 5 digits")
+		return nil, InvalidAddress("postcode is not 5 digits")
 	}
 	var delivery []string
 	for _, l := range []string{a.Line1, a.Line2, a.Line3, a.Line4} {
@@ -113,7 +115,7 @@ func Address(c *contact.Contact) ([]string, error) {
 		}
 	}
 	if len(delivery) == 0 {
-		return nil, invalidAddress("no delivery line")
+		return nil, InvalidAddress("no delivery line")
 	}
 	delivery = append(delivery, strings.TrimSpace(postcode+" "+city))
 	if country != "FR" {
@@ -136,7 +138,7 @@ func Address(c *contact.Contact) ([]string, error) {
 		}
 	}
 	if len(lines) > MaxAddressLines {
-		return nil, invalidAddress("%d lines (max %d)", len(lines), MaxAddressLines)
+		return nil, InvalidAddress("%d lines (max %d)", len(lines), MaxAddressLines)
 	}
 	for i, l := range lines {
 		if utf8.RuneCountInString(l) <= MaxLineChars {
@@ -144,7 +146,7 @@ func Address(c *contact.Contact) ([]string, error) {
 		}
 		short := abbreviate(l)
 		if n := utf8.RuneCountInString(short); n > MaxLineChars {
-			return nil, invalidAddress("line %d has %d characters after abbreviation (max %d)", i+1, n, MaxLineChars)
+			return nil, InvalidAddress("line %d has %d characters after abbreviation (max %d)", i+1, n, MaxLineChars)
 		}
 		lines[i] = short
 	}

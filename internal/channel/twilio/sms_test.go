@@ -1,4 +1,4 @@
-package sms_test
+package twilio_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/sms"
+	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -16,18 +17,18 @@ const (
 	testService = "MG0123456789abcdef0123456789abcdef"
 )
 
-func newSender(t testing.TB, d *testenv.TwilioDouble, name string, mutate func(*sms.Config)) *sms.Sender {
+func newSender(t testing.TB, d *testenv.TwilioDouble, name string, mutate func(*twilio.Config)) *twilio.Sender {
 	t.Helper()
-	cfg := sms.Config{
+	cfg := twilio.Config{
 		Name: name, AccountSID: d.AccountSID, AuthToken: d.AuthToken,
 		APIBaseURL: d.URL, From: testFrom,
 	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s, err := sms.New(cfg)
+	s, err := twilio.New(cfg)
 	if err != nil {
-		t.Fatalf("sms.New: %v", err)
+		t.Fatalf("twilio.New: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -38,7 +39,7 @@ func TestSendReachesDouble(t *testing.T) {
 	tests := []struct {
 		name         string
 		channel      string
-		cfg          func(*sms.Config)
+		cfg          func(*twilio.Config)
 		msg          channel.Message
 		wantForm     map[string][]string // exact values expected
 		wantAbsent   []string
@@ -47,7 +48,7 @@ func TestSendReachesDouble(t *testing.T) {
 		{
 			name:    "sms from a number with default callback",
 			channel: channel.SMS,
-			cfg:     func(c *sms.Config) { c.StatusCallback = "https://relais.example/webhooks/twilio/status" },
+			cfg:     func(c *twilio.Config) { c.StatusCallback = "https://relais.example/webhooks/twilio/status" },
 			msg:     channel.Message{LedgerID: "l1", To: "+33612345678", Text: "Bonjour, votre commande est prête"},
 			wantForm: map[string][]string{
 				"To": {"+33612345678"}, "From": {testFrom}, "Body": {"Bonjour, votre commande est prête"},
@@ -153,7 +154,7 @@ func TestSendErrors(t *testing.T) {
 		name      string
 		channel   string
 		msg       channel.Message
-		cfg       func(*sms.Config)
+		cfg       func(*twilio.Config)
 		reason    string
 		permanent bool
 		reachAPI  bool
@@ -168,12 +169,12 @@ func TestSendErrors(t *testing.T) {
 		{name: "server error 500", msg: msg("+33600000500"), reason: sms.ReasonProvider, reachAPI: true},
 		{name: "server error 503", msg: msg("+33600000503"), reason: sms.ReasonProvider, reachAPI: true},
 		{name: "wrong credentials", msg: msg("+33612345678"), reason: sms.ReasonAuth, permanent: true, reachAPI: true,
-			cfg: func(c *sms.Config) { c.AuthToken = "wrongtoken" }},
+			cfg: func(c *twilio.Config) { c.AuthToken = "wrongtoken" }},
 		{name: "not E.164 is refused before the API", msg: msg("0612345678"), reason: sms.ReasonInvalidAddress, permanent: true},
 		{name: "empty message", msg: channel.Message{To: "+33612345678"}, reason: sms.ReasonInvalidMessage, permanent: true},
 		{name: "media on the sms channel", msg: channel.Message{To: "+33612345678", Text: "x", MediaURLs: []string{"https://93.184.215.14/a.png"}},
 			reason: sms.ReasonInvalidMessage, permanent: true},
-		{name: "no sender", msg: msg("+33612345678"), cfg: func(c *sms.Config) { c.From = "" }, reason: sms.ReasonInvalidSender, permanent: true},
+		{name: "no sender", msg: msg("+33612345678"), cfg: func(c *twilio.Config) { c.From = "" }, reason: sms.ReasonInvalidSender, permanent: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,7 +292,7 @@ func TestMMSMediaMustBePublic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSender(t, d, channel.MMS, func(c *sms.Config) { c.AllowPrivateMedia = tt.allowPrivate })
+			s := newSender(t, d, channel.MMS, func(c *twilio.Config) { c.AllowPrivateMedia = tt.allowPrivate })
 			m := channel.Message{To: "+33612345678", MediaURLs: []string{tt.url}}
 			before := len(d.Requests())
 			_, err := s.Send(context.Background(), &m)
@@ -314,15 +315,15 @@ func TestMMSMediaMustBePublic(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  sms.Config
+		cfg  twilio.Config
 	}{
-		{name: "no credentials", cfg: sms.Config{}},
-		{name: "unknown channel", cfg: sms.Config{Name: "fax", AccountSID: "AC1", AuthToken: "t"}},
-		{name: "relative base URL", cfg: sms.Config{AccountSID: "AC1", AuthToken: "t", APIBaseURL: "localhost:1234"}},
+		{name: "no credentials", cfg: twilio.Config{}},
+		{name: "unknown channel", cfg: twilio.Config{Name: "fax", AccountSID: "AC1", AuthToken: "t"}},
+		{name: "relative base URL", cfg: twilio.Config{AccountSID: "AC1", AuthToken: "t", APIBaseURL: "localhost:1234"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := sms.New(tt.cfg); err == nil {
+			if _, err := twilio.New(tt.cfg); err == nil {
 				t.Fatal("New succeeded, want an error")
 			}
 		})

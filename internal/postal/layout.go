@@ -1,16 +1,15 @@
-package print
+package postal
 
 import (
 	"fmt"
 	"strings"
-	"time"
 )
 
 // Page geometry of A4 in millimetres, the only paper size print shops in
 // France expect for letters.
 const (
-	pageW = 210.0
-	pageH = 297.0
+	PageWidth  = 210.0
+	PageHeight = 297.0
 )
 
 // Rect is a rectangle on the page in millimetres, X from the left edge and
@@ -63,7 +62,7 @@ type Signature struct {
 }
 
 // Layout is the page design of a letter. Zero fields take the defaults of
-// DefaultLayout when passed through Normalize (NewBatcher and RenderOne do).
+// DefaultLayout when passed through Normalize (print.NewBatcher and print.RenderOne do).
 type Layout struct {
 	// Paper is the sheet size; only "A4" (the default) is supported.
 	Paper string `yaml:"paper"`
@@ -89,7 +88,7 @@ type Layout struct {
 	// folded for a DL envelope (default true via DefaultLayout).
 	FoldMarks *bool `yaml:"fold_marks"`
 	// OptOut overrides the opt-out line printed at the foot of marketing
-	// letters (SPEC §4); the default names the sender's postal address.
+	// letters; the default names the sender's postal address.
 	OptOut string `yaml:"opt_out"`
 	// ReplyEnvelope, when set, is printed on the reply coupon instead of the
 	// sender's postal block, e.g. "Libre réponse 12345 – 69009 LYON CEDEX"
@@ -139,7 +138,7 @@ func (l Layout) Normalize() (Layout, error) {
 		l.WindowRect = r
 	}
 	w := l.WindowRect
-	if w.W < 60 || w.H < 30 || w.X < 0 || w.Y < 0 || w.X+w.W > pageW || w.Y+w.H > pageH/2 {
+	if w.W < 60 || w.H < 30 || w.X < 0 || w.Y < 0 || w.X+w.W > PageWidth || w.Y+w.H > PageHeight/2 {
 		return l, fmt.Errorf("print layout: window %+v must be at least 60×30 mm and lie in the top half of the sheet", w)
 	}
 	if l.FontSize == 0 {
@@ -155,35 +154,4 @@ func (l Layout) Normalize() (Layout, error) {
 		l.Letterhead.LogoWidth = 35
 	}
 	return l, nil
-}
-
-var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
-
-// isEnglish reports whether a contact locale asks for English; every other
-// locale (and none) gets French, the product's home language.
-func isEnglish(locale string) bool {
-	return strings.HasPrefix(strings.ToLower(locale), "en")
-}
-
-// FormatDate writes the place and date line of a letter in the recipient's
-// language: "Lyon, le 20 mars 2027" (French, "1er" for the first day) or
-// "Lyon, 20 March 2027" (English). An empty place gives the date alone.
-func FormatDate(place string, t time.Time, locale string) string {
-	var d string
-	if isEnglish(locale) {
-		d = fmt.Sprintf("%d %s %d", t.Day(), t.Month(), t.Year())
-	} else {
-		day := fmt.Sprint(t.Day())
-		if t.Day() == 1 {
-			day = "1er"
-		}
-		d = fmt.Sprintf("le %s %s %d", day, frenchMonths[t.Month()-1], t.Year())
-	}
-	if place == "" {
-		if isEnglish(locale) {
-			return d
-		}
-		return strings.ToUpper(d[:1]) + d[1:]
-	}
-	return place + ", " + d
 }

@@ -1,4 +1,8 @@
-package worker
+// Package compose turns a campaign step and a contact into the message a
+// channel sends. It sits before the send path so that planning (dry runs,
+// the send-time address check), the tracking pages (view in browser) and
+// the worker all build the same message without importing one another.
+package compose
 
 import (
 	"fmt"

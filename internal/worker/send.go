@@ -1,0 +1,280 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/compose"
+	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/store"
+)
+
+// send is one delivery attempt of a ledger row as it moves through the
+// steps of HandleSend; each step fills what the next one needs.
+type send struct {
+	row   store.LedgerRow
+	sp    *campaign.Spec // the campaign version the row's run was planned with
+	c     *contact.Contact
+	msg   *channel.Message
+	start time.Time // when the provider call began
+	log   *slog.Logger
+}
+
+// HandleSend delivers one ledger row. It is idempotent: a row that is
+// already final is left alone, and a row found mid-submission (the
+// previous attempt died during the provider call) is held as ambiguous
+// unless the campaign says on_ambiguous: resend.
+//
+// The steps follow the ledger's states: load, claim (planned/deferred →
+// claimed), decide (→ refused or deferred), compose (→ failed on a render
+// error), submit (claimed → submitting, the provider call) and record
+// (→ accepted, failed, or back to claimed for a retry). A step that ends
+// the attempt returns false with the task's result.
+func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
+	p, err := queue.ParseSend(t)
+	if err != nil {
+		return permanent(err)
+	}
+	s, err := w.load(ctx, p.LedgerID)
+	if err != nil {
+		return err
+	}
+	if ok, err := w.claim(ctx, s); !ok {
+		return err
+	}
+	if ok, err := w.decide(ctx, s); !ok {
+		return err
+	}
+	if ok, err := w.compose(ctx, s); !ok {
+		return err
+	}
+	rcpt, called, err := w.submit(ctx, s)
+	if !called {
+		return err
+	}
+	return w.record(ctx, s, rcpt, err)
+}
+
+// load reads the row and the campaign version its run was planned with, so
+// that a send renders what was planned even after the campaign changed. A
+// row that no longer exists will never appear, so that is not retried.
+func (w *Worker) load(ctx context.Context, ledgerID string) (*send, error) {
+	row, err := w.Store.GetLedger(ctx, ledgerID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, permanent(fmt.Errorf("ledger %s: %w", ledgerID, err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", ledgerID, err)
+	}
+	log := w.log().With("ledger", row.ID, "run", row.RunID, "campaign", row.CampaignID, "step", row.StepID, "channel", row.Channel)
+	hash, err := w.runHash(ctx, row.RunID)
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: run: %w", row.ID, err)
+	}
+	sp, err := w.Campaigns.Campaign(ctx, row.CampaignID, hash)
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: %w", row.ID, err)
+	}
+	return &send{row: row, sp: sp, log: log}, nil
+}
+
+// claim takes the row for this attempt and counts the attempt. A final row
+// is left alone; a row found submitting means an earlier attempt died
+// during the provider call, so the message may have gone: it is held as
+// ambiguous for review, unless the campaign accepts one resend. Claiming
+// fails quietly when another worker finished the row meanwhile.
+func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
+	row := &s.row
+	switch {
+	case row.State.Terminal():
+		return false, nil
+	case row.State == store.Submitting:
+		if s.sp.OnAmbiguous != "resend" || row.Attempts > 1 {
+			_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Ambiguous,
+				store.Change{Reason: "in_flight_at_failure", Error: "the previous attempt stopped during the provider call; held for review"})
+			if err == nil {
+				s.log.Warn("send held as ambiguous: previous attempt died mid-submission")
+			}
+			return false, err
+		}
+		// on_ambiguous: resend — one more attempt, counted below.
+	}
+	ok, err := w.Store.Transition(ctx, row.ID, []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting}, store.Claimed, store.Change{AddAttempt: true})
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, nil
+}
+
+// decide is the second policy check, right before the provider call: an
+// opt-out, a suppression or a frequency cap reached since planning stops
+// this send (refused), and quiet hours push it later (deferred). The
+// contact is read now, after the claim, so the check sees its latest
+// consent.
+func (w *Worker) decide(ctx context.Context, s *send) (bool, error) {
+	row := &s.row
+	c, err := w.Store.GetContact(ctx, row.ContactID)
+	if err != nil {
+		return false, fmt.Errorf("ledger %s: contact: %w", row.ID, err)
+	}
+	s.c = c
+	dec, err := w.Policy.Decide(ctx, policy.Input{Contact: c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send,
+		FrequencyCap: compose.CapOf(s.sp), AddressInvalid: compose.AddressInvalid(row.Channel, c)})
+	if err != nil {
+		return false, w.release(ctx, row.ID, fmt.Errorf("ledger %s: policy: %w", row.ID, err))
+	}
+	switch dec.Verdict {
+	case policy.Deny:
+		_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Refused, store.Change{Reason: dec.Reason, Error: dec.Detail})
+		s.log.Info("send refused", "reason", dec.Reason)
+		if w.Metrics != nil {
+			w.Metrics.ObserveRefusal(dec.Reason)
+		}
+		return false, err
+	case policy.Defer:
+		return false, w.deferTo(ctx, row, dec.NotBefore)
+	}
+	return true, nil
+}
+
+// compose renders the row's message with its tracking links, its
+// transactional data and, for email, click tracking and the open pixel. A
+// step removed from the campaign or a template that does not render fails
+// the row for good (a retry would render the same); a failure to read
+// links, data or tracking consent releases the row for a retry.
+func (w *Worker) compose(ctx context.Context, s *send) (bool, error) {
+	row := &s.row
+	step := s.sp.Step(row.StepID)
+	if step == nil {
+		_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "step_removed"})
+		return false, err
+	}
+	in, err := w.input(ctx, s, step)
+	if err != nil {
+		return false, w.release(ctx, row.ID, err)
+	}
+	msg, err := w.Composer.Compose(in)
+	if err != nil {
+		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "render_error", Error: err.Error()})
+		s.log.Error("render failed", "err", err)
+		return false, errors.Join(permanent(err), terr)
+	}
+	msg.RunID = strconv.FormatInt(row.RunID, 10)
+	if err := w.decorate(ctx, s, msg); err != nil {
+		return false, w.release(ctx, row.ID, err)
+	}
+	s.msg = msg
+	return true, nil
+}
+
+// input gathers what the composer needs besides the campaign: the tracking
+// links and response code, and the data of an API-triggered
+// (transactional) send, .Data in templates; marketing sends have none, so
+// they skip the read.
+func (w *Worker) input(ctx context.Context, s *send, step *campaign.Step) (compose.Input, error) {
+	row := &s.row
+	var links compose.Links
+	var response string
+	var err error
+	if w.Links != nil {
+		if links, response, err = w.Links.Links(row, s.c, s.sp); err != nil {
+			return compose.Input{}, err
+		}
+	}
+	var data map[string]any
+	if row.Purpose == campaign.Transactional {
+		if data, err = w.Store.LedgerPayload(ctx, row.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return compose.Input{}, err
+		}
+	}
+	return compose.Input{Spec: s.sp, Step: step, Channel: row.Channel, LedgerID: row.ID, Contact: s.c,
+		Data: data, Links: links, Response: response, Now: w.now()}, nil
+}
+
+// decorate adds click tracking to an email, and the open pixel when the
+// contact's consent allows it.
+func (w *Worker) decorate(ctx context.Context, s *send, msg *channel.Message) error {
+	if w.Decorator == nil || s.row.Channel != channel.Email {
+		return nil
+	}
+	track := false
+	if w.TrackOpens != nil {
+		var err error
+		if track, err = w.TrackOpens(ctx, s.c); err != nil {
+			return err
+		}
+	}
+	w.Decorator.Decorate(msg, &s.row, track)
+	return nil
+}
+
+// submit keeps the message's reply-coupon code, marks the row submitting
+// and calls the provider. Submitting is recorded before the call so that a
+// process dying during it leaves a trace (claim then holds the row as
+// ambiguous). called is false when the provider was not called; err is
+// then the task's result. Otherwise err is the provider's answer, for
+// record.
+func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, called bool, err error) {
+	row, msg := &s.row, s.msg
+	if msg.ResponseCode != "" && w.Responses != nil {
+		if err := w.Responses.SaveResponseCode(ctx, msg.ResponseCode, row.ID); err != nil {
+			return rcpt, false, w.release(ctx, row.ID, err)
+		}
+	}
+	sender, ok := w.Senders[row.Channel]
+	if !ok {
+		return rcpt, false, w.release(ctx, row.ID, fmt.Errorf("no sender for channel %q in this worker", row.Channel))
+	}
+	if ok, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Submitting, store.Change{}); err != nil || !ok {
+		return rcpt, false, err
+	}
+	s.start = w.now()
+	rcpt, err = sender.Send(ctx, msg)
+	if w.Metrics != nil {
+		w.Metrics.ObserveSend(row.Channel, outcome(err), w.now().Sub(s.start))
+	}
+	return rcpt, true, err
+}
+
+// record writes the provider's answer to the ledger. A permanent refusal
+// fails the row and stops retries (and may suppress the address); any
+// other error puts the row back to claimed for asynq to retry with
+// backoff; an acceptance records the provider's id and billed segments.
+func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err error) error {
+	row := &s.row
+	if err != nil {
+		if channel.IsPermanent(err) {
+			_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Failed,
+				store.Change{Reason: ReasonOf(err), Error: err.Error()})
+			s.log.Warn("send failed permanently", "reason", ReasonOf(err), "err", err)
+			if w.OnPermanent != nil {
+				terr = errors.Join(terr, w.OnPermanent(ctx, row, s.c, ReasonOf(err)))
+			}
+			return errors.Join(permanent(err), terr)
+		}
+		// The provider refused for now (4xx, 429, 5xx, network): the
+		// message was not accepted, so the row goes back to claimed and
+		// asynq retries it with backoff.
+		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Claimed, store.Change{Error: err.Error()})
+		s.log.Info("send failed, will retry", "err", err)
+		return errors.Join(err, terr)
+	}
+	if _, err := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Accepted,
+		store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments}); err != nil {
+		// Sent but not recorded: do not retry (that would resend); the
+		// row stays submitting and a later look holds it as ambiguous.
+		return permanent(fmt.Errorf("ledger %s: record acceptance: %w", row.ID, err))
+	}
+	s.log.Debug("sent", "provider_latency", w.now().Sub(s.start))
+	return nil
+}
