@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
@@ -125,7 +124,7 @@ var finalStates = map[string]struct {
 // (invalid number, landline, unknown or unreachable number: a hard bounce,
 // which blocks everything). A send that Twilio refuses with one of these
 // codes at create time is suppressed by the worker instead
-// (feedback.Feedback.SuppressOnFailure, from sms.Reason).
+// (feedback.Feedback.SuppressOnFailure, from twilio.Reason).
 var suppressCodes = map[int]string{
 	21610: policy.SuppressOptedOut,
 	30004: policy.SuppressOptedOut,
