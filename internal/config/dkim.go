@@ -11,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-
 )
 
 // DKIM configures the DKIM signature of outgoing email (docs/operations.md).
