@@ -3,7 +3,17 @@ GO ?= go
 BIN := bin/relais
 PKGS_RACE := ./internal/...
 
-.PHONY: build run test test-race bench lint clean
+.PHONY: build run test test-race bench lint tools clean
+
+# staticcheck, pinned so that every machine reports the same findings; it is
+# looked up in $(go env GOPATH)/bin and installed there by `make tools`.
+# v0.8.2 is the module version of staticcheck 2026.2.2, which supports Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+GOBIN := $(shell $(GO) env GOBIN)
+ifeq ($(GOBIN),)
+GOBIN := $(shell $(GO) env GOPATH)/bin
+endif
+STATICCHECK := $(GOBIN)/staticcheck
 
 build:
 	$(GO) build -o $(BIN) ./cmd/relais
@@ -24,9 +34,18 @@ test:
 bench: build
 	$(GO) run ./cmd/relais-bench -out docs/BENCHMARKS.md
 
-lint:
+# Installs the pinned staticcheck unless that exact version is already there.
+tools:
+	@$(STATICCHECK) -version 2>/dev/null | grep -qF '($(patsubst v%,%,$(STATICCHECK_VERSION)))' || \
+		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# gofmt (no file may be listed), go vet, staticcheck, and go.mod/go.sum
+# exactly as `go mod tidy` would leave them.
+lint: tools
 	@test -z "$$(gofmt -l cmd internal)" || (gofmt -l cmd internal; exit 1)
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	$(GO) mod tidy -diff
 
 clean:
 	rm -rf bin var

@@ -62,19 +62,23 @@ func (a *app) newCatalog(r *channel.Registry) *catalog.Catalog {
 // one (SMTP, Twilio), or the outbox transport when none is configured,
 // and the print batcher's spool; then the plugins' senders.
 func (a *app) attachSenders(r *channel.Registry, b *print.Batcher) error {
+	dkim, err := a.dkimOptions()
+	if err != nil {
+		return err
+	}
+	var es channel.Sender
 	if a.cfg.SMTPURL != "" {
 		ec, err := email.ParseURL(a.cfg.SMTPURL)
 		if err != nil {
 			return userErr(fmt.Errorf("smtp_url: %w", err))
 		}
-		s, err := email.New(ec, email.WithLogger(a.log))
-		if err != nil {
+		if es, err = email.New(ec, append(dkim, email.WithLogger(a.log))...); err != nil {
 			return userErr(fmt.Errorf("smtp_url: %w", err))
 		}
-		if err := r.AddSender(emailch.Name, s); err != nil {
-			return err
-		}
-	} else if err := r.AddSender(emailch.Name, email.NewOutbox(filepath.Join(a.cfg.OutboxDir, emailch.Name))); err != nil {
+	} else if es, err = email.NewOutboxWith(filepath.Join(a.cfg.OutboxDir, emailch.Name), dkim...); err != nil {
+		return userErr(fmt.Errorf("dkim: %w", err))
+	}
+	if err := r.AddSender(emailch.Name, es); err != nil {
 		return err
 	}
 	for _, name := range []string{smsch.SMS, smsch.MMS} {

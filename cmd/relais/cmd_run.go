@@ -46,6 +46,11 @@ mode the workers run in this process, so one command sends a whole campaign
 			if err != nil {
 				return err
 			}
+			if !dryRun {
+				if err := a.checkDKIM(a.campaignsAnd(sp)); err != nil {
+					return err
+				}
+			}
 			p := a.planner(d)
 			if dryRun {
 				res, err := p.DryRun(ctx, sp, a.worker(d).Composer)

@@ -47,6 +47,11 @@ closes senders and the database.`,
 					a.log.Error("campaign not loaded", "err", e)
 				}
 			}
+			if want["worker"] {
+				if err := a.checkDKIM(d.catalog.List()); err != nil {
+					return err
+				}
+			}
 			sch, err := a.scheduler(d)
 			if err != nil {
 				return err

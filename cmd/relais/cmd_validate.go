@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"text/tabwriter"
@@ -157,5 +156,3 @@ func short(h string) string {
 	}
 	return h
 }
-
-var errNotFound = errors.New("not found")

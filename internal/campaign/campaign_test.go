@@ -32,7 +32,7 @@ func TestValidateRejects(t *testing.T) {
 		{name: "when unknown step", file: "bad_when_step", want: []string{c + `bad_when_step.yaml:8:23|when: no step with id "anonce"`}},
 		{name: "bad cron", file: "bad_cron", want: []string{c + `bad_cron.yaml:1:19|bad cron expression "0 9 * * LUNDI"`}},
 		{name: "bad time zone", file: "bad_timezone", want: []string{c + `bad_timezone.yaml:1:40|unknown time zone "Europe/Lyon"`}},
-		{name: "channel without content", file: "no_content", want: []string{c + `no_content.yaml:4:5|step "s1": channel email has no content`}},
+		{name: "channel without content", file: "no_content", want: []string{c + `no_content.yaml:1:11|step "s1": channel email has no content`}},
 		{name: "unknown channel", file: "unknown_channel", want: []string{c + `unknown_channel.yaml:1:17|unknown channel "fax"`}},
 		{name: "marketing sms without stop", file: "no_stop", want: []string{c + "no_stop.yaml:5:18|has no STOP opt-out mention"}},
 		{name: "duration without unit", file: "duration_no_unit", want: []string{c + `duration_no_unit.yaml:7:12|duration "72" has no unit`}},

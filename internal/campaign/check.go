@@ -66,7 +66,7 @@ func (c *checker) checkSteps() {
 				continue // reported where it was written
 			}
 			if st.Content[ch] == nil {
-				c.errorf(c.pos.steps[i], "step %q: channel %s has no content (add an %s: block or drop it from channels)", st.ID, ch, ch)
+				c.errorf(chNode, "step %q: channel %s has no content (add an %s: block or drop it from channels)", st.ID, ch, ch)
 			}
 			uses[ch] = true
 		}

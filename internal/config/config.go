@@ -91,6 +91,9 @@ type Config struct {
 	// scheduler (docs/compliance.md). Default: DefaultRetentionConfig()
 	// (enabled, older_than 3y, cron "30 3 * * *" Europe/Paris).
 	Retention Retention `yaml:"retention"`
+	// DKIM holds the keys outgoing email is signed with, by From domain
+	// (see DKIM; env RELAIS_DKIM_PRIVATE_KEY). Default: none, unsigned.
+	DKIM DKIM `yaml:"dkim"`
 }
 
 // Default returns the configuration with every default applied.
@@ -133,6 +136,7 @@ var env = []struct {
 	{"RELAIS_TASK_RETENTION", func(c *Config, v string) (err error) { c.TaskRetention, err = time.ParseDuration(v); return }},
 	{"RELAIS_LOG_FORMAT", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"RELAIS_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"RELAIS_DKIM_PRIVATE_KEY", func(c *Config, v string) error { c.DKIM.PrivateKey = v; return nil }},
 }
 
 // Load builds the configuration: Default(), then the YAML file (when file
@@ -239,6 +243,11 @@ func (c *Config) Validate() error {
 		bad("policy", "%v", err)
 	}
 	c.Retention.validate(bad)
+	if c.DKIM.Enabled() {
+		if _, err := c.DKIM.Signers(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -16,12 +16,6 @@ import (
 
 type ctxKey struct{}
 
-// keyOf returns the API key that authenticated r.
-func keyOf(r *http.Request) store.APIKey {
-	k, _ := r.Context().Value(ctxKey{}).(store.APIKey)
-	return k
-}
-
 // auth checks the bearer key (401 when absent, malformed, unknown,
 // revoked or wrong), its scope (403) and its token bucket (429) before h.
 func (s *Server) auth(scope string, h http.HandlerFunc) http.Handler {

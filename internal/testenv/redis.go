@@ -34,17 +34,6 @@ func (r *RedisServer) Stop() {
 	}
 }
 
-// Restart stops the server and starts it again on the same port; with
-// wipe the data is gone (as after a restart without persistence).
-func (r *RedisServer) Restart(wipe bool) error {
-	r.Stop()
-	if wipe {
-		_ = os.Remove(filepath.Join(r.dir, "dump.rdb"))
-		_ = os.RemoveAll(filepath.Join(r.dir, "appendonlydir"))
-	}
-	return r.start()
-}
-
 func (r *RedisServer) start() error {
 	_, port, _ := splitHostPort(r.Addr)
 	r.cmd = exec.Command("redis-server",

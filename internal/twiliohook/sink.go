@@ -19,13 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
-	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
@@ -121,11 +119,15 @@ var finalStates = map[string]struct {
 // suppressCodes are the Twilio error codes of a status callback (or of a
 // create call) that say the number must not be texted again: 21610 and
 // 30004 (the recipient or their carrier blocks us: an opt-out, which still
-// lets transactional messages through) and 21614, 30005, 30006 (landline,
-// unknown or unreachable number: a hard bounce, which blocks everything).
+// lets transactional messages through) and 21211, 21614, 30005, 30006
+// (invalid number, landline, unknown or unreachable number: a hard bounce,
+// which blocks everything). A send that Twilio refuses with one of these
+// codes at create time is suppressed by the worker instead
+// (feedback.Feedback.SuppressOnFailure, from twilio.Reason).
 var suppressCodes = map[int]string{
 	21610: contact.SuppressOptedOut,
 	30004: contact.SuppressOptedOut,
+	21211: contact.SuppressHardBounce,
 	21614: contact.SuppressHardBounce,
 	30005: contact.SuppressHardBounce,
 	30006: contact.SuppressHardBounce,
@@ -137,9 +139,11 @@ var suppressCodes = map[int]string{
 // changes nothing. The matching event (delivered, bounced, failed) is
 // recorded with DedupeKey "twilio:<sid>:<delivered|undelivered|failed>",
 // also when the row was already in that state, so a retry after a failed
-// event write completes it. An error code in suppressCodes suppresses the recipient's number. An
-// unknown sid or status is logged and ignored (nil error) so Twilio stops
-// retrying it; store errors are returned so Twilio retries.
+// event write completes it. A bounced or failed status whose error code is
+// in suppressCodes suppresses the recipient's number, as a hard bounce
+// suppresses an email address. An unknown sid or status is logged and
+// ignored (nil error) so Twilio stops retrying it; store errors are
+// returned so Twilio retries.
 func (s *Sink) SMSStatus(ctx context.Context, sid, status string, errorCode int) error {
 	row, err := s.Store.GetLedgerByProvider(ctx, sid)
 	if errors.Is(err, store.ErrNotFound) {
@@ -290,33 +294,4 @@ func eventOn(row store.LedgerRow, typ string, at time.Time) store.Event {
 		LedgerID: row.ID, RunID: row.RunID, CampaignID: row.CampaignID, StepID: row.StepID,
 		ContactID: row.ContactID, Channel: row.Channel, Type: typ, At: at,
 	}
-}
-
-// Reasons of a permanent SMS failure (sms.Reason) that suppress the number,
-// with the suppression reason: the recipient texted STOP (Twilio 21610),
-// or the number cannot receive texts at all.
-var failureSuppressions = map[string]string{
-	sms.ReasonOptedOut:       contact.SuppressOptedOut,
-	sms.ReasonLandline:       contact.SuppressHardBounce,
-	sms.ReasonInvalidAddress: contact.SuppressHardBounce,
-}
-
-// SuppressOnFailure adds the recipient's number to the suppression list
-// when a send on row failed permanently for a reason that will repeat
-// (reason is sms.Reason of the send error: opted_out → opted_out;
-// landline, invalid_address → hard_bounce), so later campaigns are refused
-// by the policy instead of failing at Twilio. phone is the E.164 number the
-// message went to. It reports whether it suppressed; rows on other
-// channels, other reasons and an empty phone do nothing. The worker calls
-// it after recording the failure.
-func SuppressOnFailure(ctx context.Context, st Suppressor, secret []byte, row store.LedgerRow, reason, phone string) (bool, error) {
-	suppress, ok := failureSuppressions[reason]
-	phone = strings.TrimSpace(phone)
-	if !ok || phone == "" || !slices.Contains(textChannels, row.Channel) {
-		return false, nil
-	}
-	if err := st.Suppress(ctx, contact.SuppressionKey(secret, smsch.Address.Class, phone), suppress); err != nil {
-		return false, fmt.Errorf("ledger %s: suppress number after %s: %w", row.ID, reason, err)
-	}
-	return true, nil
 }

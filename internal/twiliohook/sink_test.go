@@ -47,6 +47,10 @@ func TestSMSStatus(t *testing.T) {
 			map[string]int{store.EventBounced: 1}, ""},
 		{"failed unsubscribed recipient", []callback{{"failed", 21610}}, store.Failed, "21610",
 			map[string]int{store.EventFailed: 1}, contact.SuppressOptedOut},
+		{"failed landline", []callback{{"failed", 21614}}, store.Failed, "21614",
+			map[string]int{store.EventFailed: 1}, contact.SuppressHardBounce},
+		{"failed invalid number", []callback{{"failed", 21211}, {"failed", 21211}}, store.Failed, "21211",
+			map[string]int{store.EventFailed: 1}, contact.SuppressHardBounce},
 		{"canceled then failed", []callback{{"canceled", 0}, {"failed", 0}}, store.Failed, "",
 			map[string]int{store.EventFailed: 1}, ""},
 	}
@@ -222,41 +226,6 @@ func TestReply(t *testing.T) {
 			}
 			if s := f.suppression(t, phone); s != "" {
 				t.Errorf("a reply suppressed the number: %s", s)
-			}
-		})
-	}
-}
-
-func TestSuppressOnFailure(t *testing.T) {
-	const phone = "+33612345678"
-	tests := []struct {
-		name   string
-		ch     string
-		reason string
-		phone  string
-		want   string
-	}{
-		{"opted out at twilio", "sms", "opted_out", phone, contact.SuppressOptedOut},
-		{"landline", "sms", "landline", phone, contact.SuppressHardBounce},
-		{"invalid number", "mms", "invalid_address", phone, contact.SuppressHardBounce},
-		{"throttled", "sms", "throttled", phone, ""},
-		{"invalid media", "mms", "invalid_media", phone, ""},
-		{"email bounce is not for this", "email", "opted_out", phone, ""},
-		{"no phone", "sms", "landline", " ", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, backends[0].open(t))
-			row := store.LedgerRow{ID: "l1", Channel: tc.ch}
-			did, err := twiliohook.SuppressOnFailure(t.Context(), f.st, secret, row, tc.reason, tc.phone)
-			if err != nil {
-				t.Fatalf("SuppressOnFailure: %v", err)
-			}
-			if did != (tc.want != "") {
-				t.Errorf("SuppressOnFailure reported %v", did)
-			}
-			if s := f.suppression(t, phone); s != tc.want {
-				t.Errorf("suppression %q, want %q", s, tc.want)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"fmt"
+	netmail "net/mail"
 	"strings"
 	"sync"
 
@@ -25,6 +26,10 @@ var SignedHeaders = []string{
 	"Content-Type", "List-Unsubscribe", "List-Unsubscribe-Post",
 }
 
+// MinRSABits is the shortest RSA key accepted for DKIM signing: shorter
+// keys are refused by major mailbox providers (RFC 8301).
+const MinRSABits = 2048
+
 // dkimKey signs messages for one domain and selector.
 type dkimKey struct {
 	domain, selector string
@@ -43,8 +48,8 @@ func newDKIMKey(domain, selector string, key crypto.Signer) (*dkimKey, error) {
 	}
 	switch pub := key.Public().(type) {
 	case *rsa.PublicKey:
-		if pub.N.BitLen() < 1024 {
-			return nil, fmt.Errorf("%w: DKIM RSA key shorter than 1024 bits", ErrConfig)
+		if n := pub.N.BitLen(); n < MinRSABits {
+			return nil, fmt.Errorf("%w: DKIM RSA key of %d bits is too short (at least %d)", ErrConfig, n, MinRSABits)
 		}
 	case ed25519.PublicKey:
 	default:
@@ -81,23 +86,70 @@ func (k *dkimKey) signature(raw []byte) (string, error) {
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// dkimKeys are the signing keys by lower-case domain.
+type dkimKeys map[string]*dkimKey
+
+// add registers k; a second key for the same domain is an error.
+func (ks *dkimKeys) add(k *dkimKey) error {
+	if *ks == nil {
+		*ks = dkimKeys{}
+	}
+	if _, dup := (*ks)[k.domain]; dup {
+		return fmt.Errorf("%w: two DKIM keys for domain %s", ErrConfig, k.domain)
+	}
+	(*ks)[k.domain] = k
+	return nil
+}
+
+// forDomain returns the key of the From domain, or of its closest parent
+// domain that has one (news.shop.example is signed by shop.example, which
+// DMARC's relaxed alignment accepts); nil when none.
+func (ks dkimKeys) forDomain(domain string) *dkimKey {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	for d != "" {
+		if k := ks[d]; k != nil {
+			return k
+		}
+		_, parent, ok := strings.Cut(d, ".")
+		if !ok || !strings.Contains(parent, ".") {
+			return nil
+		}
+		d = parent
+	}
+	return nil
+}
+
+// forFrom returns the key for the domain of the From address from.
+func (ks dkimKeys) forFrom(from string) *dkimKey {
+	if len(ks) == 0 {
+		return nil
+	}
+	a, err := netmail.ParseAddress(from)
+	if err != nil {
+		return nil // Build reports the bad address
+	}
+	return ks.forDomain(a.Address[strings.LastIndex(a.Address, "@")+1:])
+}
+
 // composer is the one path from a channel.Message to what leaves relais,
 // shared by Sender and Outbox so that both produce the same message.
 type composer struct {
-	dkim *dkimKey // nil: no signature
+	dkim dkimKeys // by From domain; no key for it: no signature
 }
 
-// compose builds m and, with a DKIM key, signs its rendering and adds the
-// DKIM-Signature field to the message. go-mail renders a message
-// deterministically once built (sorted headers, boundaries kept after the
-// first rendering, attachments re-read from the start), so the rendering
-// that Client.Send or render produces later is the one that was signed.
+// compose builds m and, with a DKIM key for its From domain, signs its
+// rendering and adds the DKIM-Signature field to the message. go-mail
+// renders a message deterministically once built (sorted headers,
+// boundaries kept after the first rendering, attachments re-read from the
+// start), so the rendering that Client.Send or render produces later is
+// the one that was signed.
 func (c *composer) compose(m *channel.Message) (*mail.Msg, string, error) {
 	msg, id, err := Build(m)
 	if err != nil {
 		return nil, "", err
 	}
-	if c.dkim == nil {
+	key := c.dkim.forFrom(m.From)
+	if key == nil {
 		return msg, id, nil
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -105,7 +157,7 @@ func (c *composer) compose(m *channel.Message) (*mail.Msg, string, error) {
 	if _, err := msg.WriteTo(buf); err != nil {
 		return nil, "", buildErr(ReasonInvalidHeader, fmt.Errorf("render: %w", err))
 	}
-	sig, err := c.dkim.signature(buf.Bytes())
+	sig, err := key.signature(buf.Bytes())
 	if err != nil {
 		// A key that cannot sign is a configuration fault, not the
 		// recipient's: keep it temporary so the send is retried once fixed.

@@ -233,3 +233,73 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+// Each message is signed with the key of its From domain (or of a parent
+// domain); a From domain without a key is sent unsigned.
+func TestDKIMKeyByFromDomain(t *testing.T) {
+	keys := testKeys(t)
+	srv := testenv.StartSMTP(t)
+	s := newTestSender(t, srv, 1,
+		WithDKIM("shop.example", "sel1", keys[0].signer),
+		WithDKIM("other.example", "sel2", keys[1].signer))
+	tests := []struct {
+		name, from string
+		domain     string // "": unsigned
+		key        testKey
+	}{
+		{name: "first domain", from: "news@Shop.example", domain: "shop.example", key: keys[0]},
+		{name: "subdomain signed by parent", from: "Élise <news@mail.shop.example>", domain: "shop.example", key: keys[0]},
+		{name: "second domain", from: "info@other.example", domain: "other.example", key: keys[1]},
+		{name: "no key", from: "info@elsewhere.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := testMessage("K-1")
+			m.From = tt.from
+			before := srv.Count()
+			if _, err := s.Send(context.Background(), m); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			raw := srv.Messages()[before].Data
+			vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{
+				LookupTXT: func(name string) ([]string, error) {
+					switch name {
+					case "sel1._domainkey.shop.example":
+						return []string{keys[0].txt}, nil
+					case "sel2._domainkey.other.example":
+						return []string{keys[1].txt}, nil
+					}
+					return nil, fmt.Errorf("unexpected DKIM lookup %q", name)
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.domain == "" {
+				if len(vs) != 0 {
+					t.Fatalf("%d signatures on a message without a key", len(vs))
+				}
+				return
+			}
+			if len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != tt.domain {
+				t.Fatalf("verifications %+v, want one valid for %s", vs, tt.domain)
+			}
+		})
+	}
+}
+
+func TestDKIMRefusesWeakOrDuplicateKeys(t *testing.T) {
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewOutboxWith(t.TempDir(), WithDKIM("shop.example", "sel1", weak))
+	if err == nil || !strings.Contains(err.Error(), "1024 bits is too short") {
+		t.Errorf("1024-bit RSA key: err = %v", err)
+	}
+	ed := testKeys(t)[1].signer
+	_, err = NewOutboxWith(t.TempDir(), WithDKIM("shop.example", "a", ed), WithDKIM("Shop.example", "b", ed))
+	if err == nil || !strings.Contains(err.Error(), "two DKIM keys") {
+		t.Errorf("two keys for one domain: err = %v", err)
+	}
+}

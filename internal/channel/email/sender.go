@@ -19,23 +19,24 @@ import (
 type Option func(*settings) error
 
 type settings struct {
-	dkim    *dkimKey
+	dkim    dkimKeys
 	logger  *slog.Logger
 	rate    *float64
 	tlsConf *tls.Config
 }
 
-// WithDKIM signs every message for domain with selector and key (RSA of at
-// least 1024 bits, or Ed25519), relaxed/relaxed over SignedHeaders. The
-// domain should be the From domain for DMARC alignment.
+// WithDKIM signs every message whose From address is in domain (or in one
+// of its subdomains without a key of its own) with selector and key (RSA of
+// at least MinRSABits bits, or Ed25519), d=domain, relaxed/relaxed over
+// SignedHeaders. It may be given once per domain; a message whose From
+// domain has no key is sent unsigned.
 func WithDKIM(domain, selector string, key crypto.Signer) Option {
 	return func(s *settings) error {
 		k, err := newDKIMKey(domain, selector, key)
 		if err != nil {
 			return err
 		}
-		s.dkim = k
-		return nil
+		return s.dkim.add(k)
 	}
 }
 

@@ -70,29 +70,6 @@ func WithBatchSize(n int) Option {
 	}
 }
 
-// WithClock sets the clock that dates letters (default time.Now).
-func WithClock(now func() time.Time) Option {
-	return func(b *Batcher) error {
-		if now == nil {
-			return errors.New("print: nil clock")
-		}
-		b.now = now
-		return nil
-	}
-}
-
-// WithCost sets the cost of one letter reported in batch summaries
-// (default 0.70 EUR, the seeds' figure for a publipostage letter).
-func WithCost(perLetter float64, currency string) Option {
-	return func(b *Batcher) error {
-		if perLetter < 0 || currency == "" {
-			return fmt.Errorf("print: invalid cost %v %q", perLetter, currency)
-		}
-		b.cost, b.currency = perLetter, currency
-		return nil
-	}
-}
-
 // NewBatcher returns a Batcher spooling and writing under dir. It checks
 // the layout (postal.Layout.Normalize) but touches no file until the first Send.
 func NewBatcher(dir string, layout postal.Layout, opts ...Option) (*Batcher, error) {

@@ -18,6 +18,10 @@ import (
 // Name is the channel's name in campaign files and on ledger rows.
 const Name = "email"
 
+// SenderKey is the campaign's sender key of email (sender.email), which
+// DKIM signing compares with its keys' domains.
+const SenderKey = "email"
+
 // Content is an email step's content. HTML and Text are template paths
 // relative to the campaign repository; Subject is an inline template.
 type Content struct {
@@ -55,7 +59,7 @@ func New() *channel.Descriptor {
 		Address:        Address,
 		ConsentKey:     "email",
 		DefaultConsent: map[string]string{contact.KindPerson: "opt_in", contact.KindBusiness: "opt_out"},
-		SenderKey:      "email",
+		SenderKey:      SenderKey,
 		SenderRequired: "sender.email is required when a step sends email",
 		Tracked:        true,
 		Block: channel.Block{
