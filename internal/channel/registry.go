@@ -81,43 +81,12 @@ func (r *Registry) Addresses() []*Address {
 	return out
 }
 
-// Address returns the address of class ("email", "phone"…).
-func (r *Registry) Address(class string) (*Address, bool) {
-	for _, d := range r.order {
-		if d.Address.Class == class {
-			return d.Address, true
-		}
-	}
-	return nil, false
-}
-
 // ConsentKeys returns the distinct consent keys, in registration order.
 func (r *Registry) ConsentKeys() []string {
 	var out []string
 	for _, d := range r.order {
 		if !slices.Contains(out, d.ConsentKey) {
 			out = append(out, d.ConsentKey)
-		}
-	}
-	return out
-}
-
-// ByConsentKey returns the first channel using consent key k.
-func (r *Registry) ByConsentKey(k string) (*Descriptor, bool) {
-	for _, d := range r.order {
-		if d.ConsentKey == k {
-			return d, true
-		}
-	}
-	return nil, false
-}
-
-// Family returns the channels of family f, in registration order.
-func (r *Registry) Family(f string) []string {
-	var out []string
-	for _, d := range r.order {
-		if d.FamilyName() == f {
-			out = append(out, d.Name)
 		}
 	}
 	return out
