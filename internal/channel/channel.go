@@ -63,6 +63,10 @@ type Message struct {
 	ResponseCode string
 	ResponseURL  string
 	Inserts      []Attachment
+
+	// Extra carries what a channel's composer hands its own senders
+	// beyond the fields above, so a new channel needs no new field here.
+	Extra map[string]any
 }
 
 // Receipt is what the provider said when it accepted a message.
