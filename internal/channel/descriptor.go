@@ -15,8 +15,9 @@ type Descriptor struct {
 	// the step block key), on ledger rows and in reports.
 	Name string
 	// Family groups channels that reach a person the same way (sms and
-	// mms): a step falls back across families and a person gets a
-	// family's message once. Empty means the channel is its own family.
+	// mms). Planning does not use it: a step tries its channels in order
+	// and sends on the first allowed, whatever their family. Empty means
+	// the channel is its own family.
 	Family string
 	// Address is how the channel addresses a contact; channels sharing an
 	// Address share its suppression keys (a STOP by SMS also stops MMS).
