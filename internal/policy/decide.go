@@ -174,9 +174,11 @@ func (e *Engine) mode(kind string, desc *channel.Descriptor) ConsentMode {
 	if m, ok := e.rules.Consent[kind][desc.Name]; ok {
 		return m
 	}
-	if m, ok := desc.DefaultConsent[kind]; ok {
-		return ConsentMode(m)
+	switch m := ConsentMode(desc.DefaultConsent[kind]); m {
+	case OptIn, OptOut, Never:
+		return m
 	}
+	// No default, or one this version does not know: the safe side.
 	return OptIn
 }
 
