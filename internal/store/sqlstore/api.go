@@ -95,6 +95,7 @@ func scanIdem(r rowScanner) (store.Idempotency, any, error) {
 // rawTime keeps a scanned timestamp as the driver returned it.
 type rawTime struct{ v any }
 
+// Scan implements sql.Scanner.
 func (r *rawTime) Scan(src any) error {
 	if b, ok := src.([]byte); ok {
 		src = string(b)

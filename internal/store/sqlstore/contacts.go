@@ -130,8 +130,9 @@ func (s *Store) loadCandidates(ctx context.Context, tx *sql.Tx, cs []*contact.Co
 	inExt, args := in(s.d, nil, exts)
 	inEmail, args := in(s.d, args, emails)
 	inPhone, args := in(s.d, args, phones)
-	q := qMatchCandidates + "external_id " + inExt + " OR email_norm " + inEmail + " OR phone " + inPhone +
-		" ORDER BY id" + s.d.forUp
+	// No ORDER BY: SQLite would then walk the whole table in id order
+	// instead of using the three indexes; the matcher orders by id.
+	q := qMatchCandidates + "external_id " + inExt + " OR email_norm " + inEmail + " OR phone " + inPhone + s.d.lockRows
 	rows, err := tx.QueryContext(ctx, q, append(append([]any(nil), s.d.exact...), args...)...)
 	if err != nil {
 		return err
@@ -148,10 +149,15 @@ func (s *Store) loadCandidates(ctx context.Context, tx *sql.Tx, cs []*contact.Co
 }
 
 // writeContacts updates the changed stored slots and inserts the fresh
-// ones, setting their ids.
+// ones, setting their ids: with the dialect's bulk statements when it has
+// them (PostgreSQL), else one prepared statement per contact (cheap on
+// SQLite, which runs in process, and the only way to learn its ids).
 func (s *Store) writeContacts(ctx context.Context, tx *sql.Tx, slots, fresh []*slot) error {
 	now := s.now()
-	upd := tx.StmtContext(ctx, s.updContact)
+	var (
+		upd             []*slot
+		updArgs, frArgs [][]any
+	)
 	for _, sl := range slots {
 		if sl.id == 0 || !sl.dirty {
 			continue
@@ -160,17 +166,33 @@ func (s *Store) writeContacts(ctx context.Context, tx *sql.Tx, slots, fresh []*s
 		if err != nil {
 			return fmt.Errorf("contact %d: %w", sl.id, err)
 		}
-		if _, err := upd.ExecContext(ctx, append(args, sl.id)...); err != nil {
-			return fmt.Errorf("update contact %d: %w", sl.id, err)
-		}
+		upd, updArgs = append(upd, sl), append(updArgs, args)
 	}
-	ins := tx.StmtContext(ctx, s.insContact)
 	for i, sl := range fresh {
 		args, err := s.contactArgs(sl.c, now)
 		if err != nil {
 			return fmt.Errorf("new contact #%d: %w", i, err)
 		}
-		if err := ins.QueryRowContext(ctx, append(args, s.d.t(now))...).Scan(&sl.id); err != nil {
+		frArgs = append(frArgs, args)
+	}
+	if s.d.writeContacts != nil {
+		return s.d.writeContacts(ctx, tx, upd, fresh, updArgs, frArgs, now)
+	}
+	st := tx.StmtContext(ctx, s.updContact)
+	for i, sl := range upd {
+		if _, err := st.ExecContext(ctx, append(updArgs[i], sl.id)...); err != nil {
+			return fmt.Errorf("update contact %d: %w", sl.id, err)
+		}
+	}
+	// Exec and LastInsertId: SQLite re-prepares a statement read as a
+	// query (RETURNING) on every call.
+	st = tx.StmtContext(ctx, s.insContact)
+	for i, sl := range fresh {
+		res, err := st.ExecContext(ctx, append(frArgs[i], s.d.t(now))...)
+		if err == nil {
+			sl.id, err = res.LastInsertId()
+		}
+		if err != nil {
 			return fmt.Errorf("insert contact #%d: %w", i, err)
 		}
 	}

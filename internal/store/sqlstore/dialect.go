@@ -16,18 +16,23 @@ import (
 // dialect is what differs between the two databases; everything else is
 // shared SQL and Go.
 type dialect struct {
-	name  string            // "sqlite" or "postgres": errors and the migrations folder
-	goose goose.Dialect     // the migrations' dialect
-	array bool              // list parameters are one array ("= ANY($n)"), not "IN ($n, …)"
-	text  bool              // timestamps are stored as fixed-width UTC text
-	lock  string            // statement serializing contact upserts ("" when the transaction does)
-	forUp string            // suffix locking selected rows until commit
-	exact []any             // leading arguments making a query plan with its actual values
-	sql   map[string]string // the few statements written per dialect, by name
+	name     string            // "sqlite" or "postgres": errors and the migrations folder
+	goose    goose.Dialect     // the migrations' dialect
+	array    bool              // list parameters are one array ("= ANY($n)"), not "IN (?n, …)"
+	mark     string            // prefix of generated placeholders (see in)
+	text     bool              // timestamps are stored as fixed-width UTC text
+	lock     string            // statement serializing contact upserts ("" when the transaction does)
+	lockRows string            // suffix locking selected rows until commit (PostgreSQL)
+	exact    []any             // leading arguments making a query plan with its actual values
+	sql      map[string]string // the few statements written per dialect, by name
 
 	// insertLedger and insertEvents are the bulk inserts.
 	insertLedger func(ctx context.Context, ex execer, rows []store.LedgerRow, now time.Time) (int, error)
 	insertEvents func(ctx context.Context, ex execer, evs []store.Event, now time.Time) (int, error)
+	// writeContacts, when set, replaces the row-by-row statements of
+	// UpsertContacts: it inserts fresh (setting their ids) and updates
+	// upd, whose column values are given in qInsertContact order.
+	writeContacts func(ctx context.Context, tx *sql.Tx, upd, fresh []*slot, updArgs, freshArgs [][]any, now time.Time) error
 }
 
 // execer is *sql.DB or *sql.Tx.
@@ -70,6 +75,8 @@ func ts(t *time.Time) sql.Scanner { return timeDest{t} }
 
 type timeDest struct{ t *time.Time }
 
+// Scan implements sql.Scanner for text (SQLite) and native (PostgreSQL)
+// timestamps.
 func (d timeDest) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
@@ -97,11 +104,14 @@ func (d timeDest) parse(s string) error {
 	return nil
 }
 
-// in returns the membership test of column in vals ("IN ($3, $4)" or
-// "= ANY($3)") with args extended by its arguments.
+// in returns the membership test of column in vals ("IN (?3, ?4)" or
+// "= ANY($3)") with args extended by its arguments. Placeholders are
+// numbered so they mix with the $n of the shared SQL; SQLite's are ?n
+// because it looks named parameters ($n) up linearly, which made a list
+// of thousands parse in quadratic time.
 func in[T string | int64](d *dialect, args []any, vals []T) (string, []any) {
 	if d.array {
-		return "= ANY($" + strconv.Itoa(len(args)+1) + ")", append(args, vals)
+		return "= ANY(" + d.mark + strconv.Itoa(len(args)+1) + ")", append(args, vals)
 	}
 	var b strings.Builder
 	b.WriteString("IN (")
@@ -110,16 +120,16 @@ func in[T string | int64](d *dialect, args []any, vals []T) (string, []any) {
 			b.WriteString(", ")
 		}
 		args = append(args, v)
-		b.WriteString("$" + strconv.Itoa(len(args)))
+		b.WriteString(d.mark + strconv.Itoa(len(args)))
 	}
 	b.WriteString(")")
 	return b.String(), args
 }
 
 // arg returns the next placeholder for args with v appended.
-func arg(args []any, v any) (string, []any) {
+func arg(d *dialect, args []any, v any) (string, []any) {
 	args = append(args, v)
-	return "$" + strconv.Itoa(len(args)), args
+	return d.mark + strconv.Itoa(len(args)), args
 }
 
 // states turns ledger states into strings for in.

@@ -71,7 +71,7 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Ev
 		{"contact_id", f.ContactID, f.ContactID != 0},
 	} {
 		if c.set {
-			p, args = arg(args, c.v)
+			p, args = arg(s.d, args, c.v)
 			q.WriteString(" AND " + c.col + " = " + p)
 		}
 	}
@@ -79,7 +79,7 @@ func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Ev
 		p, args = in(s.d, args, f.Types)
 		q.WriteString(" AND type " + p)
 	}
-	p, args = arg(args, limit)
+	p, args = arg(s.d, args, limit)
 	q.WriteString(" ORDER BY id LIMIT " + p)
 	return queryAll(ctx, s, "list events", scanEvent, q.String(), args...)
 }

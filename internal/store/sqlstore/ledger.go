@@ -161,14 +161,14 @@ func (s *Store) ListLedger(ctx context.Context, f store.LedgerFilter) ([]store.L
 	q, args := qListLedger, []any{f.AfterID}
 	var p string
 	if f.RunID != 0 {
-		p, args = arg(args, f.RunID)
+		p, args = arg(s.d, args, f.RunID)
 		q += " AND run_id = " + p
 	}
 	if len(f.States) > 0 {
 		p, args = in(s.d, args, states(f.States))
 		q += " AND state " + p
 	}
-	p, args = arg(args, limit)
+	p, args = arg(s.d, args, limit)
 	return queryAll(ctx, s, "list ledger", scanLedger, q+" ORDER BY id LIMIT "+p, args...)
 }
 

@@ -19,19 +19,23 @@ import (
 
 var postgresDialect = &dialect{
 	name:  "postgres",
+	mark:  "$",
 	goose: goose.DialectPostgres,
 	array: true,
 	// UpsertContacts is serialized across connections and processes for
 	// the transaction, as SQLite's single writer does, so two imports of
 	// the same person cannot both insert it.
-	lock:  `SELECT pg_advisory_xact_lock(7226371940652601344)`,
-	forUp: ` FOR UPDATE`,
+	lock: `SELECT pg_advisory_xact_lock(7226371940652601344)`,
+	// Rows are locked in id order, so two transactions locking the same
+	// contacts cannot deadlock.
+	lockRows: ` ORDER BY id FOR UPDATE`,
 	// An unnamed statement plans with the actual arrays each time: the
 	// cached generic plan of the candidates' OR of three ANYs degrades to
 	// a sequential scan after a few calls.
-	exact:        []any{pgx.QueryExecModeExec},
-	insertLedger: pgInsertLedger,
-	insertEvents: pgInsertEvents,
+	exact:         []any{pgx.QueryExecModeExec},
+	insertLedger:  pgInsertLedger,
+	insertEvents:  pgInsertEvents,
+	writeContacts: pgWriteContacts,
 	sql: map[string]string{
 		"timeline":       fmt.Sprintf(timelineSQL, pgHour("updated_at"), pgHour("at")),
 		"eraseEvents":    `UPDATE events SET detail = '', url = split_part(url, '?', 1) WHERE contact_id = $1`,

@@ -18,8 +18,7 @@ const (
 	email, email_norm, email_valid, phone, phone_raw,
 	address_line1, address_line2, address_line3, address_line4, postcode, city, country,
 	locale, timezone, kind, attrs, consent, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
-RETURNING id`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
 
 	qUpdateContact = `UPDATE contacts SET external_id = $1, title = $2, first_name = $3, last_name = $4,
 	company = $5, email = $6, email_norm = $7, email_valid = $8, phone = $9, phone_raw = $10,

@@ -120,7 +120,7 @@ func (s *Store) eraseTx(ctx context.Context, contactID int64, keys func(*contact
 		return false, s.errf("erase contact %d: begin: %w", contactID, err)
 	}
 	defer tx.Rollback()
-	c, err := scanContact(tx.QueryRowContext(ctx, qContactForErase+s.d.forUp, contactID))
+	c, err := scanContact(tx.QueryRowContext(ctx, qContactForErase+s.d.lockRows, contactID))
 	if err == sql.ErrNoRows {
 		return false, s.errf("erase contact %d: %w", contactID, store.ErrNotFound)
 	}

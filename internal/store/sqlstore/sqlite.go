@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +32,7 @@ const busyTimeout = 30 * time.Second
 
 var sqliteDialect = &dialect{
 	name:         "sqlite",
+	mark:         "?",
 	goose:        goose.DialectSQLite3,
 	text:         true,
 	insertLedger: sqliteInsertLedger,
@@ -130,8 +130,9 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// values returns "($k+1, …, $k+cols), (…)" for rows rows of cols
-// placeholders, the multi-row VALUES of SQLite's bulk inserts.
+// values returns "(?, …), (…)" for rows rows of cols placeholders, the
+// multi-row VALUES of SQLite's bulk inserts (anonymous placeholders: they
+// cost SQLite no name lookup).
 func values(rows, cols int) string {
 	var b strings.Builder
 	for i := range rows {
@@ -143,8 +144,7 @@ func values(rows, cols int) string {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i*cols + j + 1))
+			b.WriteByte('?')
 		}
 		b.WriteByte(')')
 	}
