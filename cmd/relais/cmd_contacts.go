@@ -176,7 +176,7 @@ forgetting an erased contact again succeeds and says so.`,
 				}
 				id = c.ID
 			}
-			erased, err := rights.Forget(ctx, rs, d.secret, id, a.clock())
+			erased, err := rights.ForgetOn(ctx, rs, d.channels, d.secret, id, a.clock())
 			if errors.Is(err, store.ErrNotFound) {
 				return userErr(err)
 			}
@@ -224,7 +224,7 @@ granted. --dry-run only counts them. The scheduler runs the same job.`,
 			if dryRun {
 				n, err = rights.Inactive(ctx, rs, now, period)
 			} else {
-				n, err = rights.Retention(ctx, rs, d.secret, now, period)
+				n, err = rights.RetentionOn(ctx, rs, d.channels, d.secret, now, period)
 			}
 			if err != nil {
 				return err
