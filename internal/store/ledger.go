@@ -44,7 +44,9 @@ var Taken = []State{Accepted, Delivered, Bounced}
 // Transitions maps a state to the states a row may move to from it. A
 // worker claims a non-terminal row (Claimed → Claimed is a retry), gives
 // it back (Planned, Deferred) or settles it; only a delivery report moves
-// an accepted row.
+// an accepted row. Store.Transition does not consult it (its from list is
+// the caller's guard, and tests take shortcuts): it is the reference the
+// callers' moves are reviewed against. Callers must not modify it.
 var Transitions = map[State][]State{
 	Planned:    {Claimed},
 	Deferred:   {Claimed},

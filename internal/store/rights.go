@@ -33,7 +33,7 @@ const ImportSourcePrefix = "import:"
 var ActivityTypes = []string{EventClicked, EventReplied, EventResponded, EventConverted}
 
 // RightsStore is what the data-protection rights need from the store
-// (SPEC §4): finding a contact by reference, its consents, ledger and
+// (GDPR): finding a contact by reference, its consents, ledger and
 // events for an access request, erasure in one transaction and the
 // retention job's query. Both backends implement it and store.Store
 // embeds it.
