@@ -5,7 +5,8 @@ import "strings"
 // State is a send ledger state. A row moves
 // planned → claimed → submitting → accepted → delivered | bounced | failed,
 // or planned/claimed → refused (with a reason), or submitting → ambiguous
-// when a retry finds it mid-submission. Transitions lists every allowed
+// when a retry finds it mid-submission, or planned/deferred/claimed →
+// canceled when an operator cancels the run. Transitions lists every allowed
 // move; this file is the only place the state machine is written down.
 type State string
 
@@ -21,11 +22,12 @@ const (
 	Failed     State = "failed"     // permanent failure before acceptance
 	Refused    State = "refused"    // not sent: policy or input refused it (Reason set)
 	Ambiguous  State = "ambiguous"  // held for review: may or may not have been sent
+	Canceled   State = "canceled"   // not sent: an operator canceled the run (Reason set)
 )
 
 // States lists every ledger state, in the order of the life of a row.
 // Callers must not modify it.
-var States = []State{Planned, Deferred, Claimed, Submitting, Accepted, Delivered, Bounced, Failed, Refused, Ambiguous}
+var States = []State{Planned, Deferred, Claimed, Submitting, Accepted, Delivered, Bounced, Failed, Refused, Ambiguous, Canceled}
 
 // NonTerminal lists the states a worker will still act on: a run is not
 // finished while a row is in one, and a worker may claim a row from any
@@ -48,9 +50,9 @@ var Taken = []State{Accepted, Delivered, Bounced}
 // the caller's guard, and tests take shortcuts): it is the reference the
 // callers' moves are reviewed against. Callers must not modify it.
 var Transitions = map[State][]State{
-	Planned:    {Claimed},
-	Deferred:   {Claimed},
-	Claimed:    {Claimed, Planned, Deferred, Submitting, Refused, Failed},
+	Planned:    {Claimed, Canceled},
+	Deferred:   {Claimed, Canceled},
+	Claimed:    {Claimed, Planned, Deferred, Submitting, Refused, Failed, Canceled},
 	Submitting: {Claimed, Accepted, Failed, Ambiguous},
 	Accepted:   {Delivered, Bounced, Failed},
 }

@@ -18,15 +18,20 @@ var ErrNotFound = errors.New("not found")
 
 // Run is one execution of a campaign. (CampaignID, RunKey) is unique.
 type Run struct {
-	ID          int64     `json:"id"`
-	CampaignID  string    `json:"campaign_id"`
-	RunKey      string    `json:"run_key"`
-	ContentHash string    `json:"content_hash"` // hash of the campaign file and its templates
-	State       string    `json:"state"`        // "expanding", "sending", "done" (see RunStatus)
-	DryRun      bool      `json:"dry_run,omitempty"`
-	Planned     int       `json:"planned"` // ledger rows created so far
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	CampaignID  string `json:"campaign_id"`
+	RunKey      string `json:"run_key"`
+	ContentHash string `json:"content_hash"` // hash of the campaign file and its templates
+	State       string `json:"state"`        // "expanding", "sending", "done" (see RunStatus)
+	DryRun      bool   `json:"dry_run,omitempty"`
+	Planned     int    `json:"planned"` // ledger rows created so far
+	// PausedAt is when an operator paused the run (zero: not paused);
+	// CanceledAt and CancelReason record a cancellation.
+	PausedAt     time.Time `json:"paused_at,omitzero"`
+	CanceledAt   time.Time `json:"canceled_at,omitzero"`
+	CancelReason string    `json:"cancel_reason,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Run states.
@@ -145,6 +150,7 @@ type Store interface {
 	APIStore
 	PhoneStore
 	ResponseStore
+	ControlStore
 	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.
 	Suppress(ctx context.Context, key, reason string) error
@@ -226,7 +232,8 @@ func MergeContact(stored, in *contact.Contact) *contact.Contact {
 }
 
 // RunStatus is what a run is doing, from its state and its ledger counts
-// (CountLedger): "expanding" while rows are being planned, "sending" while
+// (CountLedger): "expanding" while rows are being planned, "paused" while
+// an operator holds it, "canceled" once canceled and settled, "sending" while
 // some row is still to be acted on now, "waiting" while only deferred
 // rows remain (quiet hours, a later `at:`), "done" when every row is
 // final.
@@ -234,6 +241,10 @@ func RunStatus(r Run, counts map[string]int) string {
 	switch {
 	case r.State == RunExpanding:
 		return RunExpanding
+	case !r.CanceledAt.IsZero() && Due(counts)+counts[string(Deferred)] == 0:
+		return RunCanceled
+	case !r.PausedAt.IsZero() && r.CanceledAt.IsZero():
+		return RunPaused
 	case Due(counts) > 0:
 		return RunSending
 	case counts[string(Deferred)] > 0:

@@ -12,7 +12,8 @@ import (
 func scanRun(r rowScanner) (store.Run, error) {
 	var run store.Run
 	err := r.Scan(&run.ID, &run.CampaignID, &run.RunKey, &run.ContentHash, &run.State,
-		&run.DryRun, &run.Planned, ts(&run.CreatedAt), ts(&run.UpdatedAt))
+		&run.DryRun, &run.Planned, ts(&run.CreatedAt), ts(&run.UpdatedAt),
+		ts(&run.PausedAt), ts(&run.CanceledAt), &run.CancelReason)
 	return run, err
 }
 

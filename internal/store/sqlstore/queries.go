@@ -41,7 +41,8 @@ WHERE id = $24`
 )
 
 // runCols is the column list scanRun reads, in its order.
-const runCols = `id, campaign_id, run_key, content_hash, state, dry_run, planned, created_at, updated_at`
+const runCols = `id, campaign_id, run_key, content_hash, state, dry_run, planned, created_at, updated_at,
+	paused_at, canceled_at, cancel_reason`
 
 const (
 	qCreateRun = `INSERT INTO runs (campaign_id, run_key, content_hash, state, dry_run, planned, created_at, updated_at)

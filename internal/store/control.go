@@ -1,0 +1,41 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Run states reported by RunStatus besides the stored ones.
+const (
+	RunPaused   = "paused"
+	RunCanceled = "canceled"
+)
+
+// Unsent lists the states a cancellation moves to Canceled: rows no
+// provider has seen. A submitting row is left to finish, since its message
+// may already be on its way. Callers must not modify it.
+var Unsent = []State{Planned, Deferred, Claimed}
+
+// ControlStore is the operator's hold on sends: pausing and resuming a
+// run, canceling it, and pausing a campaign's schedule. The state lives in
+// the database so that every worker process sees it.
+type ControlStore interface {
+	// PauseRun marks run id paused at at (a paused run stays paused); it
+	// reports whether the run was not paused before. A canceled run
+	// cannot be paused (false). A missing run is ErrNotFound.
+	PauseRun(ctx context.Context, id int64, at time.Time) (bool, error)
+	// ResumeRun clears a run's pause; it reports whether it was paused.
+	ResumeRun(ctx context.Context, id int64) (bool, error)
+	// CancelRun marks run id canceled with reason and moves its unsent
+	// rows (Unsent) to Canceled with that reason, in one transaction; it
+	// returns how many rows it moved. Canceling again moves what is left
+	// and keeps the first reason.
+	CancelRun(ctx context.Context, id int64, reason string, at time.Time) (int, error)
+	// PauseCampaign stops a campaign's scheduled occurrences from firing;
+	// ResumeCampaign lets them fire again. Both report whether they
+	// changed anything.
+	PauseCampaign(ctx context.Context, campaignID string, at time.Time) (bool, error)
+	ResumeCampaign(ctx context.Context, campaignID string) (bool, error)
+	// CampaignPaused returns when a campaign was paused (zero: it is not).
+	CampaignPaused(ctx context.Context, campaignID string) (time.Time, error)
+}

@@ -1,0 +1,94 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/relais-dev/relais/internal/store"
+)
+
+var (
+	qPauseRun  = `UPDATE runs SET paused_at = $1, updated_at = $1 WHERE id = $2 AND paused_at IS NULL AND canceled_at IS NULL`
+	qResumeRun = `UPDATE runs SET paused_at = NULL, updated_at = $1 WHERE id = $2 AND paused_at IS NOT NULL`
+	qCancelRun = `UPDATE runs SET canceled_at = $1, cancel_reason = $2, updated_at = $1 WHERE id = $3 AND canceled_at IS NULL`
+	// qCancelRows ends a canceled run's unsent rows; the run's own reason
+	// is copied so that each row says why it was not sent.
+	qCancelRows = `UPDATE ledger SET state = '` + string(store.Canceled) + `', reason = 'canceled', error = $1, updated_at = $2
+WHERE run_id = $3 AND state IN ` + store.SQLList(store.Unsent)
+	qPauseCampaign    = `INSERT INTO campaign_pauses (campaign_id, paused_at) VALUES ($1, $2) ON CONFLICT (campaign_id) DO NOTHING`
+	qResumeCampaign   = `DELETE FROM campaign_pauses WHERE campaign_id = $1`
+	qCampaignPausedAt = `SELECT paused_at FROM campaign_pauses WHERE campaign_id = $1`
+)
+
+// PauseRun implements store.ControlStore.
+func (s *Store) PauseRun(ctx context.Context, id int64, at time.Time) (bool, error) {
+	if _, err := s.GetRun(ctx, id); err != nil {
+		return false, err
+	}
+	n, err := s.exec(ctx, fmt.Sprintf("pause run %d", id), qPauseRun, s.d.t(at), id)
+	return n == 1, err
+}
+
+// ResumeRun implements store.ControlStore.
+func (s *Store) ResumeRun(ctx context.Context, id int64) (bool, error) {
+	if _, err := s.GetRun(ctx, id); err != nil {
+		return false, err
+	}
+	n, err := s.exec(ctx, fmt.Sprintf("resume run %d", id), qResumeRun, s.d.t(s.now()), id)
+	return n == 1, err
+}
+
+// CancelRun implements store.ControlStore.
+func (s *Store) CancelRun(ctx context.Context, id int64, reason string, at time.Time) (int, error) {
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.errf("cancel run %d: begin: %w", id, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, qCancelRun, s.d.t(at), reason, id); err != nil {
+		return 0, s.errf("cancel run %d: %w", id, err)
+	}
+	if r.CancelReason != "" {
+		reason = r.CancelReason
+	}
+	res, err := tx.ExecContext(ctx, qCancelRows, reason, s.d.t(at), id)
+	if err != nil {
+		return 0, s.errf("cancel run %d: rows: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return 0, s.errf("cancel run %d: commit: %w", id, err)
+	}
+	return int(n), nil
+}
+
+// PauseCampaign implements store.ControlStore.
+func (s *Store) PauseCampaign(ctx context.Context, campaignID string, at time.Time) (bool, error) {
+	n, err := s.exec(ctx, "pause campaign "+campaignID, qPauseCampaign, campaignID, s.d.t(at))
+	return n == 1, err
+}
+
+// ResumeCampaign implements store.ControlStore.
+func (s *Store) ResumeCampaign(ctx context.Context, campaignID string) (bool, error) {
+	n, err := s.exec(ctx, "resume campaign "+campaignID, qResumeCampaign, campaignID)
+	return n == 1, err
+}
+
+// CampaignPaused implements store.ControlStore.
+func (s *Store) CampaignPaused(ctx context.Context, campaignID string) (time.Time, error) {
+	var at time.Time
+	_, err := queryOne(ctx, s, s.r, "campaign pause "+campaignID, func(r rowScanner) (time.Time, error) {
+		err := r.Scan(ts(&at))
+		return at, err
+	}, qCampaignPausedAt, campaignID)
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, nil
+	}
+	return at, err
+}
