@@ -291,9 +291,12 @@ func (a *app) asynqServer(d *deps) *asynq.Server {
 		// asynq looks at empty queues once a second by default; a
 		// transactional send arriving on an idle queue would wait that long.
 		TaskCheckInterval: 100 * time.Millisecond,
-		ShutdownTimeout:   a.cfg.ShutdownTimeout,
-		Logger:            asynqLogger{a.log},
-		LogLevel:          asynq.WarnLevel,
+		// A send of a paused run is put back without counting a retry.
+		IsFailure:       worker.IsFailure,
+		RetryDelayFunc:  worker.RetryDelay,
+		ShutdownTimeout: a.cfg.ShutdownTimeout,
+		Logger:          asynqLogger{a.log},
+		LogLevel:        asynq.WarnLevel,
 	})
 }
 

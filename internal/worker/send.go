@@ -49,6 +49,9 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	if held, err := w.held(ctx, s); held || s.row.State.Terminal() {
+		return err
+	}
 	if ok, err := w.claim(ctx, s); !ok {
 		return err
 	}
@@ -234,6 +237,10 @@ func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, cal
 	sender, ok := w.Channels.Sender(row.Channel)
 	if !ok {
 		return rcpt, false, w.release(ctx, row.ID, fmt.Errorf("no sender for channel %q in this worker", row.Channel))
+	}
+	row.State = store.Claimed
+	if held, err := w.held(ctx, s); held {
+		return rcpt, false, err
 	}
 	if ok, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Submitting, store.Change{}); err != nil || !ok {
 		return rcpt, false, err

@@ -65,7 +65,8 @@ type Worker struct {
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
 
-	runs sync.Map // run id → content hash (immutable once the run exists)
+	runs     sync.Map // run id → content hash (immutable once the run exists)
+	controls sync.Map // run id → control, re-read after ControlTTL
 }
 
 // runHash returns the content hash of a run's campaign version, read once
