@@ -243,6 +243,12 @@ func (a *app) statusCmd() *cobra.Command {
 				return json.NewEncoder(a.stdout).Encode(out)
 			}
 			fmt.Fprintf(a.stdout, "run %d: campaign %s, key %s, version %s, %s, created %s\n", r.ID, r.CampaignID, short(r.RunKey), short(r.ContentHash), runState(r, c), r.CreatedAt.Format(time.RFC3339))
+			if !r.PausedAt.IsZero() && r.CanceledAt.IsZero() {
+				fmt.Fprintf(a.stdout, "paused since %s (relais resume %d)\n", r.PausedAt.Format(time.RFC3339), r.ID)
+			}
+			if !r.CanceledAt.IsZero() {
+				fmt.Fprintf(a.stdout, "canceled at %s: %s\n", r.CanceledAt.Format(time.RFC3339), r.CancelReason)
+			}
 			a.printCounts(r.ID, c)
 			if len(held) > 0 {
 				fmt.Fprintf(a.stdout, "held as ambiguous (may or may not have been sent; review before resending):\n")

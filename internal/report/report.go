@@ -35,6 +35,7 @@ type Metrics struct {
 	Bounced   int            `json:"bounced"`
 	Failed    int            `json:"failed"`    // permanent failure before the provider took it
 	Ambiguous int            `json:"ambiguous"` // held for review, maybe sent
+	Canceled  int            `json:"canceled"`  // not sent: an operator canceled the run
 	Segments  int            `json:"sms_segments"`
 
 	Opens         int `json:"unique_opens"`         // human
@@ -229,6 +230,8 @@ func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost, segmented 
 		m.Failed += g.Rows
 	case store.Ambiguous:
 		m.Ambiguous += g.Rows
+	case store.Canceled:
+		m.Canceled += g.Rows
 	}
 }
 
@@ -276,6 +279,7 @@ func (m *Metrics) add(o Metrics) {
 	m.Bounced += o.Bounced
 	m.Failed += o.Failed
 	m.Ambiguous += o.Ambiguous
+	m.Canceled += o.Canceled
 	m.Segments += o.Segments
 	m.Opens += o.Opens
 	m.MachineOpens += o.MachineOpens

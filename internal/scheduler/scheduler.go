@@ -287,6 +287,14 @@ func (s *Scheduler) HandleFire(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("schedule of %s: %w: %w", sp.ID, err, asynq.SkipRetry)
 	}
 	log := s.log.With("campaign", sp.ID, "run_key", key)
+	if at, err := s.d.Store.CampaignPaused(ctx, sp.ID); err != nil {
+		return fmt.Errorf("schedule of %s: %w", sp.ID, err)
+	} else if !at.IsZero() {
+		// An operator paused the campaign: this tick is skipped, not
+		// delayed, so a resume does not fire a burst of missed ticks.
+		log.Info("tick skipped: campaign paused", "paused_at", at)
+		return nil
+	}
 	r, err := s.d.Store.FindRun(ctx, sp.ID, key)
 	switch {
 	case err == nil && r.ContentHash != sp.ContentHash:
