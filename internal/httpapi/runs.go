@@ -30,6 +30,11 @@ type RunResponse struct {
 	Counts      map[string]int `json:"counts"` // ledger rows per state, "refused:<reason>" per reason
 	CreatedAt   time.Time      `json:"created_at"`
 	UpdatedAt   time.Time      `json:"updated_at"`
+	// PausedAt, CanceledAt and CancelReason are set while an operator
+	// holds the run and once it was canceled.
+	PausedAt     *time.Time `json:"paused_at,omitempty"`
+	CanceledAt   *time.Time `json:"canceled_at,omitempty"`
+	CancelReason string     `json:"cancel_reason,omitempty"`
 }
 
 // startRun creates the run and expands it in the background (a large
@@ -119,6 +124,14 @@ func runResponse(rn store.Run, counts map[string]int) RunResponse {
 	if counts == nil {
 		counts = map[string]int{}
 	}
-	return RunResponse{ID: rn.ID, CampaignID: rn.CampaignID, RunKey: rn.RunKey, ContentHash: rn.ContentHash,
-		State: store.RunStatus(rn, counts), Planned: rn.Planned, Counts: counts, CreatedAt: rn.CreatedAt, UpdatedAt: rn.UpdatedAt}
+	resp := RunResponse{ID: rn.ID, CampaignID: rn.CampaignID, RunKey: rn.RunKey, ContentHash: rn.ContentHash,
+		State: store.RunStatus(rn, counts), Planned: rn.Planned, Counts: counts, CreatedAt: rn.CreatedAt, UpdatedAt: rn.UpdatedAt,
+		CancelReason: rn.CancelReason}
+	if !rn.PausedAt.IsZero() {
+		resp.PausedAt = &rn.PausedAt
+	}
+	if !rn.CanceledAt.IsZero() {
+		resp.CanceledAt = &rn.CanceledAt
+	}
+	return resp
 }
