@@ -86,9 +86,9 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	if suppressed {
 		switch {
-		case why == SuppressOptedOut && !marketing:
+		case (why == SuppressOptedOut || why == SuppressComplaint) && !marketing:
 			// An unsubscribe stops marketing, not the order confirmation.
-		case why == SuppressOptedOut:
+		case why == SuppressOptedOut || why == SuppressComplaint:
 			return deny(ReasonOptedOut, why), nil
 		case why == SuppressErased:
 			return deny(ReasonErased, why), nil

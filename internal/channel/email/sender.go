@@ -19,6 +19,7 @@ type Option func(*settings) error
 
 type settings struct {
 	dkim    dkimKeys
+	corr    Correlator
 	logger  *slog.Logger
 	rate    *float64
 	tlsConf *tls.Config
