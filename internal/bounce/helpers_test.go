@@ -3,6 +3,7 @@ package bounce_test
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,10 @@ import (
 	"github.com/relais-dev/relais/internal/tracking"
 )
 
-var secret = []byte("test-secret-0123456789abcdef")
+var (
+	secret = []byte("test-secret-0123456789abcdef")
+	quiet  = slog.New(slog.DiscardHandler)
+)
 
 // backends are the store backends every store-touching test runs on.
 var backends = []struct {
@@ -73,7 +77,7 @@ func newFixture(t *testing.T, st store.Store) *fixture {
 	now := time.Date(2027, 3, 20, 10, 0, 0, 0, time.UTC)
 	f := &fixture{st: st, run: run, now: now,
 		corr: &bounce.Correlator{Signer: signer, Domain: "bounces.dupont.example"}}
-	f.rec = &bounce.Recorder{Store: st, Secret: secret, Now: func() time.Time { return f.now }}
+	f.rec = &bounce.Recorder{Store: st, Secret: secret, Now: func() time.Time { return f.now }, Log: quiet}
 	return f
 }
 

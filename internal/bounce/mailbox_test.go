@@ -28,7 +28,7 @@ func TestPollMailbox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := &bounce.Poller{Mailbox: mb, Correlator: f.corr, Recorder: f.rec}
+			p := &bounce.Poller{Mailbox: mb, Correlator: f.corr, Recorder: f.rec, Log: quiet}
 
 			res, err := p.Poll(t.Context())
 			if err != nil {

@@ -47,6 +47,7 @@ type Outcome struct {
 // implement it.
 type Store interface {
 	GetLedger(ctx context.Context, id string) (store.LedgerRow, error)
+	GetLedgerByProvider(ctx context.Context, providerID string) (store.LedgerRow, error)
 	GetContact(ctx context.Context, id int64) (*contact.Contact, error)
 	Transition(ctx context.Context, id string, from []store.State, to store.State, c store.Change) (bool, error)
 	store.EventStore
