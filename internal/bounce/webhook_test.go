@@ -266,5 +266,3 @@ func TestProviderWebhooks(t *testing.T) {
 func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
-
-
