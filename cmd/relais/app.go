@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/relais-dev/relais/internal/bounce"
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
@@ -66,6 +67,9 @@ type app struct {
 
 	cfg config.Config
 	log *slog.Logger
+	// corr, set by open, names the ledger row in every email's
+	// Return-Path and headers.
+	corr *bounce.Correlator
 }
 
 // run is the whole program; main only maps its error to an exit code.
@@ -105,7 +109,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
-		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd())
+		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd())
 	return root
 }
 
@@ -183,6 +187,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.signer, err = tracking.SignerFromSecrets(string(d.secret), a.cfg.PreviousSecrets...); err != nil {
 		return nil, err
 	}
+	a.corr = a.correlator(d.signer)
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
@@ -245,6 +250,9 @@ func (a *app) senders(b *print.Batcher) (channel.Registry, error) {
 	dkim, err := a.dkimOptions()
 	if err != nil {
 		return nil, err
+	}
+	if a.corr != nil {
+		dkim = append(dkim, email.WithCorrelator(a.corr))
 	}
 	if a.cfg.SMTPURL != "" {
 		ec, err := email.ParseURL(a.cfg.SMTPURL)
