@@ -34,9 +34,9 @@ type Metrics struct {
 	// spam complaint reported after acceptance (internal/bounce).
 	SoftBounces int `json:"soft_bounces"`
 	Complaints  int `json:"complaints"`
-	Failed    int            `json:"failed"`    // permanent failure before the provider took it
-	Ambiguous int            `json:"ambiguous"` // held for review, maybe sent
-	Segments  int            `json:"sms_segments"`
+	Failed      int `json:"failed"`    // permanent failure before the provider took it
+	Ambiguous   int `json:"ambiguous"` // held for review, maybe sent
+	Segments    int `json:"sms_segments"`
 
 	Opens         int `json:"unique_opens"`         // human
 	MachineOpens  int `json:"unique_machine_opens"` // privacy proxies, scanners
