@@ -1,18 +1,11 @@
 package bounce_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/relais-dev/relais/internal/bounce"
 	"github.com/relais-dev/relais/internal/contact"
@@ -131,48 +124,6 @@ func (f *fixture) suppression(t *testing.T, email string) string {
 		return ""
 	}
 	return reason
-}
-
-// imapServer serves an in-memory IMAP server on loopback with user
-// "bounces" and returns its address and user.
-func imapServer(t *testing.T) (string, *imapmemserver.User) {
-	t.Helper()
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser("bounces", "pw")
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(user)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		Caps:         map[imap.Cap]struct{}{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-		InsecureAuth: true,
-		Logger:       discard{},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return ln.Addr().String(), user
-}
-
-type discard struct{}
-
-func (discard) Printf(string, ...any) {}
-
-// deliver appends raw messages to the user's INBOX.
-func deliver(t *testing.T, user *imapmemserver.User, msgs ...string) {
-	t.Helper()
-	for _, m := range msgs {
-		raw := strings.ReplaceAll(m, "\n", "\r\n")
-		if _, err := user.Append("INBOX", bytes.NewReader([]byte(raw)), &imap.AppendOptions{}); err != nil {
-			t.Fatalf("append: %v", err)
-		}
-	}
 }
 
 // dsn is an RFC 3464 report for a message sent with Return-Path rp.

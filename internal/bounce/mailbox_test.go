@@ -5,6 +5,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/bounce"
 	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/testenv"
 )
 
 // TestPollMailbox: three DSNs (a hard bounce, a soft one, one for a
@@ -18,13 +19,13 @@ func TestPollMailbox(t *testing.T) {
 			hard := f.sent(t, "C1", "alice@example.net")
 			soft := f.sent(t, "C2", "bob@example.net")
 			other := f.sent(t, "C3", "carol@example.net")
-			addr, user := imapServer(t)
-			deliver(t, user,
+			srv := testenv.StartIMAP(t)
+			srv.Deliver(t,
 				dsn("dsn1@mx.example.net", f.corr.ReturnPath(hard.ID, "dupont.example"), "failed", "5.1.1", "550 5.1.1 <someone@example.net>: Recipient address rejected: User unknown"),
 				dsn("dsn2@mx.example.net", f.corr.ReturnPath(soft.ID, "dupont.example"), "failed", "4.4.7", "451 4.4.7 delivery time expired"),
 				dsn("dsn3@mx.example.net", "newsletter@another.example", "failed", "5.1.1", "550 5.1.1 user unknown"),
 			)
-			mb, err := bounce.ParseMailbox("imap://bounces:pw@" + addr + "/INBOX")
+			mb, err := bounce.ParseMailbox(srv.URL())
 			if err != nil {
 				t.Fatal(err)
 			}
