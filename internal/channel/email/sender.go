@@ -132,7 +132,7 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	}
 	s := &Sender{
 		cfg:  cfg,
-		comp: composer{dkim: st.dkim},
+		comp: composer{dkim: st.dkim, corr: st.corr},
 		log:  st.logger.With("channel", channel.Email),
 	}
 	if cfg.Rate > 0 {
