@@ -75,3 +75,37 @@ func TestPollMailbox(t *testing.T) {
 		})
 	}
 }
+
+// TestPollMovesProcessed: with ?processed=Processed the applied reports
+// move there (read); the unrelated message stays in INBOX, unread.
+func TestPollMovesProcessed(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			f := newFixture(t, b.open(t))
+			hard := f.sent(t, "C1", "alice@example.net")
+			srv := testenv.StartIMAP(t)
+			srv.Deliver(t,
+				dsn("dsn1@mx.example.net", f.corr.ReturnPath(hard.ID, "dupont.example"), "failed", "5.1.1", "550 5.1.1 user unknown"),
+				"From: alice@example.net\nSubject: question\nMessage-ID: <q@example.net>\n\nBonjour, une question sur ma commande.\n",
+			)
+			mb, err := bounce.ParseMailbox(srv.URL() + "?processed=Processed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &bounce.Poller{Mailbox: mb, Correlator: f.corr, Recorder: f.rec, Log: quiet}
+			res, err := p.Poll(t.Context())
+			if err != nil {
+				t.Fatalf("Poll: %v", err)
+			}
+			if res.Read != 2 || res.Hard != 1 || res.Unmatched != 1 {
+				t.Fatalf("poll: %+v", res)
+			}
+			if n, unseen := srv.Status(t, "INBOX"); n != 1 || unseen != 1 {
+				t.Errorf("INBOX: %d messages, %d unseen; want the human message, unread", n, unseen)
+			}
+			if n, unseen := srv.Status(t, "Processed"); n != 1 || unseen != 0 {
+				t.Errorf("Processed: %d messages, %d unseen; want the bounce, read", n, unseen)
+			}
+		})
+	}
+}

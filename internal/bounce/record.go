@@ -90,7 +90,8 @@ func (r *Recorder) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Apply records o. It is idempotent: the same report applied twice changes
+// Apply records o on a message that left relais (its row accepted,
+// delivered, bounced, or ambiguous, which a report settles). It is idempotent: the same report applied twice changes
 // nothing the second time (events carry a dedupe key; a hard bounce or a
 // complaint is recorded once per message whatever its source). It reports
 // whether anything new was recorded. A ledger id without an email row
@@ -103,6 +104,12 @@ func (r *Recorder) Apply(ctx context.Context, o Outcome) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("bounce: ledger: %w", err)
 	}
+	if !reported(row.State) {
+		// Not sent (refused, failed, still planned): a report naming it
+		// is stale or forged, and says nothing about the address.
+		r.log().Info("email outcome for an unsent message ignored", "ledger", row.ID, "state", string(row.State), "kind", string(o.Kind))
+		return false, nil
+	}
 	at := o.At
 	if at.IsZero() {
 		at = r.now()
@@ -113,7 +120,7 @@ func (r *Recorder) Apply(ctx context.Context, o Outcome) (bool, error) {
 	moved := false
 	switch o.Kind {
 	case Delivered:
-		if moved, err = r.Store.Transition(ctx, row.ID, []store.State{store.Accepted}, store.Delivered, store.Change{}); err != nil {
+		if moved, err = r.Store.Transition(ctx, row.ID, []store.State{store.Accepted, store.Ambiguous}, store.Delivered, store.Change{}); err != nil {
 			return false, err
 		}
 		ev.Type, ev.DedupeKey = store.EventDelivered, base+"delivered"
@@ -122,7 +129,7 @@ func (r *Recorder) Apply(ctx context.Context, o Outcome) (bool, error) {
 		if reason == "" {
 			reason = policy.SuppressHardBounce
 		}
-		moved, err = r.Store.Transition(ctx, row.ID, []store.State{store.Accepted, store.Delivered}, store.Bounced,
+		moved, err = r.Store.Transition(ctx, row.ID, []store.State{store.Accepted, store.Delivered, store.Ambiguous}, store.Bounced,
 			store.Change{Reason: reason, Error: o.Source + " hard bounce " + o.Status})
 		if err != nil {
 			return false, err
@@ -213,4 +220,15 @@ func (r *Recorder) suppress(ctx context.Context, contactID int64, reason string)
 		return fmt.Errorf("bounce: suppress contact %d: %w", contactID, err)
 	}
 	return nil
+}
+
+// reported reports whether a row in state st left relais, so that an
+// outcome may be reported about it: accepted, delivered or bounced, or
+// ambiguous (a report proves it left, and settles the row).
+func reported(st store.State) bool {
+	switch st {
+	case store.Accepted, store.Delivered, store.Bounced, store.Ambiguous:
+		return true
+	}
+	return false
 }

@@ -25,8 +25,10 @@ func StartIMAP(t testing.TB) *IMAPServer {
 	s := &IMAPServer{User: "bounces", Password: "bounce-pw"}
 	mem := imapmemserver.New()
 	s.user = imapmemserver.NewUser(s.User, s.Password)
-	if err := s.user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
+	for _, mb := range []string{"INBOX", "Processed"} {
+		if err := s.user.Create(mb, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mem.AddUser(s.user)
 	srv := imapserver.New(&imapserver.Options{
@@ -66,3 +68,14 @@ func (s *IMAPServer) Deliver(t testing.TB, msgs ...string) {
 type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
+
+// Status returns the number of messages and of unseen messages of a
+// folder.
+func (s *IMAPServer) Status(t testing.TB, folder string) (messages, unseen uint32) {
+	t.Helper()
+	st, err := s.user.Status(folder, &imap.StatusOptions{NumMessages: true, NumUnseen: true})
+	if err != nil {
+		t.Fatalf("imap status %s: %v", folder, err)
+	}
+	return *st.NumMessages, *st.NumUnseen
+}
