@@ -37,7 +37,7 @@ func (a *app) recorder(d *deps) *bounce.Recorder {
 		limit = -1 // configured 0: never suppress on soft bounces
 	}
 	return &bounce.Recorder{Store: d.store, Secret: d.secret, SoftLimit: limit,
-		SoftWindow: a.cfg.SoftBounces.Window.Duration(), Log: a.log, Now: a.now}
+		SoftWindow: a.cfg.SoftBounces.Window.Duration(), Log: a.log, Now: a.now, Observe: d.metrics.ObserveEvents}
 }
 
 // emailHooks returns the configured provider webhooks, nil when none is.

@@ -74,6 +74,9 @@ type Recorder struct {
 	SoftWindow time.Duration
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Observe, when set, counts the events recorded by type (the
+	// relais_events_total metric).
+	Observe func(eventType string, n int)
 }
 
 func (r *Recorder) log() *slog.Logger {
@@ -162,6 +165,9 @@ func (r *Recorder) Apply(ctx context.Context, o Outcome) (bool, error) {
 	n, err := r.Store.RecordEvents(ctx, []store.Event{ev})
 	if err != nil {
 		return false, fmt.Errorf("bounce: record %s: %w", ev.Type, err)
+	}
+	if n > 0 && r.Observe != nil {
+		r.Observe(ev.Type, n)
 	}
 	if o.Kind == SoftBounce && n > 0 {
 		if err := r.softLimit(ctx, row.ContactID, at); err != nil {
