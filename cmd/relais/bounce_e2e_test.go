@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/bounce"
 	"github.com/relais-dev/relais/internal/report"
+	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -150,4 +153,81 @@ func TestComplaintOptsOutThroughWorker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeEmailFeedback: `relais serve --roles api,worker` polls the
+// bounce mailbox (a feedback report there opts the person out) and serves
+// the Postmark webhook where the Twilio ones are (a signed-in bounce moves
+// the row; a request without credentials gets 401).
+func TestServeEmailFeedback(t *testing.T) {
+	dir := project(t)
+	_, redisURL := testenv.StartRedis(t)
+	smtp := testenv.StartSMTP(t)
+	mbox := testenv.StartIMAP(t)
+	dbURL := "sqlite:" + filepath.Join(dir, "var", "relais.db")
+	addr := testenv.Addr(testenv.FreePort(t))
+	env := map[string]string{
+		"RELAIS_REDIS_URL": redisURL, "RELAIS_DATABASE_URL": dbURL, "RELAIS_SMTP_URL": smtp.URL(),
+		"RELAIS_SECRET": "test-secret-0123456789abcdef", "RELAIS_HTTP_ADDR": addr, "RELAIS_PUBLIC_URL": "http://" + addr,
+		"RELAIS_BOUNCE_MAILBOX": mbox.URL(), "RELAIS_BOUNCE_POLL_INTERVAL": "1s",
+		"RELAIS_POSTMARK_WEBHOOK_USER": "postmark", "RELAIS_POSTMARK_WEBHOOK_PASSWORD": "long-hook-password",
+	}
+	startServe(t, env, "--roles", "api,worker")
+	c := &cli{t: t, env: env}
+	c.mustRun(t.Context(), "run", "campaigns/printemps-2027.yaml", "--wait")
+	if !smtp.WaitFor(len(wantRecipients), 20*time.Second) {
+		t.Fatalf("SMTP got %d messages, want %d", smtp.Count(), len(wantRecipients))
+	}
+	byRcpt := map[string]testenv.ReceivedMessage{}
+	for _, m := range smtp.Messages() {
+		byRcpt[m.To[0]] = m
+	}
+	headers, _, _ := strings.Cut(string(byRcpt["camille.durand@example.org"].Data), "\r\n\r\n")
+	mbox.Deliver(t, arf(headers))
+
+	st := openStore(t, dbURL)
+	events := func(typ string) []store.Event {
+		evs, err := st.ListEvents(t.Context(), store.EventFilter{Types: []string{typ}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	waitUntil(t, "the complaint recorded by the serve poller", 20*time.Second, func() bool { return len(events(store.EventComplained)) == 1 })
+
+	julien := byRcpt["julien.moreau@example.org"]
+	tok := strings.TrimSuffix(strings.TrimPrefix(julien.From, "bounce+"), "@dupont.example")
+	body := []byte(`{"RecordType":"Bounce","ID":42,"Type":"HardBounce","MessageID":"pm-1","BouncedAt":"2027-03-20T09:31:00Z","Metadata":{"relais_ledger":"` + tok + `"}}`)
+	hook := "http://" + addr + bounce.HookPrefix + bounce.ProviderPostmark
+	if code := postHook(t, hook, body, ""); code != 401 {
+		t.Fatalf("postmark hook without credentials: %d, want 401", code)
+	}
+	if code := postHook(t, hook, body, "long-hook-password"); code != 200 {
+		t.Fatalf("postmark hook: %d, want 200", code)
+	}
+	bounced := events(store.EventBounced)
+	if len(bounced) != 1 {
+		t.Fatalf("%d bounced events, want 1", len(bounced))
+	}
+	row, err := st.GetLedger(t.Context(), bounced[0].LedgerID)
+	if err != nil || row.State != store.Bounced || row.Reason != "HardBounce" {
+		t.Errorf("bounced row: %+v %v", row, err)
+	}
+}
+
+func postHook(t *testing.T, url string, body []byte, password string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if password != "" {
+		req.SetBasicAuth("postmark", password)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }
