@@ -16,7 +16,6 @@ import (
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/rights"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -290,9 +289,9 @@ opt-out recorded during a run stops the sends not yet made.`,
 				return userErrorf("--channel must be email, sms or postal, got %q", ch)
 			}
 			switch purpose {
-			case policy.PurposeMarketing, policy.PurposeOpenTracking:
+			case contact.PurposeMarketing, contact.PurposeOpenTracking:
 			default:
-				return userErrorf("--purpose must be %s or %s, got %q", policy.PurposeMarketing, policy.PurposeOpenTracking, purpose)
+				return userErrorf("--purpose must be %s or %s, got %q", contact.PurposeMarketing, contact.PurposeOpenTracking, purpose)
 			}
 			d, rs, err := a.rightsStore(ctx)
 			if err != nil {
@@ -303,9 +302,9 @@ opt-out recorded during a run stops the sends not yet made.`,
 			if err != nil {
 				return err
 			}
-			st := policy.ConsentState{Status: policy.Refused, Source: source, Text: text, At: a.clock().UTC()}
+			st := contact.ConsentState{Status: contact.Refused, Source: source, Text: text, At: a.clock().UTC()}
 			if granted {
-				st.Status = policy.Granted
+				st.Status = contact.Granted
 			}
 			if err := rs.SetConsent(ctx, c.ID, ch, purpose, st); err != nil {
 				return err
@@ -324,7 +323,7 @@ opt-out recorded during a run stops the sends not yet made.`,
 		},
 	}
 	cmd.Flags().StringVar(&ch, "channel", "", "email, sms or postal (required)")
-	cmd.Flags().StringVar(&purpose, "purpose", policy.PurposeMarketing, "marketing or open_tracking")
+	cmd.Flags().StringVar(&purpose, "purpose", contact.PurposeMarketing, "marketing or open_tracking")
 	cmd.Flags().BoolVar(&granted, "granted", false, "consent given")
 	cmd.Flags().BoolVar(&refused, "refused", false, "consent withdrawn (opt-out)")
 	cmd.Flags().StringVar(&source, "source", "cli", "where the consent was collected (proof)")

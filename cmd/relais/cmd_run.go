@@ -140,13 +140,12 @@ mode the workers run in this process, so one command sends a whole campaign
 
 // pending counts rows a worker still has to act on now.
 func pending(c map[string]int) int {
-	return c[string(store.Planned)] + c[string(store.Claimed)] + c[string(store.Submitting)]
+	return store.Due(c)
 }
 
 func total(c map[string]int) int {
 	n := 0
-	for _, s := range []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting, store.Accepted,
-		store.Delivered, store.Bounced, store.Failed, store.Refused, store.Ambiguous} {
+	for _, s := range store.States {
 		n += c[string(s)]
 	}
 	return n

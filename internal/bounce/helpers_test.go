@@ -11,8 +11,7 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/postgres"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/tracking"
 )
@@ -29,7 +28,7 @@ var backends = []struct {
 }{
 	{"sqlite", func(t *testing.T) store.Store {
 		t.Helper()
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
+		s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
 		if err != nil {
 			t.Fatalf("sqlite: %v", err)
 		}
@@ -38,7 +37,7 @@ var backends = []struct {
 	}},
 	{"postgres", func(t *testing.T) store.Store {
 		t.Helper()
-		s, err := postgres.Open(t.Context(), testenv.PostgresURL(t))
+		s, err := sqlstore.OpenPostgres(t.Context(), testenv.PostgresURL(t))
 		if err != nil {
 			t.Fatalf("postgres: %v", err)
 		}
@@ -116,7 +115,7 @@ func (f *fixture) events(t *testing.T) map[string]int {
 // suppression returns the suppression reason of email ("" when none).
 func (f *fixture) suppression(t *testing.T, email string) string {
 	t.Helper()
-	ok, reason, err := f.st.Suppressed(t.Context(), policy.SuppressionKey(secret, policy.AddrEmail, policy.NormalizeEmail(email)))
+	ok, reason, err := f.st.Suppressed(t.Context(), contact.SuppressionKey(secret, contact.AddrEmail, policy.NormalizeEmail(email)))
 	if err != nil {
 		t.Fatalf("Suppressed: %v", err)
 	}

@@ -52,7 +52,7 @@ type Store interface {
 	Transition(ctx context.Context, id string, from []store.State, to store.State, c store.Change) (bool, error)
 	store.EventStore
 	Suppress(ctx context.Context, key, reason string) error
-	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st contact.ConsentState) error
 }
 
 // ErrUnknownMessage is returned by Apply for a ledger id with no email row.
@@ -130,28 +130,28 @@ func (r *Recorder) Apply(ctx context.Context, o Outcome) (bool, error) {
 	case HardBounce:
 		reason := o.Status
 		if reason == "" {
-			reason = policy.SuppressHardBounce
+			reason = contact.SuppressHardBounce
 		}
 		moved, err = r.Store.Transition(ctx, row.ID, []store.State{store.Accepted, store.Delivered, store.Ambiguous}, store.Bounced,
 			store.Change{Reason: reason, Error: o.Source + " hard bounce " + o.Status})
 		if err != nil {
 			return false, err
 		}
-		if err := r.suppress(ctx, row.ContactID, policy.SuppressHardBounce); err != nil {
+		if err := r.suppress(ctx, row.ContactID, contact.SuppressHardBounce); err != nil {
 			return false, err
 		}
 		ev.Type, ev.Detail, ev.DedupeKey = store.EventBounced, o.Status, base+"bounced"
 	case SoftBounce:
 		ev.Type, ev.Detail, ev.DedupeKey = store.EventSoftBounced, o.Status, base+"soft:"+o.Source+":"+o.Ref
 	case Complaint:
-		st := policy.ConsentState{Status: policy.Refused, Source: ComplaintSource, At: at.UTC(),
+		st := contact.ConsentState{Status: contact.Refused, Source: ComplaintSource, At: at.UTC(),
 			Text: "spam complaint (" + o.Source + ") about campaign " + row.CampaignID + " step " + row.StepID}
-		if err := r.Store.SetConsent(ctx, row.ContactID, policy.ConsentChannel(channel.Email), policy.PurposeMarketing, st); err != nil {
+		if err := r.Store.SetConsent(ctx, row.ContactID, policy.ConsentChannel(channel.Email), contact.PurposeMarketing, st); err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				return false, fmt.Errorf("bounce: complaint consent: %w", err)
 			}
 		}
-		if err := r.suppress(ctx, row.ContactID, policy.SuppressComplaint); err != nil {
+		if err := r.suppress(ctx, row.ContactID, contact.SuppressComplaint); err != nil {
 			return false, err
 		}
 		ev.Type, ev.Detail, ev.DedupeKey = store.EventComplained, o.Status, base+"complained"
@@ -206,7 +206,7 @@ func (r *Recorder) softLimit(ctx context.Context, contactID int64, at time.Time)
 	if n < limit {
 		return nil
 	}
-	return r.suppress(ctx, contactID, policy.SuppressSoftBounce)
+	return r.suppress(ctx, contactID, contact.SuppressSoftBounce)
 }
 
 // suppress puts the contact's email address on the suppression list.
@@ -218,7 +218,7 @@ func (r *Recorder) suppress(ctx context.Context, contactID int64, reason string)
 	if err != nil {
 		return fmt.Errorf("bounce: contact %d: %w", contactID, err)
 	}
-	key := policy.SuppressionKeys(r.Secret, c)[policy.AddrEmail]
+	key := contact.SuppressionKeys(r.Secret, c)[contact.AddrEmail]
 	if key == "" {
 		return nil
 	}

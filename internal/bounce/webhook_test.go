@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/bounce"
-	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -255,8 +255,8 @@ func TestProviderWebhooks(t *testing.T) {
 			if ev := f.events(t); ev[store.EventSoftBounced] != 0 {
 				t.Errorf("forged mailgun event recorded: %v", ev)
 			}
-			cs, err := f.st.Consent(t.Context(), rows["mg2"].ContactID, "email", policy.PurposeMarketing)
-			if err != nil || cs.Status != policy.Refused || cs.Source != bounce.ComplaintSource {
+			cs, err := f.st.Consent(t.Context(), rows["mg2"].ContactID, "email", contact.PurposeMarketing)
+			if err != nil || cs.Status != contact.Refused || cs.Source != bounce.ComplaintSource {
 				t.Errorf("complaint consent %+v %v, want refused with source complaint", cs, err)
 			}
 		})

@@ -50,15 +50,15 @@ func (f *Feedback) Unsubscribe(ctx context.Context, cl tracking.Claims, source s
 		return fmt.Errorf("unsubscribe %s: contact: %w", cl.LedgerID, err)
 	}
 	now := f.now()
-	err = f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), policy.PurposeMarketing, policy.ConsentState{
-		Status: policy.Refused, Source: "unsubscribe:" + source + ":" + row.CampaignID, At: now,
+	err = f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), contact.PurposeMarketing, contact.ConsentState{
+		Status: contact.Refused, Source: "unsubscribe:" + source + ":" + row.CampaignID, At: now,
 		Text: "unsubscribe link of campaign " + row.CampaignID + " step " + row.StepID,
 	})
 	if err != nil {
 		return err
 	}
 	if key := addressKey(f.Secret, row.Channel, c); key != "" {
-		return f.Store.Suppress(ctx, key, policy.SuppressOptedOut)
+		return f.Store.Suppress(ctx, key, contact.SuppressOptedOut)
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ func (f *Feedback) Unsubscribe(ctx context.Context, cl tracking.Claims, source s
 // addressKey is the suppression key of c's address on ch ("" when none).
 func addressKey(secret []byte, ch string, c *contact.Contact) string {
 	addrCh := policy.AddressChannel(ch)
-	keys := policy.SuppressionKeys(secret, c)
+	keys := contact.SuppressionKeys(secret, c)
 	return keys[addrCh]
 }
 
@@ -141,11 +141,11 @@ func (f *Feedback) SuppressOnFailure(ctx context.Context, row *store.LedgerRow, 
 	var supp string
 	switch reason {
 	case "hard_bounce", "landline", "invalid_address", "unreachable":
-		supp = policy.SuppressHardBounce
+		supp = contact.SuppressHardBounce
 	case "opted_out":
-		supp = policy.SuppressOptedOut
-		err := f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), policy.PurposeMarketing, policy.ConsentState{
-			Status: policy.Refused, Source: "provider:" + row.Channel, At: f.now(), Text: "provider reported the recipient unsubscribed"})
+		supp = contact.SuppressOptedOut
+		err := f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), contact.PurposeMarketing, contact.ConsentState{
+			Status: contact.Refused, Source: "provider:" + row.Channel, At: f.now(), Text: "provider reported the recipient unsubscribed"})
 		if err != nil {
 			return err
 		}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -22,7 +21,7 @@ type contactFinder interface {
 
 // consentSetter records a consent with its proof (both stores).
 type consentSetter interface {
-	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st contact.ConsentState) error
 }
 
 // ContactResponse is the answer of PUT /api/v1/contacts/{ref}: ids only,
@@ -133,7 +132,7 @@ func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Purpose == "" {
-		req.Purpose = policy.PurposeMarketing
+		req.Purpose = contact.PurposeMarketing
 	}
 	if req.Source == "" {
 		req.Source = "api"
@@ -142,7 +141,7 @@ func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) {
 	case req.Channel != "email" && req.Channel != "sms" && req.Channel != "postal":
 		s.fail(w, r, errInvalid("channel", `must be "email", "sms" or "postal"`))
 		return
-	case req.Purpose != policy.PurposeMarketing && req.Purpose != policy.PurposeOpenTracking:
+	case req.Purpose != contact.PurposeMarketing && req.Purpose != contact.PurposeOpenTracking:
 		s.fail(w, r, errInvalid("purpose", `must be "marketing" or "open_tracking"`))
 		return
 	case req.Granted == nil:
@@ -163,9 +162,9 @@ func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) {
 	if req.At != nil {
 		at = req.At.UTC()
 	}
-	st := policy.ConsentState{Status: policy.Refused, Source: req.Source, Text: req.Text, At: at}
+	st := contact.ConsentState{Status: contact.Refused, Source: req.Source, Text: req.Text, At: at}
 	if *req.Granted {
-		st.Status = policy.Granted
+		st.Status = contact.Granted
 	}
 	if err := cs.SetConsent(r.Context(), id, req.Channel, req.Purpose, st); err != nil {
 		s.fail(w, r, err)

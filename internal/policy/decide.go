@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
@@ -64,12 +65,12 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	if in.Duplicate {
 		return deny(ReasonDuplicate, ""), nil
 	}
-	norm := normalizedAddress(c, addr)
+	norm := contact.NormalizedAddress(c, addr)
 	if norm == "" {
 		switch {
-		case addr == AddrPostal && hasAnyPostal(c.Address):
+		case addr == contact.AddrPostal && hasAnyPostal(c.Address):
 			return deny(ReasonInvalidAddress, "incomplete postal address"), nil
-		case addr == AddrPhone && strings.TrimSpace(c.PhoneRaw) != "":
+		case addr == contact.AddrPhone && strings.TrimSpace(c.PhoneRaw) != "":
 			// The import kept a number it could not normalize.
 			return deny(ReasonInvalidAddress, "phone not normalizable"), nil
 		}
@@ -80,17 +81,18 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 
 	// 2. The suppression list.
-	suppressed, why, err := e.lookup.Suppressed(ctx, SuppressionKey(e.secret, addr, norm))
+	suppressed, why, err := e.lookup.Suppressed(ctx, contact.SuppressionKey(e.secret, addr, norm))
 	if err != nil {
 		return Decision{}, wrapLookup("suppression", err)
 	}
 	if suppressed {
 		switch {
-		case (why == SuppressOptedOut || why == SuppressComplaint) && !marketing:
-			// An unsubscribe stops marketing, not the order confirmation.
-		case why == SuppressOptedOut || why == SuppressComplaint:
+		case (why == contact.SuppressOptedOut || why == contact.SuppressComplaint) && !marketing:
+			// An unsubscribe or a complaint stops marketing, not the order
+			// confirmation.
+		case why == contact.SuppressOptedOut || why == contact.SuppressComplaint:
 			return deny(ReasonOptedOut, why), nil
-		case why == SuppressErased:
+		case why == contact.SuppressErased:
 			return deny(ReasonErased, why), nil
 		default:
 			// hard_bounce, manual and any reason this version does not
@@ -149,28 +151,21 @@ func (e *Engine) consent(ctx context.Context, c *contact.Contact, ch string) (De
 		return deny(ReasonNoConsent, "channel closed to marketing"), nil
 	}
 	cch := ConsentChannel(ch)
-	st := ConsentState{Status: Unknown}
+	st := contact.ConsentState{Status: contact.Unknown}
 	if c.ID != 0 {
 		var err error
-		st, err = e.lookup.Consent(ctx, c.ID, cch, PurposeMarketing)
+		st, err = e.lookup.Consent(ctx, c.ID, cch, contact.PurposeMarketing)
 		if err != nil {
 			return Decision{}, wrapLookup("consent", err)
 		}
 	}
-	if st.Status == Unknown {
-		// A contact from a file audience, or not yet synced: the value
-		// read at import is all there is.
-		if v := c.Consent[cch]; v != nil {
-			st = ConsentState{Status: Refused, Source: "contact"}
-			if *v {
-				st.Status = Granted
-			}
-		}
-	}
+	// A contact from a file audience, or not yet synced: the value read
+	// at import is all there is.
+	st = contact.ResolveConsent(st, c.Consent[cch], "contact", time.Time{})
 	switch {
-	case st.Status == Refused:
+	case st.Status == contact.Refused:
 		return deny(ReasonOptedOut, st.Source), nil
-	case mode == OptIn && st.Status != Granted:
+	case mode == OptIn && st.Status != contact.Granted:
 		return deny(ReasonNoConsent, ""), nil
 	}
 	return Decision{Verdict: Allow}, nil
@@ -192,9 +187,9 @@ func (e *Engine) mode(kind, ch string) ConsentMode {
 
 func isMarketing(purpose string) (bool, error) {
 	switch purpose {
-	case "", PurposeMarketing:
+	case "", contact.PurposeMarketing:
 		return true, nil
-	case PurposeTransactional:
+	case contact.PurposeTransactional:
 		return false, nil
 	}
 	return false, fmt.Errorf("%w %q", ErrUnknownPurpose, purpose)
@@ -216,14 +211,14 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // address is present.
 func validAddress(addr string, c *contact.Contact) bool {
 	switch addr {
-	case AddrEmail:
+	case contact.AddrEmail:
 		// The importer's rule, so the policy and the import agree on
 		// which addresses are valid.
 		_, ok := contact.NormalizeEmail(c.Email)
 		return ok
-	case AddrPhone:
+	case contact.AddrPhone:
 		return e164.MatchString(strings.TrimSpace(c.Phone))
-	case AddrPostal:
+	case contact.AddrPostal:
 		return strings.TrimSpace(c.Address.City) != ""
 	}
 	return false

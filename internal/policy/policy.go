@@ -77,28 +77,6 @@ const (
 	Send
 )
 
-// ConsentStatus is what a contact said about one channel and purpose.
-type ConsentStatus int
-
-// Consent statuses.
-const (
-	Unknown ConsentStatus = iota // nothing recorded
-	Granted
-	Refused
-)
-
-// ConsentState is a consent record with its proof (GDPR art. 7(1): the
-// controller must be able to demonstrate consent).
-type ConsentState struct {
-	Status ConsentStatus
-	// Source is where it was given ("import:file.csv", "api", "sms:STOP").
-	Source string
-	// At is when it was given or withdrawn.
-	At time.Time
-	// Text is the wording or its version shown when it was collected.
-	Text string
-}
-
 // Lookup is what the engine reads from the store. It is declared here, by
 // its consumer; the store implements it. Every method must be safe for
 // concurrent use.
@@ -106,7 +84,7 @@ type Lookup interface {
 	// Consent returns contactID's consent on consentChannel ("email",
 	// "sms", "postal") for purpose ("marketing", "open_tracking"), with
 	// Status Unknown when nothing is recorded.
-	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (ConsentState, error)
+	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (contact.ConsentState, error)
 	// Suppressed reports whether key (SuppressionKey) is on the
 	// suppression list and with which reason (SuppressHardBounce…).
 	Suppressed(ctx context.Context, key string) (bool, string, error)
@@ -142,18 +120,6 @@ type Input struct {
 	// campaign's limits.frequency_cap); nil uses the rules.
 	FrequencyCap *Cap
 }
-
-// Purposes of a message, equal to campaign.Marketing and
-// campaign.Transactional (repeated here so the policy does not depend on
-// the campaign file model).
-const (
-	PurposeMarketing     = "marketing"
-	PurposeTransactional = "transactional"
-)
-
-// PurposeOpenTracking is the consent purpose checked for the open pixel
-// under the with_consent open tracking policy.
-const PurposeOpenTracking = "open_tracking"
 
 // Errors returned by Decide for a bad Input (a programming error, not a
 // refusal).
@@ -205,13 +171,13 @@ func (e *Engine) Rules() Rules { return e.rules }
 // SuppressionKey returns the key of normalizedAddress on addrChannel
 // under the engine's secret (see the package function SuppressionKey).
 func (e *Engine) SuppressionKey(addrChannel, normalizedAddress string) string {
-	return SuppressionKey(e.secret, addrChannel, normalizedAddress)
+	return contact.SuppressionKey(e.secret, addrChannel, normalizedAddress)
 }
 
 // SuppressionKeys returns the keys of every address of c (see the package
 // function SuppressionKeys).
 func (e *Engine) SuppressionKeys(c *contact.Contact) map[string]string {
-	return SuppressionKeys(e.secret, c)
+	return contact.SuppressionKeys(e.secret, c)
 }
 
 // Location returns the zone quiet hours use for c: its Timezone when it
@@ -239,9 +205,9 @@ func (e *Engine) TrackOpens(ctx context.Context, c *contact.Contact) (bool, erro
 	if c == nil || c.ID == 0 {
 		return false, nil
 	}
-	st, err := e.lookup.Consent(ctx, c.ID, ConsentChannel(channel.Email), PurposeOpenTracking)
+	st, err := e.lookup.Consent(ctx, c.ID, ConsentChannel(channel.Email), contact.PurposeOpenTracking)
 	if err != nil {
 		return false, wrapLookup("consent", err)
 	}
-	return st.Status == Granted, nil
+	return st.Status == contact.Granted, nil
 }

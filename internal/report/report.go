@@ -193,6 +193,10 @@ func Build(ctx context.Context, src Source, campaignID string, costs campaign.Co
 // addLedger counts a ledger group and prices what was sent.
 func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost) {
 	m.Targeted += g.Rows
+	if !g.State.Terminal() {
+		m.Pending += g.Rows
+		return
+	}
 	switch g.State {
 	case store.Refused:
 		m.Refused += g.Rows
@@ -201,8 +205,6 @@ func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost) {
 			reason = "unspecified"
 		}
 		m.RefusedBy[reason] += g.Rows
-	case store.Planned, store.Deferred, store.Claimed, store.Submitting:
-		m.Pending += g.Rows
 	case store.Accepted, store.Delivered, store.Bounced:
 		m.Sent += g.Rows
 		switch g.State {

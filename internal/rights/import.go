@@ -14,7 +14,6 @@ import (
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -129,7 +128,7 @@ func consentRecords(cs []*contact.Contact, source string, at time.Time) []store.
 			if v == nil {
 				continue
 			}
-			recs = append(recs, store.ConsentRecord{ContactID: c.ID, Channel: ch, Purpose: policy.PurposeMarketing,
+			recs = append(recs, store.ConsentRecord{ContactID: c.ID, Channel: ch, Purpose: contact.PurposeMarketing,
 				Granted: *v, Source: source, At: at})
 		}
 	}

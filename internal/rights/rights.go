@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -106,7 +105,7 @@ func Export(ctx context.Context, st store.RightsStore, c *contact.Contact, now t
 
 // Forget erases contact id (GDPR art. 17) through st.EraseContact, with
 // the suppression keys of every address the stored contact had under
-// secret (policy.SuppressionKeys), so the person stays refused if the
+// secret (contact.SuppressionKeys), so the person stays refused if the
 // address comes back in an import. It reports false when the contact was
 // already erased (a second request succeeds and changes nothing).
 func Forget(ctx context.Context, st store.RightsStore, secret []byte, id int64, now time.Time) (bool, error) {
@@ -121,9 +120,9 @@ func Forget(ctx context.Context, st store.RightsStore, secret []byte, id int64, 
 }
 
 func suppressionKeys(secret []byte, c *contact.Contact) []string {
-	m := policy.SuppressionKeys(secret, c)
+	m := contact.SuppressionKeys(secret, c)
 	keys := make([]string, 0, len(m))
-	for _, addr := range []string{policy.AddrEmail, policy.AddrPhone, policy.AddrPostal} {
+	for _, addr := range []string{contact.AddrEmail, contact.AddrPhone, contact.AddrPostal} {
 		if k, ok := m[addr]; ok {
 			keys = append(keys, k)
 		}

@@ -257,7 +257,7 @@ const EnqueueParallelism = 16
 // queued are refused by the queue as duplicates and skipped.
 func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 	total := 0
-	f := store.LedgerFilter{RunID: r.ID, States: []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting}, Limit: BatchSize}
+	f := store.LedgerFilter{RunID: r.ID, States: store.NonTerminal, Limit: BatchSize}
 	for {
 		rows, err := p.Store.ListLedger(ctx, f)
 		if err != nil {

@@ -64,7 +64,7 @@ func (w *Worker) AssemblePrint(ctx context.Context, runID int64) ([]print.BatchR
 // PrintPending reports whether any print send of the run is still to be
 // acted on.
 func PrintPending(ctx context.Context, st store.Store, runID int64) (bool, error) {
-	f := store.LedgerFilter{RunID: runID, States: []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting}, Limit: 1000}
+	f := store.LedgerFilter{RunID: runID, States: store.NonTerminal, Limit: 1000}
 	for {
 		rows, err := st.ListLedger(ctx, f)
 		if err != nil {

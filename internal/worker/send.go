@@ -109,7 +109,7 @@ func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
 		}
 		// on_ambiguous: resend — one more attempt, counted below.
 	}
-	ok, err := w.Store.Transition(ctx, row.ID, []store.State{store.Planned, store.Deferred, store.Claimed, store.Submitting}, store.Claimed, store.Change{AddAttempt: true})
+	ok, err := w.Store.Transition(ctx, row.ID, store.NonTerminal, store.Claimed, store.Change{AddAttempt: true})
 	if err != nil || !ok {
 		return false, err
 	}

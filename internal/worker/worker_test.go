@@ -20,13 +20,13 @@ import (
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/worker"
 )
 
 type fixture struct {
-	st   *sqlite.Store
+	st   *sqlstore.Store
 	smtp *testenv.SMTPServer
 	w    *worker.Worker
 	sp   *campaign.Spec
@@ -41,7 +41,7 @@ var secret = []byte("worker-test-secret-0123456789")
 func setup(t testing.TB, name string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,14 +132,14 @@ func TestHandleSend(t *testing.T) {
 			wantErr: "retry", wantState: store.Claimed, wantSent: 0, again: true, wantState2: store.Accepted},
 		{name: "5xx at RCPT is a recorded hard bounce", campaign: "hello", start: store.Planned,
 			prepare: func(_ *testing.T, f *fixture) { f.smtp.FailRecipient("camille@example.org", 550) },
-			wantErr: "permanent", wantState: store.Failed, wantWhy: "hard_bounce", wantSuppressed: policy.SuppressHardBounce},
+			wantErr: "permanent", wantState: store.Failed, wantWhy: "hard_bounce", wantSuppressed: contact.SuppressHardBounce},
 		{name: "a retry finding submitting holds it as ambiguous", campaign: "hello", start: store.Submitting,
 			wantState: store.Ambiguous, wantSent: 0, wantWhy: "in_flight_at_failure"},
 		{name: "on_ambiguous resend sends once more", campaign: "hello-resend", start: store.Submitting,
 			wantState: store.Accepted, wantSent: 1},
 		{name: "opt-out after planning refuses at send time", campaign: "hello", start: store.Planned,
 			prepare: func(t *testing.T, f *fixture) {
-				err := f.st.SetConsent(context.Background(), f.c.ID, "email", "marketing", policy.ConsentState{Status: policy.Refused, Source: "test"})
+				err := f.st.SetConsent(context.Background(), f.c.ID, "email", "marketing", contact.ConsentState{Status: contact.Refused, Source: "test"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -182,7 +182,7 @@ func TestHandleSend(t *testing.T) {
 				tt.wantSent = 1
 			}
 			if tt.wantSuppressed != "" {
-				ok, why, err := f.st.Suppressed(context.Background(), policy.SuppressionKey(secret, "email", "camille@example.org"))
+				ok, why, err := f.st.Suppressed(context.Background(), contact.SuppressionKey(secret, "email", "camille@example.org"))
 				if err != nil || !ok || why != tt.wantSuppressed {
 					t.Errorf("suppressed=%v (%s, %v), want %s", ok, why, err, tt.wantSuppressed)
 				}
