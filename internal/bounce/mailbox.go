@@ -27,6 +27,10 @@ const (
 	FlagUnmatched imap.Flag = "$RelaisUnmatched"
 )
 
+// maxPerPoll bounds the messages one poll fetches, and so its memory: a
+// backlog is worked through over several polls.
+const maxPerPoll = 500
+
 // Mailbox is where bounces and feedback reports arrive: parsed from
 // imaps://user:pass@host[:993]/INBOX[?processed=Folder], or imap:// (no
 // TLS) on a loopback host only.
@@ -100,8 +104,8 @@ type Poller struct {
 	Log        *slog.Logger
 }
 
-// Poll reads every message of the folder not yet marked by an earlier
-// poll, applies the bounces and complaints that name a relais message,
+// Poll reads the messages of the folder not yet marked by an earlier
+// poll (at most 500; the next poll takes the rest), applies the bounces and complaints that name a relais message,
 // marks them FlagProcessed and \Seen (and moves them when Processed is
 // set), and marks the others FlagUnmatched. Nothing is deleted. A store
 // error stops the poll before the message is marked, so the next poll
@@ -128,6 +132,9 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 	uids := found.AllUIDs()
 	if len(uids) == 0 {
 		return res, nil
+	}
+	if len(uids) > maxPerPoll {
+		uids = uids[:maxPerPoll] // the next poll takes the rest
 	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
