@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/doctor"
 )
@@ -63,10 +64,10 @@ func (a *app) doctorInput(specs []*campaign.Spec) (doctor.Input, error) {
 	in := doctor.Input{BounceDomain: a.cfg.BounceDomain, PublicURL: a.cfg.PublicURL}
 	byName := map[string]*doctor.Domain{}
 	for _, sp := range specs {
-		if sp == nil || sp.Sender.Email == "" {
+		if sp == nil || sp.Sender.For(emailch.SenderKey) == "" {
 			continue
 		}
-		addr, err := netmail.ParseAddress(sp.Sender.Email)
+		addr, err := netmail.ParseAddress(sp.Sender.For(emailch.SenderKey))
 		if err != nil {
 			continue
 		}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
@@ -101,7 +101,7 @@ func (r *Recorder) now() time.Time {
 // gives ErrUnknownMessage.
 func (r *Recorder) Apply(ctx context.Context, o Outcome) (bool, error) {
 	row, err := r.Store.GetLedger(ctx, o.LedgerID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && row.Channel != channel.Email) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && row.Channel != emailch.Name) {
 		return false, ErrUnknownMessage
 	}
 	if err != nil {
@@ -146,7 +146,7 @@ func (r *Recorder) Apply(ctx context.Context, o Outcome) (bool, error) {
 	case Complaint:
 		st := contact.ConsentState{Status: contact.Refused, Source: ComplaintSource, At: at.UTC(),
 			Text: "spam complaint (" + o.Source + ") about campaign " + row.CampaignID + " step " + row.StepID}
-		if err := r.Store.SetConsent(ctx, row.ContactID, policy.ConsentChannel(channel.Email), contact.PurposeMarketing, st); err != nil {
+		if err := r.Store.SetConsent(ctx, row.ContactID, policy.ConsentChannel(emailch.Name), contact.PurposeMarketing, st); err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				return false, fmt.Errorf("bounce: complaint consent: %w", err)
 			}
@@ -199,7 +199,7 @@ func (r *Recorder) softLimit(ctx context.Context, contactID int64, at time.Time)
 	}
 	n := 0
 	for _, e := range evs {
-		if e.Channel == channel.Email && !e.At.Before(at.Add(-window)) {
+		if e.Channel == emailch.Name && !e.At.Before(at.Add(-window)) {
 			n++
 		}
 	}
