@@ -22,8 +22,8 @@ import (
 )
 
 func (a *app) runCmd() *cobra.Command {
-	var runKey string
-	var dryRun, wait bool
+	var runKey, reason string
+	var dryRun, wait, resend bool
 	cmd := &cobra.Command{
 		Use:   "run CAMPAIGN",
 		Short: "Start a run of a campaign now and print its id",
@@ -33,10 +33,21 @@ recipient (default key: the campaign's content hash); running again resumes
 an interrupted run. --dry-run renders every message without writing or
 sending anything. --wait shows progress until the run is done; in embedded
 mode the workers run in this process, so one command sends a whole campaign
-(embedded mode always waits: its queue does not outlive the process).`,
+(embedded mode always waits: its queue does not outlive the process).
+
+A step of a campaign reaches each person once for the life of the campaign
+id: a new version (template fixed, audience rows appended) sends only to
+those who did not receive the step yet. --resend --reason TEXT sends again
+to everyone, and records why.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if resend && strings.TrimSpace(reason) == "" {
+				return userErrorf("--resend needs --reason TEXT: why everyone receives this again")
+			}
+			if !resend && reason != "" {
+				return userErrorf("--reason goes with --resend")
+			}
 			d, err := a.open(ctx, need{queue: !dryRun, senders: !dryRun})
 			if err != nil {
 				return err
@@ -81,7 +92,10 @@ mode the workers run in this process, so one command sends a whole campaign
 				}
 				defer srv.Shutdown()
 			}
-			res, err := p.Start(ctx, sp, runKey)
+			if !resend {
+				reason = ""
+			}
+			res, err := p.StartResend(ctx, sp, runKey, reason)
 			if err != nil {
 				return err
 			}
@@ -90,7 +104,8 @@ mode the workers run in this process, so one command sends a whole campaign
 				if !res.Created {
 					verb = "resumed"
 				}
-				fmt.Fprintf(a.stdout, "run %d %s: campaign %s, key %s, %d to send, %d refused\n", res.Run.ID, verb, sp.ID, short(res.Run.RunKey), res.Planned, res.Refused)
+				fmt.Fprintf(a.stdout, "run %d %s: campaign %s, key %s, %d to send, %d already received this step (earlier versions), %d refused\n",
+					res.Run.ID, verb, sp.ID, short(res.Run.RunKey), res.Planned, res.AlreadyReceived, res.Refused)
 			}
 			if !wait {
 				if a.jsonOut {
@@ -133,6 +148,8 @@ mode the workers run in this process, so one command sends a whole campaign
 	cmd.Flags().StringVar(&runKey, "run-key", "", "idempotency key of the run (default: the campaign's content hash)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "render every message without writing or sending")
 	cmd.Flags().BoolVar(&wait, "wait", false, "show progress until the run is done")
+	cmd.Flags().BoolVar(&resend, "resend", false, "send again to people an earlier version of the campaign reached (needs --reason)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why a --resend sends again; recorded on the run and shown by status")
 	return cmd
 }
 
@@ -245,6 +262,9 @@ func (a *app) statusCmd() *cobra.Command {
 			fmt.Fprintf(a.stdout, "run %d: campaign %s, key %s, version %s, %s, created %s\n", r.ID, r.CampaignID, short(r.RunKey), short(r.ContentHash), runState(r, c), r.CreatedAt.Format(time.RFC3339))
 			if !r.PausedAt.IsZero() && r.CanceledAt.IsZero() {
 				fmt.Fprintf(a.stdout, "paused since %s (relais resume %d)\n", r.PausedAt.Format(time.RFC3339), r.ID)
+			}
+			if r.ResendReason != "" {
+				fmt.Fprintf(a.stdout, "resend: %s\n", r.ResendReason)
 			}
 			if !r.CanceledAt.IsZero() {
 				fmt.Fprintf(a.stdout, "canceled at %s: %s\n", r.CanceledAt.Format(time.RFC3339), r.CancelReason)

@@ -128,6 +128,7 @@ func (a *app) printPlan(sp *campaign.Spec, res campaignrun.Result) {
 	for _, k := range sortedKeys(res.ByChannel) {
 		fmt.Fprintf(w, "  %s\t%d\n", k, res.ByChannel[k])
 	}
+	fmt.Fprintf(w, "already received this step (earlier versions)\t%d\n", res.AlreadyReceived)
 	fmt.Fprintf(w, "refused\t%d\n", res.Refused)
 	for _, k := range sortedKeys(res.ByReason) {
 		fmt.Fprintf(w, "  %s\t%d\n", k, res.ByReason[k])

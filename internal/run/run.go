@@ -65,17 +65,21 @@ func (r Result) Spooled(channels *channel.Registry) bool {
 // Result summarizes a plan or an expansion: per channel and per refusal
 // reason, with the estimated cost.
 type Result struct {
-	Run       store.Run      `json:"run"`
-	Created   bool           `json:"created"`
-	Targeted  int            `json:"targeted"`   // recipients × steps planned at start
-	Planned   int            `json:"planned"`    // rows to send
-	Refused   int            `json:"refused"`    // rows refused at plan time
-	Enqueued  int            `json:"enqueued"`   // tasks newly put on the queue
-	ByChannel map[string]int `json:"by_channel"` // planned rows per channel
-	ByReason  map[string]int `json:"by_reason"`  // refused rows per reason
-	RowErrors int            `json:"row_errors"` // audience rows skipped as invalid
-	Cost      float64        `json:"estimated_cost"`
-	Currency  string         `json:"currency,omitempty"`
+	Run      store.Run `json:"run"`
+	Created  bool      `json:"created"`
+	Targeted int       `json:"targeted"` // recipients × steps planned at start
+	Planned  int       `json:"planned"`  // rows to send
+	Refused  int       `json:"refused"`  // rows refused at plan time
+	// AlreadyReceived counts sends left out because an earlier version of
+	// the campaign (another run of the same id) may have reached the
+	// person with the step on the channel's family.
+	AlreadyReceived int            `json:"already_received"`
+	Enqueued        int            `json:"enqueued"`   // tasks newly put on the queue
+	ByChannel       map[string]int `json:"by_channel"` // planned rows per channel
+	ByReason        map[string]int `json:"by_reason"`  // refused rows per reason
+	RowErrors       int            `json:"row_errors"` // audience rows skipped as invalid
+	Cost            float64        `json:"estimated_cost"`
+	Currency        string         `json:"currency,omitempty"`
 }
 
 func newResult(sp *campaign.Spec) Result {
@@ -128,8 +132,16 @@ func initialSteps(sp *campaign.Spec) []*campaign.Step {
 func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 	res := newResult(sp)
 	err := p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		got, err := p.received(ctx, sp, 0, "", batch)
+		if err != nil {
+			return err
+		}
 		for _, c := range batch {
 			for _, st := range initialSteps(sp) {
+				if got.has(p.channels(), sp, st, c.ID) {
+					res.AlreadyReceived++
+					continue
+				}
 				ch, dec, err := p.choose(ctx, sp, st, c)
 				if err != nil {
 					return err
@@ -147,10 +159,22 @@ func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 // that exist are kept, missing ones are added, planned rows are
 // (re-)enqueued, so a crash during expansion loses and duplicates nothing.
 func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (Result, error) {
+	return p.StartResend(ctx, sp, runKey, "")
+}
+
+// StartResend is Start that, with a reason, sends again to people an
+// earlier version of the campaign reached (relais run --resend); the
+// reason is recorded on the run. Its default run key is new for each
+// resend, since the point is to send again.
+func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, resend string) (Result, error) {
 	if runKey == "" {
 		runKey = DefaultRunKey(sp)
+		if resend != "" {
+			runKey += "+resend@" + p.now().UTC().Format(time.RFC3339Nano)
+		}
 	}
-	r, created, err := p.Store.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: runKey, ContentHash: sp.ContentHash, State: store.RunExpanding})
+	r, created, err := p.Store.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: runKey, ContentHash: sp.ContentHash, State: store.RunExpanding,
+		ResendReason: resend})
 	if err != nil {
 		return Result{}, fmt.Errorf("create run: %w", err)
 	}
@@ -175,16 +199,24 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 				return fmt.Errorf("store contacts: %w", err)
 			}
 		}
+		got, err := p.received(ctx, sp, r.ID, r.ResendReason, batch)
+		if err != nil {
+			return err
+		}
 		// The policy decisions (a few database reads each) run in
 		// parallel; rows keep the audience's order.
-		rows = rows[:len(batch)*len(steps)]
-		chans := make([]string, len(rows))
-		decs := make([]policy.Decision, len(rows))
+		n := len(batch) * len(steps)
+		chans := make([]string, n)
+		decs := make([]policy.Decision, n)
+		skip := make([]bool, n)
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(DecideParallelism)
 		for i, c := range batch {
 			for j, st := range steps {
 				k := i*len(steps) + j
+				if skip[k] = got.has(p.channels(), sp, st, c.ID); skip[k] {
+					continue
+				}
 				g.Go(func() (err error) {
 					chans[k], decs[k], err = p.choose(gctx, sp, st, c)
 					return err
@@ -194,18 +226,23 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 		if err := g.Wait(); err != nil {
 			return err
 		}
+		rows = rows[:0]
 		for i, c := range batch {
 			for j, st := range steps {
 				k := i*len(steps) + j
+				if skip[k] {
+					res.AlreadyReceived++
+					continue
+				}
 				res.count(sp, chans[k], decs[k])
-				rows[k] = p.ledgerRow(r, sp, st, c, chans[k], decs[k])
+				rows = append(rows, p.ledgerRow(r, sp, st, c, chans[k], decs[k]))
 			}
 		}
 		if _, err := p.Store.InsertLedger(ctx, rows); err != nil {
 			return fmt.Errorf("insert ledger: %w", err)
 		}
-		n, err := p.enqueue(ctx, rows)
-		res.Enqueued += n
+		queued, err := p.enqueue(ctx, rows)
+		res.Enqueued += queued
 		return err
 	})
 	if err != nil {

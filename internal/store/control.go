@@ -38,4 +38,16 @@ type ControlStore interface {
 	ResumeCampaign(ctx context.Context, campaignID string) (bool, error)
 	// CampaignPaused returns when a campaign was paused (zero: it is not).
 	CampaignPaused(ctx context.Context, campaignID string) (time.Time, error)
+	// Received returns, among contactIDs, the sends of campaignID's runs
+	// other than runID (dry runs left out) that may have reached the
+	// person (MaybeSent): what a new version must not send again.
+	Received(ctx context.Context, campaignID string, runID int64, contactIDs []int64) ([]Receipt, error)
+}
+
+// Receipt is one step of a campaign that may have reached a contact on a
+// channel.
+type Receipt struct {
+	StepID    string
+	ContactID int64
+	Channel   string
 }

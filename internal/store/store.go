@@ -30,6 +30,9 @@ type Run struct {
 	PausedAt     time.Time `json:"paused_at,omitzero"`
 	CanceledAt   time.Time `json:"canceled_at,omitzero"`
 	CancelReason string    `json:"cancel_reason,omitempty"`
+	// ResendReason is set on a run started with --resend: it sends again
+	// to people an earlier version of the campaign reached.
+	ResendReason string    `json:"resend_reason,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }

@@ -20,6 +20,9 @@ WHERE run_id = $3 AND state IN ` + store.SQLList(store.Unsent)
 	qPauseCampaign    = `INSERT INTO campaign_pauses (campaign_id, paused_at) VALUES ($1, $2) ON CONFLICT (campaign_id) DO NOTHING`
 	qResumeCampaign   = `DELETE FROM campaign_pauses WHERE campaign_id = $1`
 	qCampaignPausedAt = `SELECT paused_at FROM campaign_pauses WHERE campaign_id = $1`
+	// qReceived is completed with the dialect's in() of contact ids.
+	qReceived = `SELECT DISTINCT l.step_id, l.contact_id, l.channel FROM ledger l JOIN runs r ON r.id = l.run_id
+WHERE l.campaign_id = $1 AND l.run_id <> $2 AND NOT r.dry_run AND l.state IN ` + store.SQLList(store.MaybeSent) + ` AND l.contact_id `
 )
 
 // PauseRun implements store.ControlStore.
@@ -91,4 +94,17 @@ func (s *Store) CampaignPaused(ctx context.Context, campaignID string) (time.Tim
 		return time.Time{}, nil
 	}
 	return at, err
+}
+
+// Received implements store.ControlStore.
+func (s *Store) Received(ctx context.Context, campaignID string, runID int64, contactIDs []int64) ([]store.Receipt, error) {
+	if len(contactIDs) == 0 {
+		return nil, nil
+	}
+	cond, args := in(s.d, []any{campaignID, runID}, contactIDs)
+	return queryAll(ctx, s, "sends received from "+campaignID, func(r rowScanner) (store.Receipt, error) {
+		var rc store.Receipt
+		err := r.Scan(&rc.StepID, &rc.ContactID, &rc.Channel)
+		return rc, err
+	}, qReceived+cond, args...)
 }

@@ -13,7 +13,7 @@ func scanRun(r rowScanner) (store.Run, error) {
 	var run store.Run
 	err := r.Scan(&run.ID, &run.CampaignID, &run.RunKey, &run.ContentHash, &run.State,
 		&run.DryRun, &run.Planned, ts(&run.CreatedAt), ts(&run.UpdatedAt),
-		ts(&run.PausedAt), ts(&run.CanceledAt), &run.CancelReason)
+		ts(&run.PausedAt), ts(&run.CanceledAt), &run.CancelReason, &run.ResendReason)
 	return run, err
 }
 
@@ -24,7 +24,7 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 	}
 	now := s.d.t(s.now())
 	got, err := scanRun(s.w.QueryRowContext(ctx, qCreateRun, r.CampaignID, r.RunKey, r.ContentHash,
-		r.State, r.DryRun, r.Planned, now, now))
+		r.State, r.DryRun, r.Planned, now, now, r.ResendReason))
 	if err == nil {
 		return got, true, nil
 	}

@@ -42,11 +42,11 @@ WHERE id = $24`
 
 // runCols is the column list scanRun reads, in its order.
 const runCols = `id, campaign_id, run_key, content_hash, state, dry_run, planned, created_at, updated_at,
-	paused_at, canceled_at, cancel_reason`
+	paused_at, canceled_at, cancel_reason, resend_reason`
 
 const (
-	qCreateRun = `INSERT INTO runs (campaign_id, run_key, content_hash, state, dry_run, planned, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	qCreateRun = `INSERT INTO runs (campaign_id, run_key, content_hash, state, dry_run, planned, created_at, updated_at, resend_reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (campaign_id, run_key) DO NOTHING
 RETURNING ` + runCols
 

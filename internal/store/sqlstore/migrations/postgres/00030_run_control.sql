@@ -6,6 +6,9 @@
 ALTER TABLE runs ADD COLUMN paused_at TIMESTAMPTZ;
 ALTER TABLE runs ADD COLUMN canceled_at TIMESTAMPTZ;
 ALTER TABLE runs ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT '';
+-- A run started with --resend sends again to people an earlier version
+-- reached; the operator's reason is kept with it.
+ALTER TABLE runs ADD COLUMN resend_reason TEXT NOT NULL DEFAULT '';
 CREATE TABLE campaign_pauses (
     campaign_id TEXT PRIMARY KEY,
     paused_at   TIMESTAMPTZ NOT NULL
@@ -13,6 +16,7 @@ CREATE TABLE campaign_pauses (
 
 -- +goose Down
 DROP TABLE campaign_pauses;
+ALTER TABLE runs DROP COLUMN resend_reason;
 ALTER TABLE runs DROP COLUMN cancel_reason;
 ALTER TABLE runs DROP COLUMN canceled_at;
 ALTER TABLE runs DROP COLUMN paused_at;
