@@ -70,3 +70,25 @@ func family(reg *channel.Registry, ch string) string {
 	}
 	return ch
 }
+
+// identify gives the contacts of a file audience the id of the stored
+// contact with their external id, without storing anything, so that a
+// plan can tell who an earlier version reached.
+func (p *Planner) identify(ctx context.Context, batch []*contact.Contact) error {
+	for _, c := range batch {
+		if c.ID != 0 || c.ExternalID == "" {
+			continue
+		}
+		found, err := p.Store.FindContacts(ctx, c.ExternalID)
+		if err != nil {
+			return fmt.Errorf("contact %s: %w", c.ExternalID, err)
+		}
+		for _, f := range found {
+			if f.ExternalID == c.ExternalID {
+				c.ID = f.ID
+				break
+			}
+		}
+	}
+	return nil
+}

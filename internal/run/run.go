@@ -131,7 +131,16 @@ func initialSteps(sp *campaign.Spec) []*campaign.Step {
 // per channel and refusal reason, and the estimated cost (`relais plan`).
 func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 	res := newResult(sp)
-	err := p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+	earlier, err := p.Store.ListRuns(ctx, sp.ID, 1)
+	if err != nil {
+		return res, err
+	}
+	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		if len(earlier) > 0 && sp.Audience.Source == "file" {
+			if err := p.identify(ctx, batch); err != nil {
+				return err
+			}
+		}
 		got, err := p.received(ctx, sp, 0, "", batch)
 		if err != nil {
 			return err
