@@ -141,6 +141,7 @@ type deps struct {
 	store    store.Store
 	redis    *embedded.Redis
 	redisOpt asynq.RedisConnOpt
+	limiter  *queue.Limiter // the campaigns' rate limits, shared by every worker of the process
 	client   *asynq.Client
 	policy   *policy.Engine
 	// channels are the process's channels, with senders attached when
@@ -286,6 +287,12 @@ func (a *app) worker(d *deps) *worker.Worker {
 	w.Metrics = d.metrics
 	w.Responses = d.feedback.Store
 	w.OnPermanent = d.feedback.SuppressOnFailure
+	if d.redisOpt != nil {
+		if d.limiter == nil {
+			d.limiter = queue.NewLimiter(queue.Client(d.redisOpt))
+		}
+		w.Limiter = d.limiter
+	}
 	return w
 }
 
@@ -298,11 +305,14 @@ func (a *app) asynqServer(d *deps) *asynq.Server {
 		// transactional send arriving on an idle queue would wait that long.
 		TaskCheckInterval: 100 * time.Millisecond,
 		// A send of a paused run is put back without counting a retry.
-		IsFailure:       worker.IsFailure,
-		RetryDelayFunc:  worker.RetryDelay,
-		ShutdownTimeout: a.cfg.ShutdownTimeout,
-		Logger:          asynqLogger{a.log},
-		LogLevel:        asynq.WarnLevel,
+		IsFailure:      worker.IsFailure,
+		RetryDelayFunc: worker.RetryDelay,
+		// Requeued sends (paused, rate-limited) come back through the
+		// retry set, which asynq looks at every 5 s by default.
+		DelayedTaskCheckInterval: 500 * time.Millisecond,
+		ShutdownTimeout:          a.cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{a.log},
+		LogLevel:                 asynq.WarnLevel,
 	})
 }
 

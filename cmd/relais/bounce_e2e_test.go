@@ -114,7 +114,7 @@ func TestComplaintOptsOutThroughWorker(t *testing.T) {
 				t.Fatalf("second poll read again:\n%s", r.stdout)
 			}
 
-			c.mustRun(t.Context(), "run", "campaigns/printemps-2027.yaml", "--run-key", "second", "--wait")
+			c.mustRun(t.Context(), "run", "campaigns/printemps-2027.yaml", "--run-key", "second", "--resend", "--reason", "second mailing", "--wait")
 			if !smtp.WaitFor(len(wantRecipients)+3, 10*time.Second) {
 				t.Fatalf("SMTP got %d messages, want %d", smtp.Count(), len(wantRecipients)+3)
 			}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -136,10 +138,29 @@ func (a *app) printPlan(sp *campaign.Spec, res campaignrun.Result) {
 	if res.RowErrors > 0 {
 		fmt.Fprintf(w, "invalid audience rows\t%d (skipped)\n", res.RowErrors)
 	}
+	for _, ch := range sortedKeys(res.ByChannel) {
+		if r, ok := sp.Limits.Rates[ch]; ok && r.N > 0 && res.ByChannel[ch] > 1 {
+			d := time.Duration(res.ByChannel[ch]-1) * r.Per / time.Duration(r.N)
+			fmt.Fprintf(w, "send duration\tat least %s for %s at %d/%s\n", d.Round(time.Second), ch, r.N, unit(r.Per))
+		}
+	}
 	if res.Currency != "" {
 		fmt.Fprintf(w, "estimated cost\t%.2f %s\n", res.Cost, res.Currency)
 	}
 	w.Flush()
+}
+
+// unit names a rate's period as campaign files write it.
+func unit(d time.Duration) string {
+	switch d {
+	case time.Second:
+		return "s"
+	case time.Minute:
+		return "min"
+	case time.Hour:
+		return "h"
+	}
+	return d.String()
 }
 
 func sortedKeys(m map[string]int) []string {

@@ -447,7 +447,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 			}
 
 			// A new marketing run refuses B: opted out.
-			c.mustRun(ctx, "run", "campaigns/printemps-2027.yaml", "--wait", "--run-key", "k2")
+			c.mustRun(ctx, "run", "campaigns/printemps-2027.yaml", "--wait", "--run-key", "k2", "--resend", "--reason", "second mailing")
 			if !smtp.WaitFor(2*len(wantRecipients)-1, 20*time.Second) {
 				t.Fatalf("SMTP got %d messages, want %d", smtp.Count(), 2*len(wantRecipients)-1)
 			}

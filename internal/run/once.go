@@ -18,15 +18,9 @@ type receipts map[string]map[int64]map[string]bool
 // to people who did not get the step yet. A recurring campaign (schedule)
 // sends once per tick and a resend sends again, so both read nothing.
 // runID is the run being expanded (0 when planning), left out of the read.
-func (p *Planner) received(ctx context.Context, sp *campaign.Spec, runID int64, resend string, batch []*contact.Contact) (receipts, error) {
+func (p *Planner) received(ctx context.Context, sp *campaign.Spec, runID int64, resend string, ids []int64) (receipts, error) {
 	if sp.Schedule != nil || resend != "" {
 		return nil, nil
-	}
-	ids := make([]int64, 0, len(batch))
-	for _, c := range batch {
-		if c.ID != 0 {
-			ids = append(ids, c.ID)
-		}
 	}
 	got, err := p.Store.Received(ctx, sp.ID, runID, ids)
 	if err != nil {
@@ -71,24 +65,27 @@ func family(reg *channel.Registry, ch string) string {
 	return ch
 }
 
-// identify gives the contacts of a file audience the id of the stored
-// contact with their external id, without storing anything, so that a
-// plan can tell who an earlier version reached.
-func (p *Planner) identify(ctx context.Context, batch []*contact.Contact) error {
-	for _, c := range batch {
-		if c.ID != 0 || c.ExternalID == "" {
+// ids returns the batch's contact ids. With lookup (a plan of a file
+// audience), a row without an id gets the id of the stored contact with
+// its external id, so that a plan can tell who an earlier version
+// reached; the contacts themselves are left as they are.
+func (p *Planner) ids(ctx context.Context, batch []*contact.Contact, lookup bool) ([]int64, error) {
+	ids := make([]int64, len(batch))
+	for i, c := range batch {
+		ids[i] = c.ID
+		if c.ID != 0 || c.ExternalID == "" || !lookup {
 			continue
 		}
 		found, err := p.Store.FindContacts(ctx, c.ExternalID)
 		if err != nil {
-			return fmt.Errorf("contact %s: %w", c.ExternalID, err)
+			return nil, fmt.Errorf("contact %s: %w", c.ExternalID, err)
 		}
 		for _, f := range found {
 			if f.ExternalID == c.ExternalID {
-				c.ID = f.ID
+				ids[i] = f.ID
 				break
 			}
 		}
 	}
-	return nil
+	return ids, nil
 }

@@ -136,18 +136,17 @@ func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 		return res, err
 	}
 	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
-		if len(earlier) > 0 && sp.Audience.Source == "file" {
-			if err := p.identify(ctx, batch); err != nil {
-				return err
-			}
-		}
-		got, err := p.received(ctx, sp, 0, "", batch)
+		ids, err := p.ids(ctx, batch, len(earlier) > 0 && sp.Audience.Source == "file")
 		if err != nil {
 			return err
 		}
-		for _, c := range batch {
+		got, err := p.received(ctx, sp, 0, "", ids)
+		if err != nil {
+			return err
+		}
+		for i, c := range batch {
 			for _, st := range initialSteps(sp) {
-				if got.has(p.channels(), sp, st, c.ID) {
+				if got.has(p.channels(), sp, st, ids[i]) {
 					res.AlreadyReceived++
 					continue
 				}
@@ -208,7 +207,11 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 				return fmt.Errorf("store contacts: %w", err)
 			}
 		}
-		got, err := p.received(ctx, sp, r.ID, r.ResendReason, batch)
+		ids, err := p.ids(ctx, batch, false)
+		if err != nil {
+			return err
+		}
+		got, err := p.received(ctx, sp, r.ID, r.ResendReason, ids)
 		if err != nil {
 			return err
 		}

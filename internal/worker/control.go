@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -95,4 +96,32 @@ func (w *Worker) held(ctx context.Context, s *send) (bool, error) {
 		return true, rq
 	}
 	return false, nil
+}
+
+// RateLimiter shares a message budget between worker processes
+// (queue.Limiter): Allow answers 0 when one message of key may go now,
+// else how long to wait.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, n int, per time.Duration) (time.Duration, error)
+}
+
+// RateSpread is the most a rate-limited send waits beyond the limiter's
+// answer: sends refused at the same moment come back spread over it
+// rather than all at once.
+const RateSpread = 2 * time.Second
+
+// limited applies the campaign's limit for the row's channel (limits:
+// {email: 500/h}); a send over it is requeued, neither claimed nor
+// counted as an attempt.
+func (w *Worker) limited(ctx context.Context, s *send) error {
+	rate, ok := s.sp.Limits.Rates[s.row.Channel]
+	if w.Limiter == nil || !ok || rate.N <= 0 {
+		return nil
+	}
+	wait, err := w.Limiter.Allow(ctx, "campaign:"+s.row.CampaignID+":"+s.row.Channel, rate.N, rate.Per)
+	if err != nil || wait == 0 {
+		return err
+	}
+	spread := min(RateSpread, rate.Per/time.Duration(rate.N)*50)
+	return &Requeue{Delay: wait + rand.N(spread+1), Why: "rate limit of " + s.row.Channel}
 }

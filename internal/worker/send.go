@@ -52,6 +52,9 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	if held, err := w.held(ctx, s); held || s.row.State.Terminal() {
 		return err
 	}
+	if err := w.limited(ctx, s); err != nil {
+		return err
+	}
 	if ok, err := w.claim(ctx, s); !ok {
 		return err
 	}

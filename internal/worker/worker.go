@@ -60,8 +60,11 @@ type Worker struct {
 	// reason code (hard_bounce, landline, opted_out…) so the address can
 	// be suppressed (feedback.Feedback.SuppressOnFailure); nil: nothing.
 	OnPermanent func(ctx context.Context, row *store.LedgerRow, c *contact.Contact, reason string) error
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Limiter enforces the campaigns' rate limits across processes
+	// (queue.Limiter); nil: no limit is enforced.
+	Limiter RateLimiter
+	Log     *slog.Logger
+	Now     func() time.Time
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
 

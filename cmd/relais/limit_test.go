@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/relais-dev/relais/internal/testenv"
+)
+
+// TestRateLimitAcrossWorkers drains 1,000 messages of a campaign limited
+// to email: 50/s with two asynq servers in this test process, each with
+// its own worker instance: the Redis limiter is shared, so the last
+// message cannot arrive sooner than 999 intervals of 20 ms after the
+// first. The time is a lower bound the limiter guarantees; the upper
+// bound only keeps the test from hanging.
+func TestRateLimitAcrossWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes at least 20 s by design")
+	}
+	dir := project(t)
+	const n = 1000
+	writeAudience(t, filepath.Join(dir, "samples", "clients.csv"), n)
+	_, redisURL := testenv.StartRedis(t)
+	smtp := testenv.StartSMTP(t)
+	c := &cli{t: t, env: map[string]string{
+		"RELAIS_REDIS_URL":    redisURL,
+		"RELAIS_DATABASE_URL": "sqlite:" + filepath.Join(dir, "var", "relais.db"),
+		"RELAIS_SMTP_URL":     smtp.URL(),
+		"RELAIS_SECRET":       "test-secret-0123456789abcdef",
+		"RELAIS_CONCURRENCY":  "8",
+		"RELAIS_LOG_LEVEL":    "error",
+	}}
+	const file = "campaigns/printemps-2027.yaml"
+	if b := readFile(t, file); !strings.Contains(b, "email: 50/s") {
+		t.Fatal("the example campaign is no longer limited to email: 50/s")
+	}
+	if plan := c.mustRun(context.Background(), "plan", file).stdout; !strings.Contains(plan, "email at 50/s") {
+		t.Errorf("plan does not show the send duration at the limit:\n%s", plan)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan result, 2)
+	for range 2 {
+		go func() { served <- c.run(ctx, "serve", "--roles", "worker") }()
+	}
+	defer func() {
+		stop()
+		for range 2 {
+			if r := <-served; r.code != 0 {
+				t.Errorf("worker exit %d: %s", r.code, r.stderr)
+			}
+		}
+	}()
+	c.mustRun(context.Background(), "run", file)
+	if !smtp.WaitFor(1, 30*time.Second) {
+		t.Fatal("nothing sent in 30 s")
+	}
+	first := time.Now()
+	if !smtp.WaitFor(n, 3*time.Minute) {
+		t.Fatalf("only %d of %d sent in 3 minutes", smtp.Count(), n)
+	}
+	if d := time.Since(first); d < 19*time.Second {
+		t.Errorf("1,000 messages at 50/s took %s from the first to the last, want at least 19 s", d)
+	}
+	st := c.status(1)
+	if st.Counts["accepted"] != n {
+		t.Errorf("ledger %v, want %d accepted", st.Counts, n)
+	}
+}
