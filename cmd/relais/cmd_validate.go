@@ -156,9 +156,11 @@ func unit(d time.Duration) string {
 	case time.Second:
 		return "s"
 	case time.Minute:
-		return "min"
+		return "m"
 	case time.Hour:
 		return "h"
+	case 24 * time.Hour:
+		return "d"
 	}
 	return d.String()
 }
