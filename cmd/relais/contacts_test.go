@@ -429,7 +429,12 @@ func TestForgetAndRetention(t *testing.T) {
 			Planned  int
 			ByReason map[string]int `json:"by_reason"`
 		}
-		decodeJSON(t, c.mustRun(ctx, "plan", "campaigns/lettre.yaml", "--json").stdout, &plan)
+		// Another campaign: lettre itself reached these people already,
+		// and a step reaches each person once.
+		if err := os.WriteFile("campaigns/lettre-2.yaml", []byte(strings.Replace(newsletter, "id: lettre", "id: lettre-2", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		decodeJSON(t, c.mustRun(ctx, "plan", "campaigns/lettre-2.yaml", "--json").stdout, &plan)
 		if plan.ByReason["erased"] != 2 || plan.Planned != 3 {
 			t.Errorf("plan after re-import = %+v, want the erased row and the re-imported address refused as erased, 3 planned", plan)
 		}
