@@ -2,6 +2,8 @@ package review
 
 import (
 	"context"
+	"path"
+	"strings"
 	"sort"
 	"time"
 
@@ -72,10 +74,18 @@ func Review(ctx context.Context, in Input, o Options) (Campaign, error) {
 		c.Errors = []string{}
 	}
 	switch {
-	case in.Head == nil && in.Base != nil:
+	case in.Head == nil && in.Base != nil && len(in.Errors) == 0:
 		c.ID, c.Status, c.BaseHash = in.Base.ID, "removed", in.Base.ContentHash
 		return c, nil
 	case in.Head == nil:
+		// Invalid: the validation errors that are compliance rules are
+		// reported as their checks too.
+		if in.Base != nil {
+			c.ID, c.BaseHash = in.Base.ID, in.Base.ContentHash
+		} else {
+			c.ID = strings.TrimSuffix(path.Base(in.Path), path.Ext(in.Path))
+		}
+		c.Checks = checksFromErrors(in.Errors)
 		return c, nil
 	case in.Base == nil:
 		c.Status = "new"
@@ -158,4 +168,16 @@ func (r *Report) Finish() {
 		}
 	}
 	sort.Strings(r.Failed)
+}
+
+// checksFromErrors maps the validation errors that enforce a compliance
+// rule to the check of that rule, so an invalid campaign names it too.
+func checksFromErrors(errs []string) []Check {
+	out := []Check{}
+	for _, e := range errs {
+		if strings.Contains(e, "no STOP opt-out mention") {
+			out = append(out, Check{Name: CheckSMSStop, Status: statusFail, Detail: e})
+		}
+	}
+	return out
 }

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/relais-dev/relais/internal/review"
+)
+
+// gitRepo makes a campaign repository in a temp dir (the sample audience,
+// .gitignore'd var/) and makes it the working directory.
+func gitRepo(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	dir := t.TempDir()
+	copyDir(t, filepath.Join("..", "..", "samples"), filepath.Join(dir, "samples"))
+	t.Chdir(dir)
+	writeFile(t, ".gitignore", "var/\n")
+	gitRun(t, "init", "-q", "-b", "main")
+	return dir
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gitRun(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func commitAll(t *testing.T, msg string) {
+	t.Helper()
+	gitRun(t, "add", "-A")
+	gitRun(t, "commit", "-q", "-m", msg)
+}
+
+// soldesCampaign is a marketing SMS campaign on the sample audience.
+func soldesCampaign(where string) string {
+	return `id: soldes
+purpose: marketing
+audience:
+  source: file
+  file: samples/clients.csv
+  where: '` + where + `'
+channels: [sms]
+sender:
+  sms: DUPONT
+steps:
+  - id: annonce
+    sms:
+      text: templates/soldes/sms.txt
+cost: { currency: EUR, sms: 0.05 }
+`
+}
+
+func TestReviewPullRequest(t *testing.T) {
+	gitRepo(t)
+	writeFile(t, "campaigns/soldes.yaml", soldesCampaign("attrs.orders_12m >= 5"))
+	writeFile(t, "templates/soldes/sms.txt", "Maison Dupont: soldes -20% des mercredi. STOP au 36180\n")
+	commitAll(t, "soldes")
+
+	// Second commit: a wider audience and a new text.
+	writeFile(t, "campaigns/soldes.yaml", soldesCampaign("attrs.orders_12m >= 1"))
+	writeFile(t, "templates/soldes/sms.txt", "{{.Contact.FirstName}}, soldes -30% des mercredi chez Maison Dupont https://dupont.example/soldes STOP au 36180\n")
+	commitAll(t, "wider audience")
+
+	c := &cli{t: t, env: map[string]string{}}
+	ctx := context.Background()
+	r := c.mustRun(ctx, "review", "--base", "HEAD~1")
+	for _, want := range []string{
+		"### soldes — `campaigns/soldes.yaml` (changed)",
+		"| annonce | sms | 2 | 3 | +1 |",
+		"| annonce | refused: invalid_address | 0 | 1 | +1 |",
+		"| annonce | refused: no_address | 0 | 2 | +2 |",
+		"| annonce | refused: opted_out | 0 | 1 | +1 |",
+		"| annonce | recipients | | | 1 new, 0 removed, 2 unchanged |",
+		"0.10 EUR → **0.15 EUR** (+0.05)",
+		"**annonce / sms, sample recipient 1** — changed",
+		"Camille, soldes -30% des mercredi chez Maison Dupont https://dupont.example/soldes STOP au 36180",
+		"| annonce | sms | GSM-7 | 1 |",
+		"| annonce | dupont.example | dupont.example | — |",
+		"All checks passed.",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("review lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	r = c.mustRun(ctx, "review", "--base", "HEAD~1", "--json")
+	var rep review.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Campaigns) != 1 || rep.Campaigns[0].Steps[0].Change != (review.Change{New: 1, Unchanged: 2}) {
+		t.Errorf("json review: %+v", rep.Campaigns)
+	}
+	if got := rep.Campaigns[0].Cost; got < 0.1499 || got > 0.1501 {
+		t.Errorf("cost %v, want 0.15", got)
+	}
+
+	// Third commit: the STOP mention is gone.
+	writeFile(t, "templates/soldes/sms.txt", "{{.Contact.FirstName}}, soldes -30% des mercredi chez Maison Dupont\n")
+	commitAll(t, "no stop")
+	r = c.run(ctx, "review", "--base", "HEAD~1")
+	if r.code != exitUser {
+		t.Fatalf("exit %d, want %d\n%s\n%s", r.code, exitUser, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "`soldes:sms_stop`") || !strings.Contains(r.stderr, "soldes:sms_stop") {
+		t.Errorf("the failing check is not named:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
+func TestReviewNothingChanged(t *testing.T) {
+	gitRepo(t)
+	writeFile(t, "campaigns/soldes.yaml", soldesCampaign("attrs.orders_12m >= 5"))
+	writeFile(t, "templates/soldes/sms.txt", "Soldes chez Maison Dupont. STOP au 36180\n")
+	commitAll(t, "soldes")
+	writeFile(t, "README.md", "campaigns\n")
+	commitAll(t, "readme")
+	c := &cli{t: t, env: map[string]string{}}
+	r := c.mustRun(context.Background(), "review", "--base", "HEAD~1")
+	if !strings.Contains(r.stdout, "No campaign or template changed.") {
+		t.Errorf("review:\n%s", r.stdout)
+	}
+}
