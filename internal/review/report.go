@@ -3,8 +3,8 @@ package review
 import (
 	"context"
 	"path"
-	"strings"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
