@@ -11,8 +11,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-
-	"github.com/relais-dev/relais/internal/channel/email"
 )
 
 // DKIM configures the DKIM signature of outgoing email (docs/operations.md).
@@ -160,8 +158,13 @@ func (d DKIM) Signers() ([]DKIMSigner, error) {
 	return out, nil
 }
 
-// parseDKIMKey reads one PEM private key: RSA of at least
-// email.MinRSABits bits, or Ed25519.
+// dkimMinRSABits is the shortest RSA key accepted: shorter keys are
+// rejected by receivers (RFC 8301). The email sender refuses them too; the
+// check is repeated here so the error names the configuration field.
+const dkimMinRSABits = 2048
+
+// parseDKIMKey reads one PEM private key: RSA of at least dkimMinRSABits
+// bits, or Ed25519.
 func parseDKIMKey(data []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
@@ -184,8 +187,8 @@ func parseDKIMKey(data []byte) (crypto.Signer, error) {
 	}
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
-		if n := k.N.BitLen(); n < email.MinRSABits {
-			return nil, fmt.Errorf("RSA key of %d bits is too short: DKIM needs at least %d", n, email.MinRSABits)
+		if n := k.N.BitLen(); n < dkimMinRSABits {
+			return nil, fmt.Errorf("RSA key of %d bits is too short: DKIM needs at least %d", n, dkimMinRSABits)
 		}
 		return k, nil
 	case ed25519.PrivateKey:
