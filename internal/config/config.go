@@ -94,6 +94,9 @@ type Config struct {
 	// DKIM holds the keys outgoing email is signed with, by From domain
 	// (see DKIM; env RELAIS_DKIM_PRIVATE_KEY). Default: none, unsigned.
 	DKIM DKIM `yaml:"dkim"`
+	// Register describes the controller and the processors for `relais
+	// register` (the record of processing activities). Default: empty.
+	Register Register `yaml:"register"`
 }
 
 // Default returns the configuration with every default applied.
