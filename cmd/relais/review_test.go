@@ -142,3 +142,66 @@ func TestReviewNothingChanged(t *testing.T) {
 		t.Errorf("review:\n%s", r.stdout)
 	}
 }
+
+// A new campaign with a letter and a scheduled SMS: the letter's first
+// page is rendered when pdftoppm is installed (or the report says it is
+// not), the missing postal opt-out mention and a schedule firing on
+// 14 July fail their checks, and the next firings are listed.
+func TestReviewLetterAndSchedule(t *testing.T) {
+	gitRepo(t)
+	writeFile(t, "README.md", "campaigns\n")
+	commitAll(t, "empty")
+	writeFile(t, "campaigns/fete.yaml", `id: fete
+purpose: marketing
+audience:
+  source: file
+  file: samples/clients.csv
+  where: 'attrs.orders_12m >= 5'
+sender:
+  sms: DUPONT
+  postal: { name: Maison Dupont, lines: ["12 rue des Lilas", "69003 LYON"] }
+schedule: { cron: "0 10 14 7 *", timezone: Europe/Paris }
+steps:
+  - id: lettre
+    channels: [print]
+    print: { letter: templates/fete/lettre.md, subject: "Bonne fête" }
+  - id: sms
+    channels: [sms]
+    sms: { text: templates/fete/sms.txt }
+cost: { currency: EUR, print: 0.70, sms: 0.05 }
+`)
+	writeFile(t, "templates/fete/lettre.md", "Bonjour {{.Contact.FirstName}}, profitez de nos offres sur https://fete.example/offres.\n")
+	writeFile(t, "templates/fete/sms.txt", "Maison Dupont : offres de fête. STOP au 36180\n")
+	commitAll(t, "fete")
+	out := t.TempDir()
+	c := &cli{t: t, env: map[string]string{}}
+	r := c.run(context.Background(), "review", "--base", "HEAD~1", "--out", out)
+	if r.code != exitUser {
+		t.Fatalf("exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"### fete — `campaigns/fete.yaml` (new)",
+		"**2 check(s) failed:** `fete:postal_opt_out:lettre`, `fete:quiet_hours:sms`",
+		"| lettre | print | — | 2 | new |",
+		"0.00 EUR → **1.50 EUR** (+1.50)",
+		"Next firings (Europe/Paris):",
+		"| lettre | fete.example | fete.example | — |",
+		"starts outside the 08:00–20:00 window (or on a public holiday)",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("review lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		if !strings.Contains(r.stdout, "pdftoppm is not installed") {
+			t.Errorf("no note about pdftoppm:\n%s", r.stdout)
+		}
+		return
+	}
+	if !strings.Contains(r.stdout, "First page: `fete-lettre-print-1.png`") {
+		t.Errorf("no letter image:\n%s", r.stdout)
+	}
+	if fi, err := os.Stat(filepath.Join(out, "fete-lettre-print-1.png")); err != nil || fi.Size() == 0 {
+		t.Errorf("letter image: %v", err)
+	}
+}
