@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/relais-dev/relais/internal/review"
+	"github.com/relais-dev/relais/internal/simulate"
 )
 
 // gitRepo makes a campaign repository in a temp dir (the sample audience,
@@ -203,5 +204,50 @@ cost: { currency: EUR, print: 0.70, sms: 0.05 }
 	}
 	if fi, err := os.Stat(filepath.Join(out, "fete-lettre-print-1.png")); err != nil || fi.Size() == 0 {
 		t.Errorf("letter image: %v", err)
+	}
+}
+
+// With an audience from the contact base, both versions are planned
+// against the same imported contacts and their recorded consent.
+func TestReviewContactsAudience(t *testing.T) {
+	gitRepo(t)
+	c := &cli{t: t, env: map[string]string{}}
+	ctx := context.Background()
+	c.mustRun(ctx, "contacts", "import", "samples/clients.csv")
+	fromContacts := func(where string) string {
+		return strings.Replace(soldesCampaign(where), "  source: file\n  file: samples/clients.csv\n", "  source: contacts\n", 1)
+	}
+	writeFile(t, "campaigns/soldes.yaml", fromContacts("attrs.orders_12m >= 5"))
+	writeFile(t, "templates/soldes/sms.txt", "Soldes chez Maison Dupont. STOP au 36180\n")
+	commitAll(t, "soldes")
+	writeFile(t, "campaigns/soldes.yaml", fromContacts("attrs.orders_12m >= 1"))
+	commitAll(t, "wider")
+	r := c.mustRun(ctx, "review", "--base", "HEAD~1", "--json")
+	var rep review.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Campaigns) != 1 || len(rep.Campaigns[0].Steps) != 1 {
+		t.Fatalf("review: %s", r.stdout)
+	}
+	st := rep.Campaigns[0].Steps[0]
+	if st.Base.Planned != 2 || st.Head.Planned != 3 || st.Head.ByReason["opted_out"] != 1 || st.Head.ByReason["no_address"] != 2 ||
+		st.Change != (review.Change{New: 1, Unchanged: 2}) {
+		t.Errorf("review from contacts: base %+v, head %+v, change %+v", st.Base, st.Head, st.Change)
+	}
+
+	// The same campaign simulated on 1 May: every SMS waits for Monday,
+	// past the simulated day; nothing is written to the store.
+	r = c.mustRun(ctx, "simulate", "campaigns/soldes.yaml", "--from", "2027-05-01T10:00:00+02:00", "--days", "1", "--json")
+	var res simulate.Result
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Steps[0]; s.Sent != 0 || s.Deferred != 3 || s.Refused["opted_out"] != 1 {
+		t.Errorf("simulate from contacts: %+v", s)
+	}
+	r = c.mustRun(ctx, "status", "--json")
+	if strings.Contains(r.stdout, "soldes") {
+		t.Errorf("simulate or review created a run:\n%s", r.stdout)
 	}
 }
