@@ -99,3 +99,20 @@ func TestLoadScenarioErrors(t *testing.T) {
 		}
 	}
 }
+
+// A follow-up on [sms, email] falls back to email for a recipient the
+// policy refuses SMS to (C002 said no to marketing SMS); email has no
+// quiet hours, so it goes on the holiday.
+func TestChannelFallback(t *testing.T) {
+	sp := load(t)
+	sp.Steps[1].Channels = []string{"sms", "email"}
+	sp.Steps[1].Email = sp.Steps[0].Email
+	res := simulate(t, sp, policy.DefaultRules(), nil)
+	es := entries(res, "C002", "relance")
+	if len(es) != 1 || es[0].Channel != "email" || es[0].Action != ActionSent || !es[0].At.Equal(time.Date(2027, 5, 1, 10, 0, 0, 0, paris)) {
+		t.Errorf("C002 relance: %+v", es)
+	}
+	if st := res.Steps[1]; st.ByChannel["email"] != 2 || st.ByChannel["sms"] != 3 {
+		t.Errorf("relance by channel %v, want email 2 (C002, C003), sms 3", st.ByChannel)
+	}
+}
