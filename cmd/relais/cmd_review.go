@@ -108,16 +108,7 @@ func reviewInputs(top, baseDir string, paths, changed []string) ([]review.Input,
 	for _, c := range changed {
 		isChanged[filepath.Clean(filepath.FromSlash(c))] = true
 	}
-	rel := func(p string) string {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		if r, err := filepath.Rel(top, abs); err == nil {
-			return r
-		}
-		return p
-	}
+	rel := func(p string) string { return relTo(top, p) }
 	seen := map[string]bool{}
 	var inputs []review.Input
 	var basePaths []string
@@ -190,9 +181,32 @@ func fileExists(p string) bool {
 // files (relative to top, the tree sp was loaded from).
 func filesChanged(top string, sp *campaign.Spec, isChanged map[string]bool) bool {
 	for k := range sp.Files {
-		if fr, err := filepath.Rel(top, filepath.Join(sp.Root, k)); err == nil && isChanged[fr] {
+		if isChanged[relTo(top, filepath.Join(sp.Root, k))] {
 			return true
 		}
 	}
 	return false
+}
+
+// relTo returns p relative to the folder top (both made absolute, links
+// resolved: git names the repository root by its real path).
+func relTo(top, p string) string {
+	canon := func(p string) string {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		if r, err := filepath.EvalSymlinks(abs); err == nil {
+			return r
+		}
+		// A path that does not exist (yet): resolve its folder.
+		if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+			return filepath.Join(d, filepath.Base(abs))
+		}
+		return abs
+	}
+	if r, err := filepath.Rel(canon(top), canon(p)); err == nil {
+		return r
+	}
+	return p
 }

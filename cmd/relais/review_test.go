@@ -251,3 +251,22 @@ func TestReviewContactsAudience(t *testing.T) {
 		t.Errorf("simulate or review created a run:\n%s", r.stdout)
 	}
 }
+
+// Without --base, review compares with the merge base of the default
+// branch, uncommitted changes included.
+func TestReviewDefaultBase(t *testing.T) {
+	gitRepo(t)
+	writeFile(t, "campaigns/soldes.yaml", soldesCampaign("attrs.orders_12m >= 5"))
+	writeFile(t, "templates/soldes/sms.txt", "Soldes chez Maison Dupont. STOP au 36180\n")
+	commitAll(t, "soldes")
+	base := gitRun(t, "rev-parse", "HEAD")
+	gitRun(t, "checkout", "-q", "-b", "pr")
+	writeFile(t, "templates/soldes/sms.txt", "Soldes d'été : façades et fenêtres. STOP au 36180\n") // not committed
+	c := &cli{t: t, env: map[string]string{}}
+	r := c.mustRun(context.Background(), "review")
+	for _, want := range []string{"Compared with `" + base + "` (" + base[:12] + ")", "| annonce | sms | UCS-2 | 1 |", "— changed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("review lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
