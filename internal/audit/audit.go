@@ -134,7 +134,13 @@ func (l *Locator) search(ctx context.Context, sp *campaign.Spec, hash string) (s
 	if err != nil {
 		return "", nil, nil // not a checkout
 	}
-	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	abs := func(p string) string {
+		a, _ := filepath.Abs(p)
+		if r, err := filepath.EvalSymlinks(a); err == nil {
+			return r // git names the root by its real path
+		}
+		return a
+	}
 	var paths []string
 	for _, p := range append([]string{sp.Path}, relPaths(sp)...) {
 		if r, err := filepath.Rel(top, abs(p)); err == nil {
