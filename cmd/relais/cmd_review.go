@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -111,14 +112,19 @@ func reviewInputs(top, baseDir string, paths, changed []string) ([]review.Input,
 	rel := func(p string) string { return relTo(top, p) }
 	seen := map[string]bool{}
 	var inputs []review.Input
-	var basePaths []string
+	var headPaths, basePaths []string
 	for _, p := range paths {
 		r := rel(p)
-		if _, err := os.Stat(filepath.Join(baseDir, r)); err == nil {
+		if fileExists(filepath.Join(baseDir, r)) {
 			basePaths = append(basePaths, filepath.Join(baseDir, r))
 		}
+		if fileExists(p) {
+			headPaths = append(headPaths, p)
+		} else if !fileExists(filepath.Join(baseDir, r)) {
+			return nil, fmt.Errorf("%s: no such file or folder, here or in the base version", p)
+		}
 	}
-	headFiles, err := catalog.Files(paths...)
+	headFiles, err := catalog.Files(headPaths...)
 	if err != nil {
 		return nil, err
 	}

@@ -142,6 +142,13 @@ func TestReviewNothingChanged(t *testing.T) {
 	if !strings.Contains(r.stdout, "No campaign or template changed.") {
 		t.Errorf("review:\n%s", r.stdout)
 	}
+
+	gitRun(t, "rm", "-q", "campaigns/soldes.yaml")
+	commitAll(t, "no more soldes")
+	r = c.mustRun(context.Background(), "review", "--base", "HEAD~1")
+	if !strings.Contains(r.stdout, "### soldes — `campaigns/soldes.yaml` (removed)") {
+		t.Errorf("review of a removed campaign:\n%s", r.stdout)
+	}
 }
 
 // A new campaign with a letter and a scheduled SMS: the letter's first
