@@ -131,7 +131,7 @@ func openStore(ctx context.Context, dbURL string) (store.Store, error) {
 
 // pendingOf counts the rows a worker still has to act on.
 func pendingOf(c map[string]int) int {
-	return c[string(store.Planned)] + c[string(store.Claimed)] + c[string(store.Submitting)]
+	return store.Due(c)
 }
 
 // waitDrained polls the run's ledger counts every interval until nothing

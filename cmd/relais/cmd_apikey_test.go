@@ -8,7 +8,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/apikey"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 )
 
 // TestAPIKeyCommands creates, lists and revokes a key through the CLI and
@@ -52,7 +52,7 @@ func TestAPIKeyCommands(t *testing.T) {
 			}
 		})
 	}
-	s, err := sqlite.Open(ctx, db)
+	s, err := sqlstore.OpenSQLite(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,7 +17,6 @@ import (
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/rights"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -176,7 +176,7 @@ forgetting an erased contact again succeeds and says so.`,
 				}
 				id = c.ID
 			}
-			erased, err := rights.Forget(ctx, rs, d.secret, id, a.clock())
+			erased, err := rights.ForgetOn(ctx, rs, d.channels, d.secret, id, a.clock())
 			if errors.Is(err, store.ErrNotFound) {
 				return userErr(err)
 			}
@@ -224,7 +224,7 @@ granted. --dry-run only counts them. The scheduler runs the same job.`,
 			if dryRun {
 				n, err = rights.Inactive(ctx, rs, now, period)
 			} else {
-				n, err = rights.Retention(ctx, rs, d.secret, now, period)
+				n, err = rights.RetentionOn(ctx, rs, d.channels, d.secret, now, period)
 			}
 			if err != nil {
 				return err
@@ -284,15 +284,17 @@ opt-out recorded during a run stops the sends not yet made.`,
 			if granted == refused {
 				return userErrorf("give exactly one of --granted and --refused")
 			}
-			switch ch {
-			case "email", "sms", "postal":
-			default:
-				return userErrorf("--channel must be email, sms or postal, got %q", ch)
+			r, err := a.channels()
+			if err != nil {
+				return err
+			}
+			if keys := r.ConsentKeys(); !slices.Contains(keys, ch) {
+				return userErrorf("--channel must be %s or %s, got %q", strings.Join(keys[:len(keys)-1], ", "), keys[len(keys)-1], ch)
 			}
 			switch purpose {
-			case policy.PurposeMarketing, policy.PurposeOpenTracking:
+			case contact.PurposeMarketing, contact.PurposeOpenTracking:
 			default:
-				return userErrorf("--purpose must be %s or %s, got %q", policy.PurposeMarketing, policy.PurposeOpenTracking, purpose)
+				return userErrorf("--purpose must be %s or %s, got %q", contact.PurposeMarketing, contact.PurposeOpenTracking, purpose)
 			}
 			d, rs, err := a.rightsStore(ctx)
 			if err != nil {
@@ -303,9 +305,9 @@ opt-out recorded during a run stops the sends not yet made.`,
 			if err != nil {
 				return err
 			}
-			st := policy.ConsentState{Status: policy.Refused, Source: source, Text: text, At: a.clock().UTC()}
+			st := contact.ConsentState{Status: contact.Refused, Source: source, Text: text, At: a.clock().UTC()}
 			if granted {
-				st.Status = policy.Granted
+				st.Status = contact.Granted
 			}
 			if err := rs.SetConsent(ctx, c.ID, ch, purpose, st); err != nil {
 				return err
@@ -324,7 +326,7 @@ opt-out recorded during a run stops the sends not yet made.`,
 		},
 	}
 	cmd.Flags().StringVar(&ch, "channel", "", "email, sms or postal (required)")
-	cmd.Flags().StringVar(&purpose, "purpose", policy.PurposeMarketing, "marketing or open_tracking")
+	cmd.Flags().StringVar(&purpose, "purpose", contact.PurposeMarketing, "marketing or open_tracking")
 	cmd.Flags().BoolVar(&granted, "granted", false, "consent given")
 	cmd.Flags().BoolVar(&refused, "refused", false, "consent withdrawn (opt-out)")
 	cmd.Flags().StringVar(&source, "source", "cli", "where the consent was collected (proof)")

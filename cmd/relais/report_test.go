@@ -10,7 +10,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/report"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 )
 
 // TestReportCommand sends the example campaign in embedded mode, records
@@ -22,7 +22,7 @@ func TestReportCommand(t *testing.T) {
 	ctx := context.Background()
 	c.mustRun(ctx, "run", "campaigns/printemps-2027.yaml", "--wait")
 
-	s, err := sqlite.Open(ctx, filepath.Join(dir, "var", "relais.db"))
+	s, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "var", "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

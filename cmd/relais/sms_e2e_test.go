@@ -15,7 +15,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/twiliohook"
 )
@@ -102,7 +102,7 @@ func TestSMSEndToEnd(t *testing.T) {
 	smtp := testenv.StartSMTP(t)
 	tw := testenv.StartTwilio(t)
 	dbPath := filepath.Join(t.TempDir(), "relais.db")
-	st, err := sqlite.Open(t.Context(), dbPath)
+	st, err := sqlstore.OpenSQLite(t.Context(), dbPath)
 	if err != nil {
 		t.Fatalf("sqlite: %v", err)
 	}
@@ -340,7 +340,7 @@ next:
 }
 
 // twLedgerBy returns a run's rows keyed by "<step>/<contact phone>".
-func twLedgerBy(t *testing.T, st *sqlite.Store, runID int64) map[string]store.LedgerRow {
+func twLedgerBy(t *testing.T, st *sqlstore.Store, runID int64) map[string]store.LedgerRow {
 	t.Helper()
 	rows, err := st.ListLedger(t.Context(), store.LedgerFilter{RunID: runID})
 	if err != nil {
@@ -357,7 +357,7 @@ func twLedgerBy(t *testing.T, st *sqlite.Store, runID int64) map[string]store.Le
 	return out
 }
 
-func twCheckStates(t *testing.T, st *sqlite.Store, want map[string]store.State) {
+func twCheckStates(t *testing.T, st *sqlstore.Store, want map[string]store.State) {
 	t.Helper()
 	for id, s := range want {
 		r, err := st.GetLedger(t.Context(), id)
@@ -371,7 +371,7 @@ func twCheckStates(t *testing.T, st *sqlite.Store, want map[string]store.State) 
 }
 
 // twEventCounts counts a run's events by "<ledger id>/<type>".
-func twEventCounts(t *testing.T, st *sqlite.Store, runID int64) map[string]int {
+func twEventCounts(t *testing.T, st *sqlstore.Store, runID int64) map[string]int {
 	t.Helper()
 	evs, err := st.ListEvents(t.Context(), store.EventFilter{RunID: runID})
 	if err != nil {

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/report"
 	"github.com/relais-dev/relais/internal/store"
@@ -296,16 +297,16 @@ func TestTrackingEndToEnd(t *testing.T) {
 			}
 
 			// B's unsubscribe page: a GET shows the form and changes nothing.
-			bConsent := func() policy.ConsentState {
+			bConsent := func() contact.ConsentState {
 				t.Helper()
-				cs, err := st.Consent(ctx, bUnsub.ContactID, policy.ConsentChannel(channel.Email), policy.PurposeMarketing)
+				cs, err := st.Consent(ctx, bUnsub.ContactID, policy.ConsentChannel(emailch.Name), contact.PurposeMarketing)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return cs
 			}
 			before := bConsent()
-			if before.Status == policy.Refused {
+			if before.Status == contact.Refused {
 				t.Fatalf("B's consent is refused before any unsubscribe: %+v", before)
 			}
 			resp, page := br.get(b.unsub)
@@ -339,11 +340,11 @@ func TestTrackingEndToEnd(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("one-click unsubscribe: %d\n%s", resp.StatusCode, page)
 			}
-			if got := bConsent(); got.Status != policy.Refused {
+			if got := bConsent(); got.Status != contact.Refused {
 				t.Fatalf("B's consent after one-click: %+v, want refused", got)
 			}
 			// The misused tokens of A above unsubscribed nobody.
-			if cs, err := st.Consent(ctx, aOpen.ContactID, policy.ConsentChannel(channel.Email), policy.PurposeMarketing); err != nil || cs.Status == policy.Refused {
+			if cs, err := st.Consent(ctx, aOpen.ContactID, policy.ConsentChannel(emailch.Name), contact.PurposeMarketing); err != nil || cs.Status == contact.Refused {
 				t.Fatalf("A's consent %+v (%v): a misused token unsubscribed A", cs, err)
 			}
 

@@ -8,13 +8,13 @@ import (
 
 	"github.com/relais-dev/relais/internal/events"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/tracking"
 )
 
-func openStore(t testing.TB) *sqlite.Store {
+func openStore(t testing.TB) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
+	s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

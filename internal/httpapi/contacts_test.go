@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/httpapi"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
@@ -44,8 +45,8 @@ func TestContacts(t *testing.T) {
 			if r.status != http.StatusOK {
 				t.Fatalf("consent = %d %s", r.status, r.body)
 			}
-			st, err := e.store.(policy.Lookup).Consent(t.Context(), cr.ID, "email", policy.PurposeMarketing)
-			if err != nil || st.Status != policy.Granted || st.Source != "api" || st.Text != "newsletter v2" {
+			st, err := e.store.(policy.Lookup).Consent(t.Context(), cr.ID, "email", contact.PurposeMarketing)
+			if err != nil || st.Status != contact.Granted || st.Source != "api" || st.Text != "newsletter v2" {
 				t.Errorf("recorded consent = %+v, %v", st, err)
 			}
 			consentErrs := []struct {

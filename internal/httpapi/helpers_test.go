@@ -28,8 +28,7 @@ import (
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/postgres"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/tracking"
 )
@@ -59,9 +58,9 @@ func openStore(t *testing.T, backend string) store.Store {
 	)
 	switch backend {
 	case "sqlite":
-		s, err = sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
+		s, err = sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
 	case "postgres":
-		s, err = postgres.Open(t.Context(), testenv.PostgresURL(t))
+		s, err = sqlstore.OpenPostgres(t.Context(), testenv.PostgresURL(t))
 	}
 	if err != nil {
 		t.Fatalf("open %s store: %v", backend, err)

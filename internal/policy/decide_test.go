@@ -35,11 +35,11 @@ func TestDecideConsentMatrix(t *testing.T) {
 		kind    string
 		channel string
 		purpose string
-		state   ConsentStatus
+		state   contact.ConsentStatus
 		reason  string
 	}
 	var tests []tc
-	states := []ConsentStatus{Granted, Unknown, Refused}
+	states := []contact.ConsentStatus{contact.Granted, contact.Unknown, contact.Refused}
 	for kind, chans := range want {
 		for ch, reasons := range chans {
 			for i, st := range states {
@@ -55,7 +55,7 @@ func TestDecideConsentMatrix(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			lk := newMemLookup()
 			c := fullContact(tt.kind)
-			if tt.state != Unknown {
+			if tt.state != contact.Unknown {
 				lk.setConsent(c.ID, ConsentChannel(tt.channel), "marketing", tt.state)
 			}
 			e := newEngine(t, lk, tuesday10(t))
@@ -79,31 +79,31 @@ func TestDecideSuppression(t *testing.T) {
 		verdict Verdict
 		want    string
 	}{
-		{name: "marketing email hard bounce", channel: "email", addr: AddrEmail, reason: SuppressHardBounce, purpose: "marketing", verdict: Deny, want: ReasonSuppressed},
-		{name: "transactional email hard bounce", channel: "email", addr: AddrEmail, reason: SuppressHardBounce, purpose: "transactional", verdict: Deny, want: ReasonSuppressed},
-		{name: "marketing email opted out", channel: "email", addr: AddrEmail, reason: SuppressOptedOut, purpose: "marketing", verdict: Deny, want: ReasonOptedOut},
-		{name: "transactional email opted out still sent", channel: "email", addr: AddrEmail, reason: SuppressOptedOut, purpose: "transactional", verdict: Allow},
-		{name: "marketing email erased", channel: "email", addr: AddrEmail, reason: SuppressErased, purpose: "marketing", verdict: Deny, want: ReasonErased},
-		{name: "transactional email erased", channel: "email", addr: AddrEmail, reason: SuppressErased, purpose: "transactional", verdict: Deny, want: ReasonErased},
-		{name: "marketing email manual", channel: "email", addr: AddrEmail, reason: SuppressManual, purpose: "marketing", verdict: Deny, want: ReasonSuppressed},
-		{name: "transactional unknown reason fails closed", channel: "email", addr: AddrEmail, reason: "complaint", purpose: "transactional", verdict: Deny, want: ReasonSuppressed},
-		{name: "sms STOP stops mms too", channel: "mms", addr: AddrPhone, reason: SuppressOptedOut, purpose: "marketing", verdict: Deny, want: ReasonOptedOut},
-		{name: "marketing sms hard bounce", channel: "sms", addr: AddrPhone, reason: SuppressHardBounce, purpose: "marketing", verdict: Deny, want: ReasonSuppressed},
-		{name: "transactional sms opted out still sent", channel: "sms", addr: AddrPhone, reason: SuppressOptedOut, purpose: "transactional", verdict: Allow},
-		{name: "print opted out", channel: "print", addr: AddrPostal, reason: SuppressOptedOut, purpose: "marketing", verdict: Deny, want: ReasonOptedOut},
-		{name: "print returned mail", channel: "print", addr: AddrPostal, reason: SuppressHardBounce, purpose: "transactional", verdict: Deny, want: ReasonSuppressed},
-		{name: "email suppression does not touch sms", channel: "sms", addr: AddrEmail, reason: SuppressOptedOut, purpose: "marketing", verdict: Allow},
+		{name: "marketing email hard bounce", channel: "email", addr: contact.AddrEmail, reason: contact.SuppressHardBounce, purpose: "marketing", verdict: Deny, want: ReasonSuppressed},
+		{name: "transactional email hard bounce", channel: "email", addr: contact.AddrEmail, reason: contact.SuppressHardBounce, purpose: "transactional", verdict: Deny, want: ReasonSuppressed},
+		{name: "marketing email opted out", channel: "email", addr: contact.AddrEmail, reason: contact.SuppressOptedOut, purpose: "marketing", verdict: Deny, want: ReasonOptedOut},
+		{name: "transactional email opted out still sent", channel: "email", addr: contact.AddrEmail, reason: contact.SuppressOptedOut, purpose: "transactional", verdict: Allow},
+		{name: "marketing email erased", channel: "email", addr: contact.AddrEmail, reason: contact.SuppressErased, purpose: "marketing", verdict: Deny, want: ReasonErased},
+		{name: "transactional email erased", channel: "email", addr: contact.AddrEmail, reason: contact.SuppressErased, purpose: "transactional", verdict: Deny, want: ReasonErased},
+		{name: "marketing email manual", channel: "email", addr: contact.AddrEmail, reason: contact.SuppressManual, purpose: "marketing", verdict: Deny, want: ReasonSuppressed},
+		{name: "transactional unknown reason fails closed", channel: "email", addr: contact.AddrEmail, reason: "complaint", purpose: "transactional", verdict: Deny, want: ReasonSuppressed},
+		{name: "sms STOP stops mms too", channel: "mms", addr: contact.AddrPhone, reason: contact.SuppressOptedOut, purpose: "marketing", verdict: Deny, want: ReasonOptedOut},
+		{name: "marketing sms hard bounce", channel: "sms", addr: contact.AddrPhone, reason: contact.SuppressHardBounce, purpose: "marketing", verdict: Deny, want: ReasonSuppressed},
+		{name: "transactional sms opted out still sent", channel: "sms", addr: contact.AddrPhone, reason: contact.SuppressOptedOut, purpose: "transactional", verdict: Allow},
+		{name: "print opted out", channel: "print", addr: contact.AddrPostal, reason: contact.SuppressOptedOut, purpose: "marketing", verdict: Deny, want: ReasonOptedOut},
+		{name: "print returned mail", channel: "print", addr: contact.AddrPostal, reason: contact.SuppressHardBounce, purpose: "transactional", verdict: Deny, want: ReasonSuppressed},
+		{name: "email suppression does not touch sms", channel: "sms", addr: contact.AddrEmail, reason: contact.SuppressOptedOut, purpose: "marketing", verdict: Allow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lk := newMemLookup()
 			c := fullContact(contact.KindPerson)
 			for _, cch := range []string{"email", "sms", "postal"} {
-				lk.setConsent(c.ID, cch, "marketing", Granted)
+				lk.setConsent(c.ID, cch, "marketing", contact.Granted)
 			}
 			// The key is computed the way the bounce/STOP/forget code
 			// will: from the normalized address.
-			lk.suppress(SuppressionKeys(testSecret, c)[tt.addr], tt.reason)
+			lk.suppress(contact.SuppressionKeys(testSecret, c)[tt.addr], tt.reason)
 			e := newEngine(t, lk, tuesday10(t))
 			got, err := e.Decide(context.Background(), Input{Contact: c, Channel: tt.channel, Purpose: tt.purpose})
 			check(t, got, err, tt.verdict, tt.want)
@@ -175,7 +175,7 @@ func TestDecideOrder(t *testing.T) {
 		{
 			name: "erased before suppressed",
 			setup: func(lk *memLookup, c *contact.Contact) {
-				lk.suppress(SuppressionKeys(testSecret, c)[AddrEmail], SuppressHardBounce)
+				lk.suppress(contact.SuppressionKeys(testSecret, c)[contact.AddrEmail], contact.SuppressHardBounce)
 			},
 			in:   func(in *Input) { in.Erased = true },
 			want: ReasonErased,
@@ -183,7 +183,7 @@ func TestDecideOrder(t *testing.T) {
 		{
 			name: "invalid address before suppressed",
 			setup: func(lk *memLookup, c *contact.Contact) {
-				lk.suppress(SuppressionKeys(testSecret, c)[AddrEmail], SuppressHardBounce)
+				lk.suppress(contact.SuppressionKeys(testSecret, c)[contact.AddrEmail], contact.SuppressHardBounce)
 			},
 			in:   func(in *Input) { in.AddressInvalid = true },
 			want: ReasonInvalidAddress,
@@ -191,7 +191,7 @@ func TestDecideOrder(t *testing.T) {
 		{
 			name: "suppressed before no consent",
 			setup: func(lk *memLookup, c *contact.Contact) {
-				lk.suppress(SuppressionKeys(testSecret, c)[AddrEmail], SuppressHardBounce)
+				lk.suppress(contact.SuppressionKeys(testSecret, c)[contact.AddrEmail], contact.SuppressHardBounce)
 			},
 			want: ReasonSuppressed,
 		},

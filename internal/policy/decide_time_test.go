@@ -118,8 +118,8 @@ func TestDecideConsentSources(t *testing.T) {
 		name    string
 		kind    string
 		id      int64
-		stored  ConsentStatus // in the store (Unknown: nothing)
-		cell    *bool         // the contact's imported value
+		stored  contact.ConsentStatus // in the store (Unknown: nothing)
+		cell    *bool                 // the contact's imported value
 		verdict Verdict
 		want    string
 	}{
@@ -127,8 +127,8 @@ func TestDecideConsentSources(t *testing.T) {
 		{name: "unstored person with imported no", kind: contact.KindPerson, cell: &no, verdict: Deny, want: ReasonOptedOut},
 		{name: "unstored person with nothing", kind: contact.KindPerson, verdict: Deny, want: ReasonNoConsent},
 		{name: "stored unknown falls back to the imported value", kind: contact.KindPerson, id: 7, cell: &yes, verdict: Allow},
-		{name: "store wins over import", kind: contact.KindPerson, id: 7, stored: Refused, cell: &yes, verdict: Deny, want: ReasonOptedOut},
-		{name: "store grant wins over imported no", kind: contact.KindPerson, id: 7, stored: Granted, cell: &no, verdict: Allow},
+		{name: "store wins over import", kind: contact.KindPerson, id: 7, stored: contact.Refused, cell: &yes, verdict: Deny, want: ReasonOptedOut},
+		{name: "store grant wins over imported no", kind: contact.KindPerson, id: 7, stored: contact.Granted, cell: &no, verdict: Allow},
 		{name: "empty kind is treated as a person", verdict: Deny, want: ReasonNoConsent},
 		{name: "unknown kind is treated as a person", kind: "robot", verdict: Deny, want: ReasonNoConsent},
 		{name: "business without record", kind: contact.KindBusiness, verdict: Allow},
@@ -141,7 +141,7 @@ func TestDecideConsentSources(t *testing.T) {
 			if tt.cell != nil {
 				c.Consent = map[string]*bool{"email": tt.cell}
 			}
-			if tt.stored != Unknown {
+			if tt.stored != contact.Unknown {
 				lk.setConsent(c.ID, "email", "marketing", tt.stored)
 			}
 			got, err := newEngine(t, lk, tuesday10(t)).Decide(context.Background(), Input{Contact: c, Channel: "email"})

@@ -76,7 +76,7 @@ func TestDecideErrors(t *testing.T) {
 func TestErrorsCarryNoPII(t *testing.T) {
 	c := fullContact(contact.KindPerson)
 	lk := newMemLookup()
-	lk.suppress(SuppressionKeys(testSecret, c)[AddrEmail], SuppressHardBounce)
+	lk.suppress(contact.SuppressionKeys(testSecret, c)[contact.AddrEmail], contact.SuppressHardBounce)
 	e := newEngine(t, lk, tuesday10(t))
 	d, err := e.Decide(context.Background(), Input{Contact: c, Channel: "email"})
 	if err != nil {
@@ -98,14 +98,14 @@ func TestErrorsCarryNoPII(t *testing.T) {
 func TestDecideTwice(t *testing.T) {
 	lk := newMemLookup()
 	c := fullContact(contact.KindPerson)
-	lk.setConsent(c.ID, "sms", "marketing", Granted)
+	lk.setConsent(c.ID, "sms", "marketing", contact.Granted)
 	e := newEngine(t, lk, tuesday10(t))
 	in := Input{Contact: c, Channel: "sms", Stage: Plan}
 	d, err := e.Decide(context.Background(), in)
 	check(t, d, err, Allow, "")
 
 	// STOP received: the webhook suppresses the phone key.
-	lk.suppress(e.SuppressionKey(AddrPhone, c.Phone), SuppressOptedOut)
+	lk.suppress(e.SuppressionKey(contact.AddrPhone, c.Phone), contact.SuppressOptedOut)
 	in.Stage = Send
 	d, err = e.Decide(context.Background(), in)
 	check(t, d, err, Deny, ReasonOptedOut)
@@ -120,16 +120,16 @@ func TestTrackOpens(t *testing.T) {
 	tests := []struct {
 		name    string
 		policy  string
-		stored  ConsentStatus
+		stored  contact.ConsentStatus
 		id      int64
 		want    bool
 		lookErr error
 	}{
 		{name: "always", policy: TrackAlways, id: 1, want: true},
-		{name: "never even with consent", policy: TrackNever, id: 1, stored: Granted, want: false},
-		{name: "with consent granted", policy: TrackWithConsent, id: 1, stored: Granted, want: true},
+		{name: "never even with consent", policy: TrackNever, id: 1, stored: contact.Granted, want: false},
+		{name: "with consent granted", policy: TrackWithConsent, id: 1, stored: contact.Granted, want: true},
 		{name: "with consent unknown", policy: TrackWithConsent, id: 1, want: false},
-		{name: "with consent refused", policy: TrackWithConsent, id: 1, stored: Refused, want: false},
+		{name: "with consent refused", policy: TrackWithConsent, id: 1, stored: contact.Refused, want: false},
 		{name: "with consent unstored contact", policy: TrackWithConsent, id: 0, want: false},
 		{name: "with consent lookup error", policy: TrackWithConsent, id: 1, lookErr: errors.New("down")},
 	}
@@ -138,8 +138,8 @@ func TestTrackOpens(t *testing.T) {
 			r := DefaultRules()
 			r.OpenTracking = tt.policy
 			lk := newMemLookup()
-			if tt.stored != Unknown {
-				lk.setConsent(tt.id, "email", PurposeOpenTracking, tt.stored)
+			if tt.stored != contact.Unknown {
+				lk.setConsent(tt.id, "email", contact.PurposeOpenTracking, tt.stored)
 			}
 			lk.err = tt.lookErr
 			e, err := New(r, lk, testSecret, nil)
@@ -173,7 +173,7 @@ func TestDecideConcurrent(t *testing.T) {
 			c := fullContact(contact.KindPerson)
 			c.ID = int64(i + 1)
 			if i%2 == 0 {
-				lk.setConsent(c.ID, "email", "marketing", Granted)
+				lk.setConsent(c.ID, "email", "marketing", contact.Granted)
 			}
 			lk.addSent(c.ID, now.Add(-time.Hour))
 			d, err := e.Decide(context.Background(), Input{Contact: c, Channel: "email"})

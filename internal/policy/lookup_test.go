@@ -13,7 +13,7 @@ import (
 // implements, safe for concurrent use.
 type memLookup struct {
 	mu         sync.Mutex
-	consent    map[memConsentKey]ConsentState
+	consent    map[memConsentKey]contact.ConsentState
 	suppressed map[string]string // key → reason
 	sent       map[int64][]time.Time
 	err        error // returned by every method when set
@@ -26,17 +26,17 @@ type memConsentKey struct {
 
 func newMemLookup() *memLookup {
 	return &memLookup{
-		consent:    map[memConsentKey]ConsentState{},
+		consent:    map[memConsentKey]contact.ConsentState{},
 		suppressed: map[string]string{},
 		sent:       map[int64][]time.Time{},
 	}
 }
 
-func (m *memLookup) Consent(_ context.Context, id int64, ch, purpose string) (ConsentState, error) {
+func (m *memLookup) Consent(_ context.Context, id int64, ch, purpose string) (contact.ConsentState, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
-		return ConsentState{}, m.err
+		return contact.ConsentState{}, m.err
 	}
 	return m.consent[memConsentKey{id, ch, purpose}], nil
 }
@@ -66,10 +66,10 @@ func (m *memLookup) MarketingSentSince(_ context.Context, id int64, since time.T
 	return n, nil
 }
 
-func (m *memLookup) setConsent(id int64, ch, purpose string, s ConsentStatus) {
+func (m *memLookup) setConsent(id int64, ch, purpose string, s contact.ConsentStatus) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.consent[memConsentKey{id, ch, purpose}] = ConsentState{Status: s, Source: "test", At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m.consent[memConsentKey{id, ch, purpose}] = contact.ConsentState{Status: s, Source: "test", At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
 func (m *memLookup) suppress(key, reason string) {
@@ -93,13 +93,16 @@ func tuesday10(t *testing.T) time.Time {
 	return time.Date(2026, 3, 10, 10, 0, 0, 0, mustLoc(t, "Europe/Paris"))
 }
 
-// fullContact returns a stored contact with an address on every channel.
+// fullContact returns a stored contact with an address on every channel
+// (a letter needs a recipient name for its NF Z10-011 block).
 func fullContact(kind string) *contact.Contact {
 	return &contact.Contact{
-		ID:    42,
-		Kind:  kind,
-		Email: "Jeanne.Martin@Example.fr",
-		Phone: "+33612345678",
+		ID:        42,
+		Kind:      kind,
+		FirstName: "Jeanne",
+		LastName:  "Martin",
+		Email:     "Jeanne.Martin@Example.fr",
+		Phone:     "+33612345678",
 		Address: contact.Address{
 			Line1: "12 rue de la République", Postcode: "69002", City: "LYON", Country: "FR",
 		},

@@ -1,71 +1,38 @@
 package policy
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
-	"unicode"
-
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// Address channels: what a suppression key is computed over. SMS and MMS
-// share the phone key, so a STOP received by SMS also stops MMS.
-const (
-	AddrEmail  = "email"
-	AddrPhone  = "phone"
-	AddrPostal = "postal"
-)
+// AddressChannel returns the address class (suppression keys) of a
+// built-in channel, "" for an unknown one. Engine.AddressClass answers
+// for the engine's channels.
+func AddressChannel(ch string) string { return addressClass(builtinChannels(), ch) }
 
-// Suppression reasons stored with a key in the suppression list.
-const (
-	// SuppressHardBounce: the provider said the address does not exist.
-	// Blocks every message, transactional included.
-	SuppressHardBounce = "hard_bounce"
-	// SuppressOptedOut: the person unsubscribed (link, STOP, API). Blocks
-	// marketing only: an order confirmation is still owed.
-	SuppressOptedOut = "opted_out"
-	// SuppressErased: the person was forgotten (GDPR art. 17). Blocks
-	// everything.
-	SuppressErased = "erased"
-	// SuppressManual: an operator added the address. Blocks everything.
-	SuppressManual = "manual"
-)
+// AddressClass returns the address class of channel ch, whose
+// suppression keys it shares with the channels of the same address (sms
+// and mms share the phone's); "" for an unknown channel.
+func (e *Engine) AddressClass(ch string) string { return addressClass(e.channels, ch) }
 
-// AddressChannel maps a delivery channel to the address channel its
-// suppression key and consent record use: "email" → "email", "sms" and
-// "mms" → "phone", "print" → "postal"; "" for an unknown channel.
-func AddressChannel(ch string) string {
-	switch ch {
-	case channel.Email:
-		return AddrEmail
-	case channel.SMS, channel.MMS:
-		return AddrPhone
-	case channel.Print:
-		return AddrPostal
+func addressClass(r *channel.Registry, ch string) string {
+	if d, ok := r.Lookup(ch); ok {
+		return d.Address.Class
 	}
 	return ""
 }
 
-// SuppressionKey is the suppression list's key for an address: the hex
-// HMAC-SHA256 under secret of addrChannel ("email", "phone", "postal"),
-// a NUL, and the normalized address (lower-cased email, E.164 phone,
-// NormalizePostal output). It is the only thing erasure keeps: the list
-// can tell whether an address is suppressed without storing it, and
-// without the secret the key cannot be reversed by hashing guesses.
-// Rotating the secret forgets every suppression, so it must not be rotated.
-func SuppressionKey(secret []byte, addrChannel, normalizedAddress string) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(addrChannel))
-	m.Write([]byte{0})
-	m.Write([]byte(normalizedAddress))
-	return hex.EncodeToString(m.Sum(nil))
+// SuppressionKeys returns the suppression keys of every address c has on
+// r's channels, by address class. Erasure calls it before removing the
+// PII, to suppress every key.
+func SuppressionKeys(r *channel.Registry, secret []byte, c *contact.Contact) map[string]string {
+	keys := map[string]string{}
+	for _, a := range r.Addresses() {
+		if n := a.Normalized(c); n != "" {
+			keys[a.Class] = contact.SuppressionKey(secret, a.Class, n)
+		}
+	}
+	return keys
 }
 
 // NormalizeEmail returns the form of an email address its suppression key
@@ -74,75 +41,4 @@ func SuppressionKey(secret []byte, addrChannel, normalizedAddress string) string
 func NormalizeEmail(s string) string {
 	norm, _ := contact.NormalizeEmail(s)
 	return norm
-}
-
-// NormalizePostal returns the form of a postal address used for matching:
-// country (default FR), postcode without spaces, then each non-empty
-// delivery line, all upper-cased without accents or punctuation and with
-// single spaces, joined by "|". "" when there is no postcode or no line.
-func NormalizePostal(a contact.Address) string {
-	pc := strings.ReplaceAll(foldPostal(a.Postcode), " ", "")
-	if pc == "" {
-		return ""
-	}
-	country := foldPostal(a.Country)
-	if country == "" {
-		country = "FR"
-	}
-	parts := []string{country, pc}
-	for _, l := range []string{a.Line1, a.Line2, a.Line3, a.Line4} {
-		if f := foldPostal(l); f != "" {
-			parts = append(parts, f)
-		}
-	}
-	if len(parts) == 2 {
-		return ""
-	}
-	return strings.Join(parts, "|")
-}
-
-// foldPostal upper-cases s, strips accents, turns punctuation into spaces
-// and collapses spaces, so "12, rue de l'Église" and "12 RUE DE L EGLISE"
-// match.
-func foldPostal(s string) string {
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	folded, _, err := transform.String(t, s)
-	if err != nil {
-		folded = s
-	}
-	mapped := strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return unicode.ToUpper(r)
-		}
-		return ' '
-	}, folded)
-	return strings.Join(strings.Fields(mapped), " ")
-}
-
-// normalizedAddress returns c's normalized address on address channel
-// addr ("" when c has none there).
-func normalizedAddress(c *contact.Contact, addr string) string {
-	switch addr {
-	case AddrEmail:
-		return NormalizeEmail(c.Email)
-	case AddrPhone:
-		return strings.TrimSpace(c.Phone)
-	case AddrPostal:
-		return NormalizePostal(c.Address)
-	}
-	return ""
-}
-
-// SuppressionKeys returns the suppression keys of every address c has,
-// by address channel. Erasure calls it before removing the PII, to
-// suppress every key, and a hard bounce or opt-out uses the key of the
-// channel it arrived on.
-func SuppressionKeys(secret []byte, c *contact.Contact) map[string]string {
-	keys := make(map[string]string, 3)
-	for _, addr := range []string{AddrEmail, AddrPhone, AddrPostal} {
-		if n := normalizedAddress(c, addr); n != "" {
-			keys[addr] = SuppressionKey(secret, addr, n)
-		}
-	}
-	return keys
 }

@@ -17,20 +17,20 @@ func TestSuppressionKey(t *testing.T) {
 		addr    string
 		want    string
 	}{
-		{name: "email", channel: AddrEmail, addr: "jeanne@example.fr", want: "862d402f9c24d933f82dbddaf0b1640ab1059aee70f4cc19e927be6768d319ed"},
-		{name: "phone", channel: AddrPhone, addr: "+33612345678", want: "688f074953beedc832df17a7524d212f45166035ceab96edc0d38648cc0f730d"},
+		{name: "email", channel: contact.AddrEmail, addr: "jeanne@example.fr", want: "862d402f9c24d933f82dbddaf0b1640ab1059aee70f4cc19e927be6768d319ed"},
+		{name: "phone", channel: contact.AddrPhone, addr: "+33612345678", want: "688f074953beedc832df17a7524d212f45166035ceab96edc0d38648cc0f730d"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := SuppressionKey(testSecret, tt.channel, tt.addr); got != tt.want {
+			if got := contact.SuppressionKey(testSecret, tt.channel, tt.addr); got != tt.want {
 				t.Errorf("SuppressionKey = %s, want %s", got, tt.want)
 			}
 		})
 	}
-	if SuppressionKey([]byte("another secret!!"), AddrEmail, "jeanne@example.fr") == tests[0].want {
+	if contact.SuppressionKey([]byte("another secret!!"), contact.AddrEmail, "jeanne@example.fr") == tests[0].want {
 		t.Error("the key does not depend on the secret")
 	}
-	if SuppressionKey(testSecret, AddrPhone, "jeanne@example.fr") == tests[0].want {
+	if contact.SuppressionKey(testSecret, contact.AddrPhone, "jeanne@example.fr") == tests[0].want {
 		t.Error("the key does not depend on the address channel")
 	}
 }
@@ -61,7 +61,7 @@ func TestNormalizePostal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := NormalizePostal(tt.a); got != tt.want {
+			if got := contact.NormalizePostal(tt.a); got != tt.want {
 				t.Errorf("NormalizePostal = %q, want %q", got, tt.want)
 			}
 		})
@@ -81,17 +81,17 @@ func TestSuppressionKeys(t *testing.T) {
 				Address: contact.Address{Line1: "1 rue Haute", Postcode: "75001", City: "Paris"},
 			},
 			want: map[string]string{
-				AddrEmail:  SuppressionKey(testSecret, AddrEmail, "jeanne@example.fr"),
-				AddrPhone:  SuppressionKey(testSecret, AddrPhone, "+33612345678"),
-				AddrPostal: SuppressionKey(testSecret, AddrPostal, "FR|75001|1 RUE HAUTE"),
+				contact.AddrEmail:  contact.SuppressionKey(testSecret, contact.AddrEmail, "jeanne@example.fr"),
+				contact.AddrPhone:  contact.SuppressionKey(testSecret, contact.AddrPhone, "+33612345678"),
+				contact.AddrPostal: contact.SuppressionKey(testSecret, contact.AddrPostal, "FR|75001|1 RUE HAUTE"),
 			},
 		},
-		{name: "phone only", c: &contact.Contact{Phone: "+33612345678"}, want: map[string]string{AddrPhone: SuppressionKey(testSecret, AddrPhone, "+33612345678")}},
+		{name: "phone only", c: &contact.Contact{Phone: "+33612345678"}, want: map[string]string{contact.AddrPhone: contact.SuppressionKey(testSecret, contact.AddrPhone, "+33612345678")}},
 		{name: "nothing", c: &contact.Contact{FirstName: "Jeanne"}, want: map[string]string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := SuppressionKeys(testSecret, tt.c)
+			got := contact.SuppressionKeys(testSecret, tt.c)
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d keys, want %d: %v", len(got), len(tt.want), got)
 			}
@@ -108,10 +108,10 @@ func TestAddressAndConsentChannels(t *testing.T) {
 	tests := []struct {
 		name, ch, addr, consent string
 	}{
-		{name: "email", ch: "email", addr: AddrEmail, consent: "email"},
-		{name: "sms", ch: "sms", addr: AddrPhone, consent: "sms"},
-		{name: "mms shares the phone", ch: "mms", addr: AddrPhone, consent: "sms"},
-		{name: "print", ch: "print", addr: AddrPostal, consent: "postal"},
+		{name: "email", ch: "email", addr: contact.AddrEmail, consent: "email"},
+		{name: "sms", ch: "sms", addr: contact.AddrPhone, consent: "sms"},
+		{name: "mms shares the phone", ch: "mms", addr: contact.AddrPhone, consent: "sms"},
+		{name: "print", ch: "print", addr: contact.AddrPostal, consent: "postal"},
 		{name: "unknown", ch: "fax", addr: "", consent: ""},
 	}
 	for _, tt := range tests {

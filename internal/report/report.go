@@ -12,9 +12,12 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -112,6 +115,15 @@ type Source interface {
 // campaign without rows gives an empty report, not an error; store errors
 // are wrapped.
 func Build(ctx context.Context, src Source, campaignID string, costs campaign.Cost) (Report, error) {
+	return BuildWith(ctx, src, campaignID, costs, builtinChannels())
+}
+
+// builtinChannels is the registry of reports built without one.
+var builtinChannels = sync.OnceValue(builtin.Channels)
+
+// BuildWith is Build for the given channels: a channel whose descriptor
+// says SegmentCost is costed per segment sent, the others per message.
+func BuildWith(ctx context.Context, src Source, campaignID string, costs campaign.Cost, channels *channel.Registry) (Report, error) {
 	lg, err := src.LedgerGroups(ctx, campaignID)
 	if err != nil {
 		return Report{}, fmt.Errorf("report %s: %w", campaignID, err)
@@ -141,7 +153,11 @@ func Build(ctx context.Context, src Source, campaignID string, costs campaign.Co
 	}
 	for _, g := range lg {
 		l := line(g.RunID, g.StepID, g.Channel)
-		l.addLedger(g, costs)
+		segmented := false
+		if d, ok := channels.Lookup(g.Channel); ok {
+			segmented = d.SegmentCost
+		}
+		l.addLedger(g, costs, segmented)
 	}
 	for _, g := range eg {
 		l := line(g.RunID, g.StepID, g.Channel)
@@ -184,8 +200,12 @@ func Build(ctx context.Context, src Source, campaignID string, costs campaign.Co
 }
 
 // addLedger counts a ledger group and prices what was sent.
-func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost) {
+func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost, segmented bool) {
 	m.Targeted += g.Rows
+	if !g.State.Terminal() {
+		m.Pending += g.Rows
+		return
+	}
 	switch g.State {
 	case store.Refused:
 		m.Refused += g.Rows
@@ -194,8 +214,6 @@ func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost) {
 			reason = "unspecified"
 		}
 		m.RefusedBy[reason] += g.Rows
-	case store.Planned, store.Deferred, store.Claimed, store.Submitting:
-		m.Pending += g.Rows
 	case store.Accepted, store.Delivered, store.Bounced:
 		m.Sent += g.Rows
 		switch g.State {
@@ -205,7 +223,7 @@ func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost) {
 			m.Bounced += g.Rows
 		}
 		unit := costs.PerUnit[g.Channel]
-		if g.Channel == "sms" {
+		if segmented {
 			m.Segments += g.Segments
 			m.Cost += unit * float64(g.Segments)
 		} else {

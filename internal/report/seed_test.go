@@ -7,8 +7,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/postgres"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -27,7 +26,7 @@ var backends = []struct {
 }{
 	{"sqlite", func(t *testing.T) backend {
 		t.Helper()
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
+		s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +35,7 @@ var backends = []struct {
 	}},
 	{"postgres", func(t *testing.T) backend {
 		t.Helper()
-		s, err := postgres.Open(t.Context(), testenv.PostgresURL(t))
+		s, err := sqlstore.OpenPostgres(t.Context(), testenv.PostgresURL(t))
 		if err != nil {
 			t.Fatal(err)
 		}

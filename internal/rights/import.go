@@ -9,12 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -124,12 +125,13 @@ func Import(ctx context.Context, st ImportStore, src *audience.FileSource, opts 
 func consentRecords(cs []*contact.Contact, source string, at time.Time) []store.ConsentRecord {
 	var recs []store.ConsentRecord
 	for _, c := range cs {
-		for _, ch := range []string{"email", "sms", "postal"} {
+		// By consent record, in a stable order.
+		for _, ch := range slices.Sorted(maps.Keys(c.Consent)) {
 			v := c.Consent[ch]
 			if v == nil {
 				continue
 			}
-			recs = append(recs, store.ConsentRecord{ContactID: c.ID, Channel: ch, Purpose: policy.PurposeMarketing,
+			recs = append(recs, store.ConsentRecord{ContactID: c.ID, Channel: ch, Purpose: contact.PurposeMarketing,
 				Granted: *v, Source: source, At: at})
 		}
 	}

@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/audience"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/rights"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef")
 
-func openStore(t *testing.T) *sqlite.Store {
+func openStore(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
+	s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +26,7 @@ func openStore(t *testing.T) *sqlite.Store {
 	return s
 }
 
-func importCSV(t *testing.T, s *sqlite.Store, name, data string, now time.Time) rights.ImportResult {
+func importCSV(t *testing.T, s *sqlstore.Store, name, data string, now time.Time) rights.ImportResult {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
@@ -80,7 +81,7 @@ func TestReimportNeverUndoesOptOut(t *testing.T) {
 	}{
 		{"imported opt-in allows", func() {}, policy.Allow, "import:base.csv"},
 		{"recorded opt-out denies", func() {
-			if err := s.SetConsent(t.Context(), anne.ID, "email", "marketing", policy.ConsentState{Status: policy.Refused, Source: "unsubscribe"}); err != nil {
+			if err := s.SetConsent(t.Context(), anne.ID, "email", "marketing", contact.ConsentState{Status: contact.Refused, Source: "unsubscribe"}); err != nil {
 				t.Fatal(err)
 			}
 		}, policy.Deny, "unsubscribe"},

@@ -16,7 +16,7 @@ import (
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -73,7 +73,7 @@ func TestStartResumesAfterDyingHalfway(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/rights"
 	"github.com/relais-dev/relais/internal/run"
@@ -101,7 +100,7 @@ func TestRetentionJobOnSQLite(t *testing.T) {
 			if got := len(found) == 1; got != tc.kept {
 				t.Errorf("contact found = %v, want kept = %v", got, tc.kept)
 			}
-			key := policy.SuppressionKey(retentionSecret, policy.AddrEmail, tc.ref)
+			key := contact.SuppressionKey(retentionSecret, contact.AddrEmail, tc.ref)
 			suppressed, _, err := st.Suppressed(ctx, key)
 			if err != nil {
 				t.Fatalf("Suppressed: %v", err)

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Event types recorded on ledger rows (SPEC §7). They are stable: reports
+// Event types recorded on ledger rows. They are stable: reports
 // and the API expose them.
 const (
 	EventSent         = "sent"

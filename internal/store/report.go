@@ -6,7 +6,7 @@ import (
 )
 
 // EventResponse is the pseudo event type under which ReportStore counts
-// responses: replied, responded and converted events together (SPEC §7: a
+// responses: replied, responded and converted events together (a
 // reply, a personal-URL visit, a response code or a conversion), so that a
 // message answered in two ways counts as one response.
 const EventResponse = "response"

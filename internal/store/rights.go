@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 )
 
 // ConsentRecord is one recorded consent given or withdrawn for a contact,
@@ -34,7 +33,7 @@ const ImportSourcePrefix = "import:"
 var ActivityTypes = []string{EventClicked, EventReplied, EventResponded, EventConverted}
 
 // RightsStore is what the data-protection rights need from the store
-// (SPEC §4): finding a contact by reference, its consents, ledger and
+// (GDPR): finding a contact by reference, its consents, ledger and
 // events for an access request, erasure in one transaction and the
 // retention job's query. Both backends implement it and store.Store
 // embeds it.
@@ -48,7 +47,7 @@ type RightsStore interface {
 
 	// SetConsent records a consent given or withdrawn with its proof,
 	// replacing the contact's record for that channel and purpose.
-	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st contact.ConsentState) error
 	// ListConsents returns the contact's recorded consents ordered by
 	// channel and purpose.
 	ListConsents(ctx context.Context, contactID int64) ([]ConsentRecord, error)
@@ -69,7 +68,7 @@ type RightsStore interface {
 
 	// EraseContact forgets a contact (GDPR art. 17) in one transaction: it
 	// reads the stored contact, adds every key keys returns for it to the
-	// suppression list with reason policy.SuppressErased, blanks every
+	// suppression list with reason contact.SuppressErased, blanks every
 	// personal field of the row (names, company, email, phone, address,
 	// locale, time zone, attributes, imported consent, external id) and
 	// sets its erased_at to at, clears the detail of its events and strips

@@ -11,40 +11,10 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 )
 
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
-
-// State is a send ledger state. A row moves
-// planned → claimed → submitting → accepted → delivered | bounced | failed,
-// or planned/claimed → refused (with a reason), or submitting → ambiguous
-// when a retry finds it mid-submission (SPEC §9).
-type State string
-
-// Ledger states.
-const (
-	Planned    State = "planned"    // row created, task enqueued (or to enqueue)
-	Deferred   State = "deferred"   // allowed later (quiet hours): task scheduled for NotBefore
-	Claimed    State = "claimed"    // a worker owns it and is checking policy and rendering
-	Submitting State = "submitting" // the provider call is in progress
-	Accepted   State = "accepted"   // the provider accepted it (ProviderID set)
-	Delivered  State = "delivered"  // the provider reported delivery
-	Bounced    State = "bounced"    // hard bounce after acceptance
-	Failed     State = "failed"     // permanent failure before acceptance
-	Refused    State = "refused"    // not sent: policy or input refused it (Reason set)
-	Ambiguous  State = "ambiguous"  // held for review: may or may not have been sent
-)
-
-// Terminal reports whether no worker will act on a row in state s again.
-func (s State) Terminal() bool {
-	switch s {
-	case Accepted, Delivered, Bounced, Failed, Refused, Ambiguous:
-		return true
-	}
-	return false
-}
 
 // Run is one execution of a campaign. (CampaignID, RunKey) is unique.
 type Run struct {
@@ -106,8 +76,8 @@ type LedgerFilter struct {
 	Limit   int    // default 1000
 }
 
-// Store is implemented by sqlite.Store and postgres.Store. All methods are
-// safe for concurrent use.
+// Store is implemented by sqlstore.Store on SQLite and PostgreSQL. All
+// methods are safe for concurrent use.
 type Store interface {
 	// UpsertContacts stores contacts, matching an existing one by
 	// external id, else by normalized email, else by phone; it sets each
@@ -175,11 +145,11 @@ type Store interface {
 	APIStore
 	PhoneStore
 	ResponseStore
-	// Suppress adds key (policy.SuppressionKey) to the suppression list
+	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.
 	Suppress(ctx context.Context, key, reason string) error
-	// The policy engine's lookups (policy.Lookup).
-	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (policy.ConsentState, error)
+	// The policy engine's lookups (its Lookup interface).
+	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (contact.ConsentState, error)
 	Suppressed(ctx context.Context, key string) (bool, string, error)
 }
 
@@ -264,7 +234,7 @@ func RunStatus(r Run, counts map[string]int) string {
 	switch {
 	case r.State == RunExpanding:
 		return RunExpanding
-	case counts[string(Planned)]+counts[string(Claimed)]+counts[string(Submitting)] > 0:
+	case Due(counts) > 0:
 		return RunSending
 	case counts[string(Deferred)] > 0:
 		return "waiting"

@@ -8,8 +8,7 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/postgres"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/twiliohook"
 )
@@ -23,10 +22,7 @@ type testStore interface {
 	policy.Lookup
 }
 
-var (
-	_ testStore = (*sqlite.Store)(nil)
-	_ testStore = (*postgres.Store)(nil)
-)
+var _ testStore = (*sqlstore.Store)(nil)
 
 // backends are the store backends every sink test runs on; each call of
 // open returns a new, empty store.
@@ -36,7 +32,7 @@ var backends = []struct {
 }{
 	{"sqlite", func(t *testing.T) testStore {
 		t.Helper()
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
+		s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "relais.db"))
 		if err != nil {
 			t.Fatalf("sqlite: %v", err)
 		}
@@ -45,7 +41,7 @@ var backends = []struct {
 	}},
 	{"postgres", func(t *testing.T) testStore {
 		t.Helper()
-		s, err := postgres.Open(t.Context(), testenv.PostgresURL(t))
+		s, err := sqlstore.OpenPostgres(t.Context(), testenv.PostgresURL(t))
 		if err != nil {
 			t.Fatalf("postgres: %v", err)
 		}
@@ -125,7 +121,7 @@ func (f *fixture) events(t *testing.T) map[string][]store.Event {
 // suppression returns the suppression reason of phone ("" when none).
 func (f *fixture) suppression(t *testing.T, phone string) string {
 	t.Helper()
-	ok, reason, err := f.st.Suppressed(t.Context(), policy.SuppressionKey(secret, policy.AddrPhone, phone))
+	ok, reason, err := f.st.Suppressed(t.Context(), contact.SuppressionKey(secret, contact.AddrPhone, phone))
 	if err != nil {
 		t.Fatalf("Suppressed: %v", err)
 	}

@@ -23,10 +23,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -40,7 +39,7 @@ type Store interface {
 	store.EventStore
 	store.PhoneStore
 	Suppressor
-	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st contact.ConsentState) error
 }
 
 // Suppressor adds a key to the suppression list (both store backends).
@@ -54,13 +53,13 @@ const (
 	// proof is the inbound message, kept as ConsentState.Text.
 	OptOutSource = "sms:inbound"
 	// consentChannel and consentPurpose: STOP withdraws marketing consent
-	// on the sms record, which covers MMS too (policy.ConsentChannel).
-	consentChannel = "sms"
-	consentPurpose = policy.PurposeMarketing
+	// on the text channels' record, which covers MMS too.
+	consentChannel = smsch.ConsentKey
+	consentPurpose = contact.PurposeMarketing
 )
 
 // textChannels are the ledger channels an inbound message can answer.
-var textChannels = []string{channel.SMS, channel.MMS}
+var textChannels = []string{smsch.SMS, smsch.MMS}
 
 // Sink implements twilio.StatusSink and twilio.InboundSink over a Store. Its
 // fields must be set before use and not changed after; safe for concurrent
@@ -69,7 +68,7 @@ type Sink struct {
 	// Store is required.
 	Store Store
 	// Secret is the policy secret suppression keys are computed with
-	// (policy.SuppressionKey); it must be the one the policy engine uses,
+	// (contact.SuppressionKey); it must be the one the policy engine uses,
 	// or the suppression would never match. Required.
 	Secret []byte
 	// Log receives one line per ignored or applied callback, never with
@@ -126,12 +125,12 @@ var finalStates = map[string]struct {
 // codes at create time is suppressed by the worker instead
 // (feedback.Feedback.SuppressOnFailure, from twilio.Reason).
 var suppressCodes = map[int]string{
-	21610: policy.SuppressOptedOut,
-	30004: policy.SuppressOptedOut,
-	21211: policy.SuppressHardBounce,
-	21614: policy.SuppressHardBounce,
-	30005: policy.SuppressHardBounce,
-	30006: policy.SuppressHardBounce,
+	21610: contact.SuppressOptedOut,
+	30004: contact.SuppressOptedOut,
+	21211: contact.SuppressHardBounce,
+	21614: contact.SuppressHardBounce,
+	30005: contact.SuppressHardBounce,
+	30006: contact.SuppressHardBounce,
 }
 
 // SMSStatus applies a status callback. Only final statuses (delivered,
@@ -202,7 +201,7 @@ func (s *Sink) suppressContact(ctx context.Context, contactID int64, reason stri
 	if phone == "" {
 		return nil
 	}
-	if err := s.Store.Suppress(ctx, policy.SuppressionKey(s.Secret, policy.AddrPhone, phone), reason); err != nil {
+	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, smsch.Address.Class, phone), reason); err != nil {
 		return fmt.Errorf("suppress contact %d phone: %w", contactID, err)
 	}
 	return nil
@@ -220,7 +219,7 @@ func (s *Sink) OptOut(ctx context.Context, fromE164, body, sid string) error {
 	if from == "" {
 		return errors.New("twilio inbound: empty sender number")
 	}
-	if err := s.Store.Suppress(ctx, policy.SuppressionKey(s.Secret, policy.AddrPhone, from), policy.SuppressOptedOut); err != nil {
+	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, smsch.Address.Class, from), contact.SuppressOptedOut); err != nil {
 		return fmt.Errorf("twilio inbound %s: %w", sid, err)
 	}
 	ids, err := s.Store.ContactsByPhone(ctx, from)
@@ -229,7 +228,7 @@ func (s *Sink) OptOut(ctx context.Context, fromE164, body, sid string) error {
 	}
 	now := s.now()
 	for _, id := range ids {
-		st := policy.ConsentState{Status: policy.Refused, Source: OptOutSource, At: now, Text: body}
+		st := contact.ConsentState{Status: contact.Refused, Source: OptOutSource, At: now, Text: body}
 		if err := s.Store.SetConsent(ctx, id, consentChannel, consentPurpose, st); err != nil {
 			return fmt.Errorf("twilio inbound %s: %w", sid, err)
 		}

@@ -38,19 +38,19 @@ func TestSMSStatus(t *testing.T) {
 		{"not final", []callback{{"queued", 0}, {"sent", 0}}, store.Accepted, "", map[string]int{}, ""},
 		{"unknown status", []callback{{"exploded", 0}}, store.Accepted, "", map[string]int{}, ""},
 		{"undelivered unknown handset", []callback{{"sent", 0}, {"undelivered", 30005}}, store.Bounced, "30005",
-			map[string]int{store.EventBounced: 1}, policy.SuppressHardBounce},
+			map[string]int{store.EventBounced: 1}, contact.SuppressHardBounce},
 		{"undelivered landline", []callback{{"undelivered", 30006}}, store.Bounced, "30006",
-			map[string]int{store.EventBounced: 1}, policy.SuppressHardBounce},
+			map[string]int{store.EventBounced: 1}, contact.SuppressHardBounce},
 		{"undelivered blocked", []callback{{"undelivered", 30004}, {"undelivered", 30004}}, store.Bounced, "30004",
-			map[string]int{store.EventBounced: 1}, policy.SuppressOptedOut},
+			map[string]int{store.EventBounced: 1}, contact.SuppressOptedOut},
 		{"undelivered handset off", []callback{{"undelivered", 30003}}, store.Bounced, "30003",
 			map[string]int{store.EventBounced: 1}, ""},
 		{"failed unsubscribed recipient", []callback{{"failed", 21610}}, store.Failed, "21610",
-			map[string]int{store.EventFailed: 1}, policy.SuppressOptedOut},
+			map[string]int{store.EventFailed: 1}, contact.SuppressOptedOut},
 		{"failed landline", []callback{{"failed", 21614}}, store.Failed, "21614",
-			map[string]int{store.EventFailed: 1}, policy.SuppressHardBounce},
+			map[string]int{store.EventFailed: 1}, contact.SuppressHardBounce},
 		{"failed invalid number", []callback{{"failed", 21211}, {"failed", 21211}}, store.Failed, "21211",
-			map[string]int{store.EventFailed: 1}, policy.SuppressHardBounce},
+			map[string]int{store.EventFailed: 1}, contact.SuppressHardBounce},
 		{"canceled then failed", []callback{{"canceled", 0}, {"failed", 0}}, store.Failed, "",
 			map[string]int{store.EventFailed: 1}, ""},
 	}
@@ -143,10 +143,10 @@ func TestOptOut(t *testing.T) {
 				wantVerdict policy.Verdict
 				wantReason  string
 			}{
-				{"marketing sms to the number", parent, shared, policy.PurposeMarketing, "sms", policy.Deny, policy.ReasonOptedOut},
-				{"marketing mms to the number", child, shared, policy.PurposeMarketing, "mms", policy.Deny, policy.ReasonOptedOut},
-				{"transactional sms still owed", parent, shared, policy.PurposeTransactional, "sms", policy.Allow, ""},
-				{"unknown number opted out too", 0, stranger, policy.PurposeMarketing, "sms", policy.Deny, policy.ReasonOptedOut},
+				{"marketing sms to the number", parent, shared, contact.PurposeMarketing, "sms", policy.Deny, policy.ReasonOptedOut},
+				{"marketing mms to the number", child, shared, contact.PurposeMarketing, "mms", policy.Deny, policy.ReasonOptedOut},
+				{"transactional sms still owed", parent, shared, contact.PurposeTransactional, "sms", policy.Allow, ""},
+				{"unknown number opted out too", 0, stranger, contact.PurposeMarketing, "sms", policy.Deny, policy.ReasonOptedOut},
 			}
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
@@ -167,7 +167,7 @@ func TestOptOut(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Consent: %v", err)
 				}
-				if cs.Status != policy.Refused || cs.Source != twiliohook.OptOutSource || cs.Text != "Arrêt" || !cs.At.Equal(f.now) {
+				if cs.Status != contact.Refused || cs.Source != twiliohook.OptOutSource || cs.Text != "Arrêt" || !cs.At.Equal(f.now) {
 					t.Errorf("contact %d consent %+v, want refused by sms:inbound with the keyword as proof", id, cs)
 				}
 			}

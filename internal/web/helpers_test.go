@@ -9,7 +9,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/web"
 )
 
@@ -30,10 +30,10 @@ func checkKey(_ context.Context, key string) (bool, error) {
 // campaign printemps-2027: 7 recipients, 5 emails accepted, 2 refused
 // (no_consent, opted_out); 2 human opens on 2 messages plus a machine
 // open, 1 click, 1 conversion of 12.50 €.
-func seededStore(t *testing.T) *sqlite.Store {
+func seededStore(t *testing.T) *sqlstore.Store {
 	t.Helper()
 	ctx := t.Context()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	s, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

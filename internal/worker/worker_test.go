@@ -13,6 +13,8 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
@@ -20,13 +22,13 @@ import (
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/worker"
 )
 
 type fixture struct {
-	st   *sqlite.Store
+	st   *sqlstore.Store
 	smtp *testenv.SMTPServer
 	w    *worker.Worker
 	sp   *campaign.Spec
@@ -41,7 +43,7 @@ var secret = []byte("worker-test-secret-0123456789")
 func setup(t testing.TB, name string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +74,8 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { es.Close() })
-	reg, err := channel.NewRegistry(es)
-	if err != nil {
+	reg := builtin.Channels()
+	if err := reg.AddSender(emailch.Name, es); err != nil {
 		t.Fatal(err)
 	}
 	pol, err := policy.New(policy.DefaultRules(), st, secret, nil)
@@ -81,16 +83,16 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	fb := &feedback.Feedback{Store: st, Secret: secret}
-	w := &worker.Worker{Store: st, Campaigns: cat, Senders: reg, Policy: pol, Composer: compose.NewComposer(), OnPermanent: fb.SuppressOnFailure}
+	w := &worker.Worker{Store: st, Campaigns: cat, Channels: reg, Policy: pol, Composer: compose.NewComposer(), OnPermanent: fb.SuppressOnFailure}
 	return &fixture{st: st, smtp: smtp, w: w, sp: sp, run: run, c: c}
 }
 
 // row plans the contact's send in state s and returns its id.
 func (f *fixture) row(t *testing.T, s store.State) string {
 	t.Helper()
-	id := store.LedgerID(f.run.ID, "s1", f.c.ID, channel.Email)
+	id := store.LedgerID(f.run.ID, "s1", f.c.ID, emailch.Name)
 	_, err := f.st.InsertLedger(context.Background(), []store.LedgerRow{{ID: id, RunID: f.run.ID, CampaignID: f.sp.ID,
-		StepID: "s1", ContactID: f.c.ID, Channel: channel.Email, Purpose: "marketing", State: s}})
+		StepID: "s1", ContactID: f.c.ID, Channel: emailch.Name, Purpose: "marketing", State: s}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,14 +134,14 @@ func TestHandleSend(t *testing.T) {
 			wantErr: "retry", wantState: store.Claimed, wantSent: 0, again: true, wantState2: store.Accepted},
 		{name: "5xx at RCPT is a recorded hard bounce", campaign: "hello", start: store.Planned,
 			prepare: func(_ *testing.T, f *fixture) { f.smtp.FailRecipient("camille@example.org", 550) },
-			wantErr: "permanent", wantState: store.Failed, wantWhy: "hard_bounce", wantSuppressed: policy.SuppressHardBounce},
+			wantErr: "permanent", wantState: store.Failed, wantWhy: "hard_bounce", wantSuppressed: contact.SuppressHardBounce},
 		{name: "a retry finding submitting holds it as ambiguous", campaign: "hello", start: store.Submitting,
 			wantState: store.Ambiguous, wantSent: 0, wantWhy: "in_flight_at_failure"},
 		{name: "on_ambiguous resend sends once more", campaign: "hello-resend", start: store.Submitting,
 			wantState: store.Accepted, wantSent: 1},
 		{name: "opt-out after planning refuses at send time", campaign: "hello", start: store.Planned,
 			prepare: func(t *testing.T, f *fixture) {
-				err := f.st.SetConsent(context.Background(), f.c.ID, "email", "marketing", policy.ConsentState{Status: policy.Refused, Source: "test"})
+				err := f.st.SetConsent(context.Background(), f.c.ID, "email", "marketing", contact.ConsentState{Status: contact.Refused, Source: "test"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -182,7 +184,7 @@ func TestHandleSend(t *testing.T) {
 				tt.wantSent = 1
 			}
 			if tt.wantSuppressed != "" {
-				ok, why, err := f.st.Suppressed(context.Background(), policy.SuppressionKey(secret, "email", "camille@example.org"))
+				ok, why, err := f.st.Suppressed(context.Background(), contact.SuppressionKey(secret, "email", "camille@example.org"))
 				if err != nil || !ok || why != tt.wantSuppressed {
 					t.Errorf("suppressed=%v (%s, %v), want %s", ok, why, err, tt.wantSuppressed)
 				}

@@ -8,8 +8,7 @@ import (
 	"strings"
 
 	"github.com/relais-dev/relais/internal/store"
-	"github.com/relais-dev/relais/internal/store/postgres"
-	"github.com/relais-dev/relais/internal/store/sqlite"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
 )
 
 // Open opens the store at url:
@@ -27,13 +26,13 @@ func Open(ctx context.Context, url string) (store.Store, error) {
 	}
 	switch kind {
 	case "postgres":
-		s, err := postgres.Open(ctx, target)
+		s, err := sqlstore.OpenPostgres(ctx, target)
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	default:
-		s, err := sqlite.Open(ctx, target)
+		s, err := sqlstore.OpenSQLite(ctx, target)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +55,7 @@ func Parse(url string) (kind, target string, err error) {
 	case hasPrefixFold(u, "sqlite:"):
 		u = u[len("sqlite:"):]
 	case strings.Contains(u, "://"):
-		return "", "", fmt.Errorf("store: unsupported database URL %s (want postgres://, sqlite: or a file path)", postgres.Redact(u))
+		return "", "", fmt.Errorf("store: unsupported database URL %s (want postgres://, sqlite: or a file path)", sqlstore.Redact(u))
 	}
 	if u == "" {
 		return "", "", fmt.Errorf("store: database URL %q has no file path", url)

@@ -5,16 +5,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
 )
 
 // PolicyStore is what both backends add to store.Store for the policy
-// engine and for opt-outs.
+// engine (its Lookup) and for opt-outs.
 type PolicyStore interface {
-	policy.Lookup
+	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (contact.ConsentState, error)
+	Suppressed(ctx context.Context, key string) (bool, string, error)
+	MarketingSentSince(ctx context.Context, contactID int64, since time.Time) (int, error)
 	Suppress(ctx context.Context, key, reason string) error
-	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st policy.ConsentState) error
+	SetConsent(ctx context.Context, contactID int64, consentChannel, purpose string, st contact.ConsentState) error
 }
 
 func asPolicy(t *testing.T, s store.Store) PolicyStore {
@@ -29,12 +31,12 @@ func asPolicy(t *testing.T, s store.Store) PolicyStore {
 func testSuppressions(t *testing.T, s store.Store) {
 	p := asPolicy(t, s)
 	for _, add := range []struct{ key, reason string }{
-		{"k1", policy.SuppressOptedOut},
-		{"k1", policy.SuppressOptedOut}, // again: no-op
-		{"k2", policy.SuppressOptedOut},
-		{"k2", policy.SuppressHardBounce},
-		{"k3", policy.SuppressOptedOut},
-		{"k3", policy.SuppressErased},
+		{"k1", contact.SuppressOptedOut},
+		{"k1", contact.SuppressOptedOut}, // again: no-op
+		{"k2", contact.SuppressOptedOut},
+		{"k2", contact.SuppressHardBounce},
+		{"k3", contact.SuppressOptedOut},
+		{"k3", contact.SuppressErased},
 	} {
 		if err := p.Suppress(ctx(t), add.key, add.reason); err != nil {
 			t.Fatalf("Suppress(%s, %s): %v", add.key, add.reason, err)
@@ -46,9 +48,9 @@ func testSuppressions(t *testing.T, s store.Store) {
 		reason     string
 	}{
 		{"not listed", "k0", false, ""},
-		{"opted out", "k1", true, policy.SuppressOptedOut},
-		{"hard bounce outranks opt-out", "k2", true, policy.SuppressHardBounce},
-		{"erasure outranks all", "k3", true, policy.SuppressErased},
+		{"opted out", "k1", true, contact.SuppressOptedOut},
+		{"hard bounce outranks opt-out", "k2", true, contact.SuppressHardBounce},
+		{"erasure outranks all", "k3", true, contact.SuppressErased},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,30 +71,30 @@ func testConsent(t *testing.T, s store.Store) {
 	c.Consent = map[string]*bool{"email": ptr(true), "sms": ptr(false)}
 	upsert(t, s, c)
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
-	if err := p.SetConsent(ctx(t), c.ID, "postal", "marketing", policy.ConsentState{
-		Status: policy.Refused, Source: "api", Text: "v2", At: at}); err != nil {
+	if err := p.SetConsent(ctx(t), c.ID, "postal", "marketing", contact.ConsentState{
+		Status: contact.Refused, Source: "api", Text: "v2", At: at}); err != nil {
 		t.Fatalf("SetConsent: %v", err)
 	}
-	if err := p.SetConsent(ctx(t), c.ID, "email", "open_tracking", policy.ConsentState{
-		Status: policy.Granted, Source: "form", Text: "v1", At: at}); err != nil {
+	if err := p.SetConsent(ctx(t), c.ID, "email", "open_tracking", contact.ConsentState{
+		Status: contact.Granted, Source: "form", Text: "v1", At: at}); err != nil {
 		t.Fatalf("SetConsent: %v", err)
 	}
-	if err := p.SetConsent(ctx(t), c.ID, "email", "marketing", policy.ConsentState{Status: policy.Unknown}); err == nil {
+	if err := p.SetConsent(ctx(t), c.ID, "email", "marketing", contact.ConsentState{Status: contact.Unknown}); err == nil {
 		t.Error("SetConsent accepted status Unknown")
 	}
 	tests := []struct {
 		name             string
 		contact          int64
 		channel, purpose string
-		status           policy.ConsentStatus
+		status           contact.ConsentStatus
 		source           string
 	}{
-		{"imported grant", c.ID, "email", "marketing", policy.Granted, "import"},
-		{"imported refusal", c.ID, "sms", "marketing", policy.Refused, "import"},
-		{"recorded refusal with proof", c.ID, "postal", "marketing", policy.Refused, "api"},
-		{"other purpose recorded", c.ID, "email", "open_tracking", policy.Granted, "form"},
-		{"other purpose not imported", c.ID, "sms", "open_tracking", policy.Unknown, ""},
-		{"missing contact", c.ID + 99, "email", "marketing", policy.Unknown, ""},
+		{"imported grant", c.ID, "email", "marketing", contact.Granted, "import"},
+		{"imported refusal", c.ID, "sms", "marketing", contact.Refused, "import"},
+		{"recorded refusal with proof", c.ID, "postal", "marketing", contact.Refused, "api"},
+		{"other purpose recorded", c.ID, "email", "open_tracking", contact.Granted, "form"},
+		{"other purpose not imported", c.ID, "sms", "open_tracking", contact.Unknown, ""},
+		{"missing contact", c.ID + 99, "email", "marketing", contact.Unknown, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,11 +111,11 @@ func testConsent(t *testing.T, s store.Store) {
 		})
 	}
 	// A withdrawal recorded later overrides the imported grant.
-	if err := p.SetConsent(ctx(t), c.ID, "email", "marketing", policy.ConsentState{Status: policy.Refused, Source: "unsubscribe"}); err != nil {
+	if err := p.SetConsent(ctx(t), c.ID, "email", "marketing", contact.ConsentState{Status: contact.Refused, Source: "unsubscribe"}); err != nil {
 		t.Fatalf("SetConsent: %v", err)
 	}
 	st, err := p.Consent(ctx(t), c.ID, "email", "marketing")
-	if err != nil || st.Status != policy.Refused || st.Source != "unsubscribe" || !recent(st.At) {
+	if err != nil || st.Status != contact.Refused || st.Source != "unsubscribe" || !recent(st.At) {
 		t.Errorf("after withdrawal: %+v, %v", st, err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -90,30 +89,30 @@ func testImportConsents(t *testing.T, s store.Store) {
 	p := asPolicy(t, s)
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	imp := func(id int64, granted bool) store.ConsentRecord {
-		return store.ConsentRecord{ContactID: id, Channel: "email", Purpose: policy.PurposeMarketing, Granted: granted,
+		return store.ConsentRecord{ContactID: id, Channel: "email", Purpose: contact.PurposeMarketing, Granted: granted,
 			Source: store.ImportSourcePrefix + "clients.csv", At: t0.Add(time.Hour)}
 	}
 	tests := []struct {
 		name        string
-		before      *policy.ConsentState // recorded before the import
+		before      *contact.ConsentState // recorded before the import
 		imported    bool
 		wantWritten int
-		wantStatus  policy.ConsentStatus
+		wantStatus  contact.ConsentStatus
 		wantSource  string
 	}{
-		{"nothing recorded: a grant is written", nil, true, 1, policy.Granted, "import:clients.csv"},
-		{"nothing recorded: a refusal is written", nil, false, 1, policy.Refused, "import:clients.csv"},
-		{"an opt-out is never undone by an import", &policy.ConsentState{Status: policy.Refused, Source: "unsubscribe", At: t0}, true, 0, policy.Refused, "unsubscribe"},
-		{"an imported refusal is not undone either", &policy.ConsentState{Status: policy.Refused, Source: "import:old.csv", At: t0}, true, 0, policy.Refused, "import:old.csv"},
-		{"a refusal replaces a grant", &policy.ConsentState{Status: policy.Granted, Source: "api", Text: "v1", At: t0}, false, 1, policy.Refused, "import:clients.csv"},
-		{"a grant keeps the proof it has", &policy.ConsentState{Status: policy.Granted, Source: "api", Text: "v1", At: t0}, true, 0, policy.Granted, "api"},
+		{"nothing recorded: a grant is written", nil, true, 1, contact.Granted, "import:clients.csv"},
+		{"nothing recorded: a refusal is written", nil, false, 1, contact.Refused, "import:clients.csv"},
+		{"an opt-out is never undone by an import", &contact.ConsentState{Status: contact.Refused, Source: "unsubscribe", At: t0}, true, 0, contact.Refused, "unsubscribe"},
+		{"an imported refusal is not undone either", &contact.ConsentState{Status: contact.Refused, Source: "import:old.csv", At: t0}, true, 0, contact.Refused, "import:old.csv"},
+		{"a refusal replaces a grant", &contact.ConsentState{Status: contact.Granted, Source: "api", Text: "v1", At: t0}, false, 1, contact.Refused, "import:clients.csv"},
+		{"a grant keeps the proof it has", &contact.ConsentState{Status: contact.Granted, Source: "api", Text: "v1", At: t0}, true, 0, contact.Granted, "api"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := normalized(&contact.Contact{ExternalID: "K" + string(rune('a'+i)), Email: "k@example.org"})
 			upsert(t, s, c)
 			if tc.before != nil {
-				if err := p.SetConsent(ctx(t), c.ID, "email", policy.PurposeMarketing, *tc.before); err != nil {
+				if err := p.SetConsent(ctx(t), c.ID, "email", contact.PurposeMarketing, *tc.before); err != nil {
 					t.Fatalf("SetConsent: %v", err)
 				}
 			}
@@ -124,7 +123,7 @@ func testImportConsents(t *testing.T, s store.Store) {
 			if n != tc.wantWritten {
 				t.Errorf("written = %d, want %d", n, tc.wantWritten)
 			}
-			st, err := p.Consent(ctx(t), c.ID, "email", policy.PurposeMarketing)
+			st, err := p.Consent(ctx(t), c.ID, "email", contact.PurposeMarketing)
 			if err != nil {
 				t.Fatalf("Consent: %v", err)
 			}
@@ -152,7 +151,7 @@ func testEraseContact(t *testing.T, s store.Store) {
 		Attrs:   map[string]any{"orders_12m": 2.0}, Consent: map[string]*bool{"email": &yes}})
 	other := normalized(&contact.Contact{ExternalID: "E2", Email: "other@example.org"})
 	upsert(t, s, c, other)
-	if err := p.SetConsent(ctx(t), c.ID, "sms", policy.PurposeMarketing, policy.ConsentState{Status: policy.Refused, Source: "sms:STOP"}); err != nil {
+	if err := p.SetConsent(ctx(t), c.ID, "sms", contact.PurposeMarketing, contact.ConsentState{Status: contact.Refused, Source: "sms:STOP"}); err != nil {
 		t.Fatalf("SetConsent: %v", err)
 	}
 	run := newRun(t, s, "camp", "k")
@@ -170,13 +169,13 @@ func testEraseContact(t *testing.T, s store.Store) {
 		t.Fatalf("RecordEvents: %v", err)
 	}
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	wantKeys := policy.SuppressionKeys(secret, c)
+	wantKeys := contact.SuppressionKeys(secret, c)
 	if len(wantKeys) != 3 {
 		t.Fatalf("fixture has %d addresses, want email, phone and postal", len(wantKeys))
 	}
 	keysOf := func(sc *contact.Contact) []string {
 		var ks []string
-		for _, k := range policy.SuppressionKeys(secret, sc) {
+		for _, k := range contact.SuppressionKeys(secret, sc) {
 			ks = append(ks, k)
 		}
 		return ks
@@ -201,11 +200,11 @@ func testEraseContact(t *testing.T, s store.Store) {
 	}
 	for addr, k := range wantKeys {
 		ok, reason, err := p.Suppressed(ctx(t), k)
-		if err != nil || !ok || reason != policy.SuppressErased {
+		if err != nil || !ok || reason != contact.SuppressErased {
 			t.Errorf("%s key: Suppressed = %v %q %v, want erased", addr, ok, reason, err)
 		}
 	}
-	if st, err := p.Consent(ctx(t), c.ID, "email", policy.PurposeMarketing); err != nil || st.Status != policy.Unknown {
+	if st, err := p.Consent(ctx(t), c.ID, "email", contact.PurposeMarketing); err != nil || st.Status != contact.Unknown {
 		t.Errorf("imported consent survived erasure: %+v %v", st, err)
 	}
 	if found, err := r.FindContacts(ctx(t), "elise.garnier@example.org"); err != nil || len(found) != 0 {
@@ -282,8 +281,8 @@ func testInactiveContacts(t *testing.T, s store.Store) {
 	}); err != nil {
 		t.Fatalf("RecordEvents: %v", err)
 	}
-	for i, granted := range map[int]policy.ConsentStatus{3: policy.Granted, 4: policy.Refused} {
-		if err := p.SetConsent(ctx(t), cs[i].ID, "email", policy.PurposeMarketing, policy.ConsentState{Status: granted, Source: "api", At: recent}); err != nil {
+	for i, granted := range map[int]contact.ConsentStatus{3: contact.Granted, 4: contact.Refused} {
+		if err := p.SetConsent(ctx(t), cs[i].ID, "email", contact.PurposeMarketing, contact.ConsentState{Status: granted, Source: "api", At: recent}); err != nil {
 			t.Fatalf("SetConsent: %v", err)
 		}
 	}
