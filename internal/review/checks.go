@@ -56,9 +56,9 @@ func Checks(sp *campaign.Spec, rules policy.Rules, firings []time.Time) []Check 
 	for i := range sp.Steps {
 		st := &sp.Steps[i]
 		chans := sp.ChannelsFor(st)
-		if st.Email != nil && has(chans, "email") {
+		if em := emailOf(st); em != nil && has(chans, "email") {
 			if marketing {
-				src := string(sp.Files[st.Email.HTML]) + string(sp.Files[st.Email.Text])
+				src := string(sp.Files[em.HTML]) + string(sp.Files[em.Text])
 				ok := strings.Contains(src, ".Links.Unsubscribe")
 				d := "unsubscribe link in the template; List-Unsubscribe and List-Unsubscribe-Post headers added by relais"
 				if !ok {
@@ -66,36 +66,36 @@ func Checks(sp *campaign.Spec, rules policy.Rules, firings []time.Time) []Check 
 				}
 				add(CheckUnsubscribe, st.ID, ok, d)
 			}
-			addr, err := mail.ParseAddress(sp.Sender.Email)
+			from := sp.Sender.Addresses["email"]
+			addr, err := mail.ParseAddress(from)
 			switch {
 			case err != nil:
 				add(CheckSender, st.ID, false, "sender.email is not an address")
 			case addr.Name == "":
-				add(CheckSender, st.ID, false, fmt.Sprintf("sender.email %q has no display name naming the advertiser", sp.Sender.Email))
+				add(CheckSender, st.ID, false, fmt.Sprintf("sender.email %q has no display name naming the advertiser", from))
 			default:
 				add(CheckSender, st.ID, true, fmt.Sprintf("email from %q", addr.Name))
 			}
 		}
-		for _, sm := range []struct {
-			ch string
-			c  *campaign.SMSContent
-		}{{"sms", st.SMS}, {"mms", st.MMS}} {
-			if sm.c == nil || !has(chans, sm.ch) {
+		for _, ch := range []string{"sms", "mms"} {
+			tc := textOf(st, ch)
+			if tc == nil || !has(chans, ch) {
 				continue
 			}
-			if marketing {
-				ok := stopRe.Match(sp.Files[sm.c.Text])
+			if marketing && tc.Text != "" {
+				ok := stopRe.Match(sp.Files[tc.Text])
 				d := "STOP mention present"
 				if !ok {
-					d = fmt.Sprintf("marketing %s text %s has no STOP opt-out mention", sm.ch, sm.c.Text)
+					d = fmt.Sprintf("marketing %s text %s has no STOP opt-out mention", ch, tc.Text)
 				}
 				add(CheckSMSStop, st.ID, ok, d)
 			}
-			add(CheckSender, st.ID, strings.TrimSpace(sp.Sender.SMS) != "", fmt.Sprintf("%s sender %q", sm.ch, sp.Sender.SMS))
+			from := sp.Sender.Addresses["sms"]
+			add(CheckSender, st.ID, strings.TrimSpace(from) != "", fmt.Sprintf("%s sender %q", ch, from))
 		}
-		if st.Print != nil && has(chans, "print") {
+		if lt := letterOf(st); lt != nil && has(chans, "print") {
 			if marketing {
-				ok := optOutRe.Match(sp.Files[st.Print.Letter])
+				ok := optOutRe.Match(sp.Files[lt.Letter])
 				d := "the letter tells how to object to postal prospecting"
 				if !ok {
 					d = "the letter does not mention the right to object to postal prospecting (e.g. « vous pouvez vous opposer … »)"

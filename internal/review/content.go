@@ -161,8 +161,8 @@ func Hosts(sp *campaign.Spec) map[string][]string {
 				}
 			}
 		}
-		if st.Email != nil {
-			for _, u := range urlRe.FindAllString(st.Email.Subject, -1) {
+		if em := emailOf(&st); em != nil {
+			for _, u := range urlRe.FindAllString(em.Subject, -1) {
 				if pu, err := url.Parse(u); err == nil && pu.Host != "" {
 					set[strings.ToLower(pu.Host)] = true
 				}
@@ -186,18 +186,17 @@ func stepFiles(st *campaign.Step) []string {
 			out = append(out, p)
 		}
 	}
-	if st.Email != nil {
-		add(st.Email.HTML)
-		add(st.Email.Text)
+	if em := emailOf(st); em != nil {
+		add(em.HTML)
+		add(em.Text)
 	}
-	if st.SMS != nil {
-		add(st.SMS.Text)
+	for _, ch := range []string{"sms", "mms"} {
+		if tc := textOf(st, ch); tc != nil {
+			add(tc.Text)
+		}
 	}
-	if st.MMS != nil {
-		add(st.MMS.Text)
-	}
-	if st.Print != nil {
-		add(st.Print.Letter)
+	if lt := letterOf(st); lt != nil {
+		add(lt.Letter)
 	}
 	return out
 }

@@ -149,7 +149,7 @@ func choose(ctx context.Context, env Env, sp *campaign.Spec, st *campaign.Step, 
 			at = *st.At
 		}
 		dec, err := env.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
-			FrequencyCap: compose.CapOf(sp), AddressInvalid: compose.AddressInvalid(ch, c)})
+			FrequencyCap: compose.CapOf(sp)})
 		if err != nil {
 			return "", dec, fmt.Errorf("policy: %w", err)
 		}

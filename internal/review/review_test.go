@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel/builtin/email"
+	"github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/policy"
 )
 
@@ -25,7 +27,7 @@ func TestCompare(t *testing.T) {
 
 func TestCompareLinks(t *testing.T) {
 	spec := func(text string) *campaign.Spec {
-		return &campaign.Spec{Steps: []campaign.Step{{ID: "a", SMS: &campaign.SMSContent{Text: "t.txt"}}}, Files: map[string][]byte{"t.txt": []byte(text)}}
+		return &campaign.Spec{Steps: []campaign.Step{{ID: "a", Content: map[string]any{"sms": &sms.Content{Text: "t.txt"}}}}, Files: map[string][]byte{"t.txt": []byte(text)}}
 	}
 	got := CompareLinks(spec("https://old.example/x and http://keep.example"), spec("see https://NEW.example/p?q=1, http://keep.example/y"))
 	if len(got) != 1 || !slices.Equal(got[0].Hosts, []string{"keep.example", "new.example"}) ||
@@ -48,10 +50,10 @@ func TestChecks(t *testing.T) {
 	rules := policy.DefaultRules()
 	sp := &campaign.Spec{
 		Purpose: campaign.Marketing,
-		Sender:  campaign.Sender{Email: "news@dupont.example", SMS: "DUPONT"},
+		Sender:  campaign.Sender{Addresses: map[string]string{"email": "news@dupont.example", "sms": "DUPONT"}},
 		Steps: []campaign.Step{
-			{ID: "mail", Channels: []string{"email"}, Email: &campaign.EmailContent{Subject: "s", Text: "m.txt"}},
-			{ID: "sms", Channels: []string{"sms"}, SMS: &campaign.SMSContent{Text: "s.txt"}},
+			{ID: "mail", Channels: []string{"email"}, Content: map[string]any{"email": &email.Content{Subject: "s", Text: "m.txt"}}},
+			{ID: "sms", Channels: []string{"sms"}, Content: map[string]any{"sms": &sms.Content{Text: "s.txt"}}},
 		},
 		Files: map[string][]byte{"m.txt": []byte("Bonjour"), "s.txt": []byte("Soldes. Stop au 36180")},
 	}

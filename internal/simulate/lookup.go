@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 )
 
@@ -27,9 +28,9 @@ func newLookup(base policy.Lookup) *lookup {
 	return &lookup{base: base, stored: map[int64]bool{}, suppressed: map[string]string{}, sent: map[int64][]time.Time{}}
 }
 
-func (l *lookup) Consent(ctx context.Context, contactID int64, ch, purpose string) (policy.ConsentState, error) {
+func (l *lookup) Consent(ctx context.Context, contactID int64, ch, purpose string) (contact.ConsentState, error) {
 	if l.base == nil || !l.stored[contactID] {
-		return policy.ConsentState{Status: policy.Unknown}, nil
+		return contact.ConsentState{Status: contact.Unknown}, nil
 	}
 	return l.base.Consent(ctx, contactID, ch, purpose)
 }

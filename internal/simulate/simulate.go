@@ -376,7 +376,7 @@ func (s *sim) choose(ctx context.Context, st *campaign.Step, c *contact.Contact,
 	var firstDec policy.Decision
 	for _, ch := range chans {
 		dec, err := s.engine.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: s.sp.Purpose, Stage: policy.Send,
-			FrequencyCap: compose.CapOf(s.sp), AddressInvalid: compose.AddressInvalid(ch, c)})
+			FrequencyCap: compose.CapOf(s.sp)})
 		if err != nil {
 			return "", dec, err
 		}
@@ -422,12 +422,12 @@ func (s *sim) event(e *ScenarioEvent) {
 	switch e.Type {
 	case "opt_out":
 		for _, key := range s.engine.SuppressionKeys(r.c) {
-			s.look.suppress(key, policy.SuppressOptedOut)
+			s.look.suppress(key, contact.SuppressOptedOut)
 		}
 	case "bounce":
 		if ch := r.lastCh; ch != "" {
-			if key, ok := s.engine.SuppressionKeys(r.c)[policy.AddressChannel(ch)]; ok {
-				s.look.suppress(key, policy.SuppressHardBounce)
+			if key, ok := s.engine.SuppressionKeys(r.c)[s.engine.AddressClass(ch)]; ok {
+				s.look.suppress(key, contact.SuppressHardBounce)
 			}
 		}
 	}

@@ -106,7 +106,7 @@ func TestLoadScenarioErrors(t *testing.T) {
 func TestChannelFallback(t *testing.T) {
 	sp := load(t)
 	sp.Steps[1].Channels = []string{"sms", "email"}
-	sp.Steps[1].Email = sp.Steps[0].Email
+	sp.Steps[1].Content["email"] = sp.Steps[0].Content["email"]
 	res := simulate(t, sp, policy.DefaultRules(), nil)
 	es := entries(res, "C002", "relance")
 	if len(es) != 1 || es[0].Channel != "email" || es[0].Action != ActionSent || !es[0].At.Equal(time.Date(2027, 5, 1, 10, 0, 0, 0, paris)) {
