@@ -34,9 +34,13 @@ periods and security measures. French by default.`,
 			if err != nil {
 				return userErr(err)
 			}
+			l, err := a.loader()
+			if err != nil {
+				return err
+			}
 			var specs []*campaign.Spec
 			for _, f := range files {
-				sp, err := campaign.Load(f)
+				sp, err := l.Load(f)
 				if err != nil {
 					return userErr(fmt.Errorf("%w\n(run relais validate)", err))
 				}

@@ -59,7 +59,11 @@ for tools) and exits 1 when validation or a check fails, naming it.`,
 			if len(args) == 0 {
 				args = []string{a.cfg.CampaignsDir}
 			}
-			inputs, err := reviewInputs(top, baseDir, args, changed)
+			l, err := a.loader()
+			if err != nil {
+				return err
+			}
+			inputs, err := reviewInputs(l, top, baseDir, args, changed)
 			if err != nil {
 				return userErr(err)
 			}
@@ -72,8 +76,8 @@ for tools) and exits 1 when validation or a check fails, naming it.`,
 			if a.now != nil {
 				now = a.now()
 			}
-			opts := review.Options{Env: review.Env{Store: d.store, Policy: d.policy, Now: now}, Rules: a.cfg.Policy,
-				Preview: review.PreviewOptions{OutDir: out, Layout: a.cfg.Print, Now: now}}
+			opts := review.Options{Env: review.Env{Store: d.store, Policy: d.policy, Now: now, Channels: d.channels}, Rules: a.cfg.Policy,
+				Preview: review.PreviewOptions{OutDir: out, Layout: a.cfg.Print, Now: now, Channels: d.channels}}
 			rep := review.Report{Base: base, BaseCommit: commit, Campaigns: []review.Campaign{}}
 			for _, in := range inputs {
 				c, err := review.Review(ctx, in, opts)
@@ -104,7 +108,7 @@ for tools) and exits 1 when validation or a check fails, naming it.`,
 // reviewInputs finds the campaigns under paths (in the working tree and in
 // the base tree at baseDir) that a change to the files changed (relative
 // to the repository root top) touches.
-func reviewInputs(top, baseDir string, paths, changed []string) ([]review.Input, error) {
+func reviewInputs(l campaign.Loader, top, baseDir string, paths, changed []string) ([]review.Input, error) {
 	isChanged := map[string]bool{}
 	for _, c := range changed {
 		isChanged[filepath.Clean(filepath.FromSlash(c))] = true
@@ -133,17 +137,17 @@ func reviewInputs(top, baseDir string, paths, changed []string) ([]review.Input,
 		seen[r] = true
 		in := review.Input{Path: filepath.ToSlash(r)}
 		touched := isChanged[r]
-		errs := campaign.Validate(f)
+		errs := l.Validate(f)
 		for _, e := range errs {
 			in.Errors = append(in.Errors, e.Error())
 		}
 		if bp := filepath.Join(baseDir, r); fileExists(bp) {
-			if sp, err := campaign.Load(bp); err == nil {
+			if sp, err := l.Load(bp); err == nil {
 				in.Base = sp
 			}
 		}
 		if len(errs) == 0 {
-			sp, err := campaign.Load(f)
+			sp, err := l.Load(f)
 			if err != nil {
 				return nil, err
 			}
@@ -169,7 +173,7 @@ func reviewInputs(top, baseDir string, paths, changed []string) ([]review.Input,
 			continue
 		}
 		in := review.Input{Path: filepath.ToSlash(r)}
-		if sp, err := campaign.Load(f); err == nil {
+		if sp, err := l.Load(f); err == nil {
 			in.Base = sp
 		}
 		inputs = append(inputs, in)

@@ -45,17 +45,17 @@ timeline per recipient and totals per step and day.`,
 					return userErr(err)
 				}
 			}
-			sp, err := a.loadCampaign(args[0], nil)
-			if err != nil {
-				return err
-			}
 			d, err := a.open(ctx, need{})
 			if err != nil {
 				return err
 			}
 			defer d.close()
+			sp, err := a.loadCampaign(args[0], d)
+			if err != nil {
+				return err
+			}
 			res, err := simulate.Run(ctx, sp, simulate.Options{From: start, Days: days, Rules: a.cfg.Policy, Secret: d.secret,
-				Store: d.store, Lookup: d.store, Scenario: sc})
+				Store: d.store, Lookup: d.store, Scenario: sc, Channels: d.channels})
 			if err != nil {
 				return userErr(err)
 			}

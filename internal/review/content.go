@@ -46,6 +46,8 @@ type PreviewOptions struct {
 	OutDir string
 	Layout postal.Layout
 	Now    time.Time
+	// Channels compose the messages (nil: the built-in channels).
+	Channels *channel.Registry
 }
 
 // Previews renders each step of sp for the sample recipients of each
@@ -54,6 +56,7 @@ type PreviewOptions struct {
 func Previews(ctx context.Context, sp *campaign.Spec, samples map[string][]*contact.Contact, o PreviewOptions) []Preview {
 	var out []Preview
 	comp := compose.NewComposer()
+	comp.Channels = o.Channels
 	for i := range sp.Steps {
 		st := &sp.Steps[i]
 		for _, ch := range sp.ChannelsFor(st) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
@@ -26,6 +27,15 @@ type Env struct {
 	Store  store.Store
 	Policy policy.Decider
 	Now    time.Time
+	// Channels compose the messages (nil: the built-in channels).
+	Channels *channel.Registry
+}
+
+// composer returns a composer over env's channels.
+func (env Env) composer() *compose.Composer {
+	c := compose.NewComposer()
+	c.Channels = env.Channels
+	return c
 }
 
 // Outcome is where one recipient's message of one step goes: a channel, or
@@ -75,7 +85,7 @@ func PlanVersion(ctx context.Context, sp *campaign.Spec, env Env) (*Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	comp := compose.NewComposer()
+	comp := env.composer()
 	n := 0
 	err = sel.Stream(ctx, src, func(c *contact.Contact) error {
 		c.Normalize()

@@ -118,7 +118,7 @@ func Review(ctx context.Context, in Input, o Options) (Campaign, error) {
 	c.SMS = head.Segments()
 	c.Previews = Previews(ctx, sp, head.Samples, o.Preview)
 	if base != nil {
-		markChanged(c.Previews, Previews(ctx, in.Base, head.Samples, PreviewOptions{Now: o.Preview.Now, Layout: o.Preview.Layout}))
+		markChanged(c.Previews, Previews(ctx, in.Base, head.Samples, PreviewOptions{Now: o.Preview.Now, Layout: o.Preview.Layout, Channels: o.Preview.Channels}))
 	} else {
 		markChanged(c.Previews, nil)
 	}

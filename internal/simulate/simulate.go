@@ -15,6 +15,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/followup"
@@ -40,6 +41,8 @@ type Options struct {
 	Lookup policy.Lookup
 	// Scenario is what recipients do; nil: nothing.
 	Scenario *Scenario
+	// Channels are the process's channels (nil: the built-in ones).
+	Channels *channel.Registry
 }
 
 // Actions of a timeline entry.
@@ -162,7 +165,11 @@ func Run(ctx context.Context, sp *campaign.Spec, o Options) (*Result, error) {
 	s := &sim{sp: sp, o: o, now: o.From, until: o.From.AddDate(0, 0, o.Days), look: newLookup(o.Lookup),
 		timelines: map[string]*Timeline{}, totals: map[string]*StepTotal{}, days: map[string]map[string]int{}}
 	var err error
-	if s.engine, err = policy.New(o.Rules, s.look, o.Secret, func() time.Time { return s.now }); err != nil {
+	var opts []policy.Option
+	if o.Channels != nil {
+		opts = append(opts, policy.WithChannels(o.Channels))
+	}
+	if s.engine, err = policy.New(o.Rules, s.look, o.Secret, func() time.Time { return s.now }, opts...); err != nil {
 		return nil, err
 	}
 	if s.loc, err = time.LoadLocation(o.Rules.Timezone); err != nil {
