@@ -3,7 +3,9 @@ package review
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -90,7 +92,11 @@ func writeCampaign(b *strings.Builder, c Campaign) {
 		}
 	}
 	if c.Currency != "" {
-		fmt.Fprintf(b, "#### Estimated cost\n\n%.2f %s → **%.2f %s** (%+.2f)\n\n", c.BaseCost, c.Currency, c.Cost, c.Currency, c.Cost-c.BaseCost)
+		d := money(c.Cost - c.BaseCost)
+		if !strings.HasPrefix(d, "-") {
+			d = "+" + d
+		}
+		fmt.Fprintf(b, "#### Estimated cost\n\n%s %s → **%s %s** (%s)\n\n", money(c.BaseCost), c.Currency, money(c.Cost), c.Currency, d)
 	}
 	if len(c.SMS) > 0 {
 		b.WriteString("#### SMS length\n\n| step | channel | encoding | segments |\n|---|---|---|---|\n")
@@ -188,4 +194,17 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
+}
+
+// money formats an amount with at least 2 and at most 4 decimals, so a
+// campaign of a few emails at 0.001 does not read as free.
+func money(v float64) string {
+	s := strconv.FormatFloat(math.Round(v*10000)/10000, 'f', 4, 64)
+	for strings.HasSuffix(s, "0") && len(s)-strings.IndexByte(s, '.') > 3 {
+		s = s[:len(s)-1]
+	}
+	if s == "-0.00" {
+		s = "0.00"
+	}
+	return s
 }

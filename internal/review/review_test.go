@@ -75,3 +75,11 @@ func TestChecks(t *testing.T) {
 		t.Errorf("transactional: failed checks %v", got)
 	}
 }
+
+func TestMoney(t *testing.T) {
+	for v, want := range map[float64]string{0: "0.00", 0.005: "0.005", 0.15000000000000002: "0.15", 1.5: "1.50", -0.05: "-0.05", 0.12345: "0.1235"} {
+		if got := money(v); got != want {
+			t.Errorf("money(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
