@@ -28,6 +28,8 @@ func newLookup(base policy.Lookup) *lookup {
 	return &lookup{base: base, stored: map[int64]bool{}, suppressed: map[string]string{}, sent: map[int64][]time.Time{}}
 }
 
+// Consent reads a stored contact's record; simulation ids have none (the
+// engine then uses the consent the audience file carries).
 func (l *lookup) Consent(ctx context.Context, contactID int64, ch, purpose string) (contact.ConsentState, error) {
 	if l.base == nil || !l.stored[contactID] {
 		return contact.ConsentState{Status: contact.Unknown}, nil
@@ -35,6 +37,8 @@ func (l *lookup) Consent(ctx context.Context, contactID int64, ch, purpose strin
 	return l.base.Consent(ctx, contactID, ch, purpose)
 }
 
+// Suppressed sees the scenario's opt-outs and bounces first, then the
+// real list.
 func (l *lookup) Suppressed(ctx context.Context, key string) (bool, string, error) {
 	l.mu.Lock()
 	why, ok := l.suppressed[key]
@@ -48,6 +52,8 @@ func (l *lookup) Suppressed(ctx context.Context, key string) (bool, string, erro
 	return l.base.Suppressed(ctx, key)
 }
 
+// MarketingSentSince counts the simulated sends only: the real history is
+// dated on the real clock, not the virtual one.
 func (l *lookup) MarketingSentSince(_ context.Context, contactID int64, since time.Time) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
