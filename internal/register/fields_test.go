@@ -3,6 +3,8 @@ package register
 import (
 	"slices"
 	"testing"
+
+	"github.com/relais-dev/relais/internal/config"
 )
 
 func TestExprFields(t *testing.T) {
@@ -37,5 +39,16 @@ func TestTemplateFields(t *testing.T) {
 	}
 	if got := keys(p); !slices.Equal(got, []string{"order"}) {
 		t.Errorf("payload %v", got)
+	}
+}
+
+func TestEmailProvider(t *testing.T) {
+	var cfg config.Config
+	if got := emailProvider(cfg); got != "SMTP relay" {
+		t.Errorf("no webhook: %q", got)
+	}
+	cfg.EmailWebhooks.Mailgun.SigningKey = "k"
+	if got := emailProvider(cfg); got != "Mailgun" {
+		t.Errorf("mailgun webhook: %q", got)
 	}
 }

@@ -240,11 +240,11 @@ func processors(cfg config.Config, roles map[string]bool) []Processor {
 		out = append(out, p)
 	}
 	if roles["email"] {
+		name, host := emailProvider(cfg), ""
 		if u, err := url.Parse(cfg.SMTPURL); err == nil && cfg.SMTPURL != "" {
-			add("email", "SMTP relay", u.Hostname())
-		} else {
-			add("email", "SMTP relay", "")
+			host = u.Hostname()
 		}
+		add("email", name, host)
 	}
 	if roles["sms"] {
 		add("sms", "Twilio", "")
@@ -281,4 +281,22 @@ func ageString(a config.Age) string {
 		return itoa(days) + "d"
 	}
 	return d.String()
+}
+
+// emailProvider names the email processor by the provider whose event
+// webhooks the configuration serves (its relay is the one sending), else
+// "SMTP relay".
+func emailProvider(cfg config.Config) string {
+	w := cfg.EmailWebhooks
+	switch {
+	case w.SES.Enabled:
+		return "Amazon SES"
+	case w.SendGrid.VerificationKey != "":
+		return "SendGrid"
+	case w.Mailgun.SigningKey != "":
+		return "Mailgun"
+	case w.Postmark.User != "":
+		return "Postmark"
+	}
+	return "SMTP relay"
 }
