@@ -16,10 +16,11 @@ type receipts map[string]map[int64]map[string]bool
 // received reads what earlier runs of sp's campaign may have sent to the
 // batch, so that editing a template or appending audience rows sends only
 // to people who did not get the step yet. A recurring campaign (schedule)
-// sends once per tick and a resend sends again, so both read nothing.
+// sends once per tick, a transactional one once per event and a resend
+// sends again, so these read nothing.
 // runID is the run being expanded (0 when planning), left out of the read.
 func (p *Planner) received(ctx context.Context, sp *campaign.Spec, runID int64, resend string, ids []int64) (receipts, error) {
-	if sp.Schedule != nil || resend != "" {
+	if sp.Schedule != nil || resend != "" || sp.Purpose == campaign.Transactional {
 		return nil, nil
 	}
 	got, err := p.Store.Received(ctx, sp.ID, runID, ids)
