@@ -187,6 +187,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.store, err = storeopen.Open(ctx, a.cfg.DatabaseURL); err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	d.catalog.Versions = d.store
 	if d.secret, err = a.secret(); err != nil {
 		return nil, err
 	}

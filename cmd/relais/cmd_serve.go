@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -42,7 +43,10 @@ closes senders and the database.`,
 				return err
 			}
 			defer d.close()
-			if errs := d.catalog.Reload(); len(errs) > 0 {
+			if _, err := os.Stat(a.cfg.CampaignsDir); err != nil && !want["api"] && !want["scheduler"] {
+				// A worker needs no checkout: versions come from the database.
+				a.log.Info("no campaigns folder: campaign versions are loaded from the database", "dir", a.cfg.CampaignsDir)
+			} else if errs := d.catalog.Reload(); len(errs) > 0 {
 				for _, e := range errs {
 					a.log.Error("campaign not loaded", "err", e)
 				}
