@@ -29,6 +29,11 @@ type Config struct {
 	// DatabaseURL (RELAIS_DATABASE_URL) is postgres://… or sqlite:PATH.
 	// Default: sqlite:<data_dir>/relais.db.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabaseMaxConns (RELAIS_DATABASE_MAX_CONNS) bounds each process's
+	// PostgreSQL connection pool, so that api, scheduler and N workers fit
+	// under the server's max_connections. 0: max(16, 4×GOMAXPROCS). A
+	// pool_max_conns parameter in the URL wins.
+	DatabaseMaxConns int `yaml:"database_max_conns"`
 	// SMTPURL (RELAIS_SMTP_URL), e.g. smtp://user:pass@host:587?tls=starttls.
 	// Empty: emails are written as .eml files under <outbox_dir>/email.
 	SMTPURL string `yaml:"smtp_url"`
@@ -119,6 +124,7 @@ var env = []struct {
 }{
 	{"RELAIS_REDIS_URL", func(c *Config, v string) error { c.RedisURL = v; return nil }},
 	{"RELAIS_DATABASE_URL", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"RELAIS_DATABASE_MAX_CONNS", func(c *Config, v string) (err error) { c.DatabaseMaxConns, err = strconv.Atoi(v); return }},
 	{"RELAIS_SMTP_URL", func(c *Config, v string) error { c.SMTPURL = v; return nil }},
 	{"TWILIO_ACCOUNT_SID", func(c *Config, v string) error { c.TwilioAccountSID = v; return nil }},
 	{"TWILIO_AUTH_TOKEN", func(c *Config, v string) error { c.TwilioAuthToken = v; return nil }},
@@ -194,6 +200,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 10000 {
 		bad("concurrency", "must be between 1 and 10000, got %d", c.Concurrency)
+	}
+	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 10000 {
+		bad("database_max_conns", "must be between 0 (default) and 10000, got %d", c.DatabaseMaxConns)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "must be positive")
