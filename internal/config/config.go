@@ -23,7 +23,8 @@ import (
 // embedded mode for that part (SPEC §1).
 type Config struct {
 	// RedisURL (RELAIS_REDIS_URL) is the asynq queue: redis://,
-	// rediss:// or redis-sentinel://. Empty: an in-process, non-durable
+	// rediss://, redis-sentinel://[:pw@]h1:26379,h2:26379/master[?db=N]
+	// or redis-cluster://[:pw@]h1:7000,h2:7001/. Empty: an in-process, non-durable
 	// queue (embedded mode).
 	RedisURL string `yaml:"redis_url"`
 	// DatabaseURL (RELAIS_DATABASE_URL) is postgres://… or sqlite:PATH.
@@ -214,8 +215,8 @@ func (c *Config) Validate() error {
 		bad("public_url", "must be an absolute http(s) URL")
 	}
 	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || !strings.HasPrefix(u.Scheme, "redis") {
-			bad("redis_url", "must be a redis://, rediss:// or redis-sentinel:// URL")
+		if u, err := url.Parse(c.RedisURL); err != nil || !redisSchemes[u.Scheme] {
+			bad("redis_url", "must be a redis://, rediss://, redis-sentinel:// or redis-cluster:// URL")
 		}
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
@@ -259,6 +260,9 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// redisSchemes are the schemes redis_url accepts (queue.RedisOpt).
+var redisSchemes = map[string]bool{"redis": true, "rediss": true, "redis-sentinel": true, "redis-cluster": true, "redis-socket": true}
 
 // Embedded reports whether the queue runs in-process (no RedisURL).
 func (c *Config) Embedded() bool { return c.RedisURL == "" }
