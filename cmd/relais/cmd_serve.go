@@ -77,6 +77,20 @@ closes senders and the database.`,
 				go func() { errc <- httpSrv.Serve(ln) }()
 				a.log.Info("http listening", "addr", ln.Addr().String())
 			}
+			if !want["api"] && a.cfg.OpsAddr != "" {
+				ln, err := net.Listen("tcp", a.cfg.OpsAddr)
+				if err != nil {
+					return fmt.Errorf("listen %s (ops_addr): %w", a.cfg.OpsAddr, err)
+				}
+				mux := http.NewServeMux()
+				mux.HandleFunc("/healthz", healthz)
+				mux.Handle("/readyz", a.readyz(d))
+				mux.Handle("/metrics", d.metrics.Handler())
+				opsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+				go func() { _ = opsSrv.Serve(ln) }()
+				defer opsSrv.Close()
+				a.log.Info("health and metrics listening", "addr", ln.Addr().String())
+			}
 			var srv *asynq.Server
 			if want["worker"] {
 				srv = a.asynqServer(d)

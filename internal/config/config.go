@@ -63,6 +63,10 @@ type Config struct {
 	// HTTPAddr (RELAIS_HTTP_ADDR) is the API/dashboard listen address.
 	// Default: 127.0.0.1:8080.
 	HTTPAddr string `yaml:"http_addr"`
+	// OpsAddr (RELAIS_OPS_ADDR), when set, is where a `relais serve`
+	// without the api role answers /healthz, /readyz and /metrics, so
+	// worker processes can be probed and scraped. Default: none.
+	OpsAddr string `yaml:"ops_addr"`
 	// CampaignsDir (RELAIS_CAMPAIGNS_DIR) is the folder of campaign files.
 	// Default: campaigns.
 	CampaignsDir string `yaml:"campaigns_dir"`
@@ -139,6 +143,7 @@ var env = []struct {
 	{"RELAIS_PUBLIC_URL", func(c *Config, v string) error { c.PublicURL = v; return nil }},
 	{"RELAIS_LANDING_URL", func(c *Config, v string) error { c.LandingURL = v; return nil }},
 	{"RELAIS_HTTP_ADDR", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+	{"RELAIS_OPS_ADDR", func(c *Config, v string) error { c.OpsAddr = v; return nil }},
 	{"RELAIS_CAMPAIGNS_DIR", func(c *Config, v string) error { c.CampaignsDir = v; return nil }},
 	{"RELAIS_DATA_DIR", func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"RELAIS_OUTBOX_DIR", func(c *Config, v string) error { c.OutboxDir = v; return nil }},
@@ -148,6 +153,17 @@ var env = []struct {
 	{"RELAIS_LOG_FORMAT", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"RELAIS_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"RELAIS_DKIM_PRIVATE_KEY", func(c *Config, v string) error { c.DKIM.PrivateKey = v; return nil }},
+}
+
+// EnvNames returns every environment variable the configuration reads,
+// each NAME also readable from a file named by NAME_FILE, so deployment
+// files can be checked against what the binary knows.
+func EnvNames() []string {
+	out := make([]string, 0, 2*len(env))
+	for _, e := range env {
+		out = append(out, e.name, e.name+"_FILE")
+	}
+	return out
 }
 
 // Load builds the configuration: Default(), then the YAML file (when file
@@ -172,7 +188,17 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config: %w", err)
 	}
 	for _, e := range env {
-		if v := getenv(e.name); v != "" {
+		v := getenv(e.name)
+		if f := getenv(e.name + "_FILE"); v == "" && f != "" {
+			// Secrets mounted as files (Docker and Kubernetes secrets):
+			// NAME_FILE names the file holding NAME's value.
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return c, fmt.Errorf("%s_FILE: %w", e.name, err)
+			}
+			v = strings.TrimRight(string(b), "\r\n")
+		}
+		if v != "" {
 			if err := e.set(&c, v); err != nil {
 				return c, fmt.Errorf("%s: invalid value: %w", e.name, err)
 			}
