@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing/fstest"
 
 	"github.com/relais-dev/relais/internal/campaign"
@@ -19,7 +20,12 @@ import (
 // audience file) unless it is stored already. It is called by whatever
 // starts a run, before the run's first task is queued.
 func Save(ctx context.Context, vs store.VersionStore, sp *campaign.Spec) error {
+	key := savedKey{vs, sp.ContentHash}
+	if _, ok := saved.Load(key); ok {
+		return nil
+	}
 	if _, err := vs.GetCampaignVersion(ctx, sp.ContentHash); err == nil {
+		saved.Store(key, true)
 		return nil
 	}
 	if sp.Raw == nil {
@@ -48,7 +54,19 @@ func Save(ctx context.Context, vs store.VersionStore, sp *campaign.Spec) error {
 	if err := vs.SaveCampaignVersion(ctx, v, blobs); err != nil {
 		return fmt.Errorf("campaign %s: store version %.12s: %w", sp.ID, sp.ContentHash, err)
 	}
+	saved.Store(key, true)
 	return nil
+}
+
+// saved remembers the versions this process stored or found stored, by
+// store and hash, so that a transactional send (one run start per API
+// call) does not read the version table each time. Versions are never
+// deleted, so the memory is never stale.
+var saved sync.Map
+
+type savedKey struct {
+	vs   store.VersionStore
+	hash string
 }
 
 // Load returns the campaign version with this hash from the database,
