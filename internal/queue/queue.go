@@ -151,3 +151,47 @@ func RedisOpt(url string) (asynq.RedisConnOpt, error) {
 func Client(opt asynq.RedisConnOpt) redis.UniversalClient {
 	return opt.MakeRedisClient().(redis.UniversalClient)
 }
+
+// TypeRecord writes a send's outcome to the ledger when the store could
+// not be reached right after the provider answered: the outcome travels
+// on the queue until the store takes it, so a send is never lost.
+const TypeRecord = "relais:record"
+
+// RecordPayload is the payload of a TypeRecord task: the row, the state
+// it moves to from submitting and what the provider said (its message id,
+// never the recipient).
+type RecordPayload struct {
+	LedgerID   string `json:"l"`
+	RunID      int64  `json:"r"`
+	Purpose    string `json:"p,omitempty"`
+	To         string `json:"s"`
+	Reason     string `json:"rs,omitempty"`
+	ProviderID string `json:"id,omitempty"`
+	Error      string `json:"e,omitempty"`
+	Segments   int    `json:"n,omitempty"`
+}
+
+// RecordMaxRetry is how many times a record task is retried: asynq's
+// backoff spreads them over weeks, far beyond any store outage.
+const RecordMaxRetry = 25
+
+// NewRecordTask builds the record task of an outcome; its id is unique per
+// row and attempt count so that a second outcome of the same row (after a
+// resend) is not refused as a duplicate.
+func NewRecordTask(p RecordPayload, attempt int) *asynq.Task {
+	b, _ := json.Marshal(p) // cannot fail: strings and numbers
+	return asynq.NewTask(TypeRecord, b, asynq.TaskID(fmt.Sprintf("record:%s:%d", p.LedgerID, attempt)),
+		asynq.Queue(Transactional), asynq.MaxRetry(RecordMaxRetry))
+}
+
+// ParseRecord decodes a RecordPayload.
+func ParseRecord(t *asynq.Task) (RecordPayload, error) {
+	var p RecordPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("record payload: %w", err)
+	}
+	if p.LedgerID == "" || p.To == "" {
+		return p, errors.New("record payload: empty ledger id or state")
+	}
+	return p, nil
+}

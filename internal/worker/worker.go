@@ -63,6 +63,11 @@ type Worker struct {
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
 
+	// RecordPatience is how long an outcome is retried against an
+	// unreachable store before it goes to a record task (default
+	// DefaultRecordPatience).
+	RecordPatience time.Duration
+
 	runs sync.Map // run id → content hash (immutable once the run exists)
 }
 
@@ -84,6 +89,7 @@ func (w *Worker) runHash(ctx context.Context, runID int64) (string, error) {
 func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(queue.TypeSend, w.HandleSend)
 	mux.HandleFunc(queue.TypeAssemblePrint, w.HandleAssemble)
+	mux.HandleFunc(queue.TypeRecord, w.HandleRecord)
 }
 
 // permanent stops retries but keeps the cause, so logs and the ledger
