@@ -10,7 +10,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/queue"
@@ -211,7 +212,11 @@ func single(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { es.Close() })
-	f.w.Senders = channel.Registry{channel.Email: es}
+	reg := builtin.Channels()
+	if err := reg.AddSender(emailch.Name, es); err != nil {
+		t.Fatal(err)
+	}
+	f.w.Channels = reg
 }
 
 // otherRow plans a send to a second opted-in person.
@@ -224,9 +229,9 @@ func (f *fixture) otherRow(t *testing.T) string {
 	if _, _, err := f.st.UpsertContacts(ctx, []*contact.Contact{c}); err != nil {
 		t.Fatal(err)
 	}
-	id := store.LedgerID(f.run.ID, "s1", c.ID, channel.Email)
+	id := store.LedgerID(f.run.ID, "s1", c.ID, emailch.Name)
 	_, err := f.st.InsertLedger(ctx, []store.LedgerRow{{ID: id, RunID: f.run.ID, CampaignID: f.sp.ID,
-		StepID: "s1", ContactID: c.ID, Channel: channel.Email, Purpose: "marketing", State: store.Planned}})
+		StepID: "s1", ContactID: c.ID, Channel: emailch.Name, Purpose: "marketing", State: store.Planned}})
 	if err != nil {
 		t.Fatal(err)
 	}
