@@ -195,3 +195,33 @@ func ParseRecord(t *asynq.Task) (RecordPayload, error) {
 	}
 	return p, nil
 }
+
+// Reviver clears the way for a task that exists on the queue but will
+// never run again, so that recovery can enqueue it anew.
+type Reviver interface {
+	// Revive deletes task id of queue qname when it is archived or
+	// completed, reporting whether it did; a pending, scheduled, retrying
+	// or running task, or none, is left alone (false).
+	Revive(ctx context.Context, qname, id string) (bool, error)
+}
+
+// InspectorReviver is the Reviver of a Redis queue.
+type InspectorReviver struct{ Inspector *asynq.Inspector }
+
+// Revive implements Reviver.
+func (r InspectorReviver) Revive(_ context.Context, qname, id string) (bool, error) {
+	info, err := r.Inspector.GetTaskInfo(qname, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("task %s: %w", id, err)
+	}
+	if info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted {
+		return false, nil
+	}
+	if err := r.Inspector.DeleteTask(qname, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return false, fmt.Errorf("task %s: %w", id, err)
+	}
+	return true, nil
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hibiken/asynq"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -38,6 +39,10 @@ type Planner struct {
 	TaskRetention time.Duration
 	// Channels are the channels runs plan for (nil: the built-in ones).
 	Channels *channel.Registry
+	// Tasks, when set, lets recovery replace a row's task that exists but
+	// will never run again (archived, or completed while the row is not
+	// final); without it such a row is skipped as already queued.
+	Tasks queue.Reviver
 }
 
 func (p *Planner) channels() *channel.Registry {
@@ -256,7 +261,18 @@ func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, err
 			continue
 		}
 		g.Go(func() error {
-			_, err := p.Queue.EnqueueContext(gctx, queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention))
+			t := queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention)
+			_, err := p.Queue.EnqueueContext(gctx, t)
+			if queue.IsDuplicate(err) {
+				// A task that will never run again (archived after its
+				// retries, completed and retained) is replaced.
+				var revived bool
+				if revived, err = p.revive(gctx, r, t); err == nil && revived {
+					_, err = p.Queue.EnqueueContext(gctx, t)
+				} else if err == nil {
+					err = asynq.ErrTaskIDConflict
+				}
+			}
 			switch {
 			case err == nil:
 				n.Add(1)
