@@ -2,9 +2,11 @@ package run
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -65,4 +67,43 @@ func (p *Planner) RecoverAll(ctx context.Context) (RecoverReport, error) {
 			return rep, err
 		}
 	}
+}
+
+// rowKey is a contact's send of a step in a run, whatever the channel.
+type rowKey struct {
+	step    string
+	contact int64
+}
+
+// existingRows reads the rows a run has already, for a resumed expansion:
+// a contact with a row for a step keeps it, even when the channel chosen
+// now would differ (an address or a consent changed meanwhile), so that
+// a step never goes to one contact on two channels.
+func (p *Planner) existingRows(ctx context.Context, runID int64) (map[rowKey]store.LedgerRow, error) {
+	out := map[rowKey]store.LedgerRow{}
+	f := store.LedgerFilter{RunID: runID, Limit: BatchSize}
+	for {
+		rows, err := p.Store.ListLedger(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("resume: read the run's rows: %w", err)
+		}
+		if len(rows) == 0 {
+			return out, nil
+		}
+		for _, r := range rows {
+			out[rowKey{r.StepID, r.ContactID}] = r
+		}
+		f.AfterID = rows[len(rows)-1].ID
+	}
+}
+
+// decisionOf is the planning decision an existing row stands for.
+func decisionOf(r store.LedgerRow) policy.Decision {
+	switch r.State {
+	case store.Refused:
+		return policy.Decision{Verdict: policy.Deny, Reason: r.Reason}
+	case store.Deferred:
+		return policy.Decision{Verdict: policy.Defer, Reason: r.Reason, NotBefore: r.NotBefore}
+	}
+	return policy.Decision{Verdict: policy.Allow}
 }

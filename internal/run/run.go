@@ -173,6 +173,12 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 	log := p.log().With("campaign", sp.ID, "run", r.ID)
 	log.Info("expanding run", "resumed", !created)
 	steps := initialSteps(sp)
+	var existing map[rowKey]store.LedgerRow
+	if !created {
+		if existing, err = p.existingRows(ctx, r.ID); err != nil {
+			return res, err
+		}
+	}
 	rows := make([]store.LedgerRow, 0, BatchSize*len(steps))
 	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
 		if sp.Audience.Source == "file" {
@@ -190,6 +196,12 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 		for i, c := range batch {
 			for j, st := range steps {
 				k := i*len(steps) + j
+				if e, ok := existing[rowKey{st.ID, c.ID}]; ok {
+					// Resumed: the contact has this step's row already,
+					// on whichever channel was chosen then.
+					chans[k], decs[k] = e.Channel, decisionOf(e)
+					continue
+				}
 				g.Go(func() (err error) {
 					chans[k], decs[k], err = p.choose(gctx, sp, st, c)
 					return err
@@ -203,6 +215,10 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 			for j, st := range steps {
 				k := i*len(steps) + j
 				res.count(sp, chans[k], decs[k])
+				if e, ok := existing[rowKey{st.ID, c.ID}]; ok {
+					rows[k] = e
+					continue
+				}
 				rows[k] = p.ledgerRow(r, sp, st, c, chans[k], decs[k])
 			}
 		}
