@@ -262,6 +262,11 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 		Channels: d.channels}
 }
 
+// inFlightGrace is how long a submitting row is presumed in the hands of
+// a live worker: longer than an SMTP or Twilio call, shorter than asynq's
+// lease on the task of a killed worker.
+const inFlightGrace = 20 * time.Second
+
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
 	comp := compose.NewComposer()
@@ -270,7 +275,8 @@ func (a *app) worker(d *deps) *worker.Worker {
 		return twiliohook.MediaURL(d.secret, a.cfg.PublicURL, sp, ref)
 	}
 	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Channels: d.channels, Policy: d.policy,
-		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention}
+		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention,
+		InFlightGrace: inFlightGrace}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
 	}

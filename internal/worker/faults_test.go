@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/mail"
 	"sync"
 	"testing"
@@ -236,4 +237,23 @@ func (f *fixture) otherRow(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// A second task of a row that another worker is submitting right now (two
+// runs attached to the same run, a recovery) neither sends nor holds the
+// row as ambiguous: it looks again later.
+func TestFaultConcurrentTaskOfALiveSubmission(t *testing.T) {
+	f := setup(t, "hello")
+	f.w.InFlightGrace = time.Minute
+	id := f.row(t, store.Submitting)
+	err := f.handle(id)
+	if err == nil || errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("HandleSend = %v, want a retry later", err)
+	}
+	if got := f.state(t, id); got.State != store.Submitting {
+		t.Fatalf("row = %s, want still submitting", got.State)
+	}
+	if n := f.smtp.Count(); n != 0 {
+		t.Fatalf("relay received %d messages, want 0", n)
+	}
 }

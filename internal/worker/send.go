@@ -98,6 +98,11 @@ func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
 	switch {
 	case row.State.Terminal():
 		return false, nil
+	case row.State == store.Submitting && w.InFlightGrace > 0 && time.Since(row.UpdatedAt) < w.InFlightGrace:
+		// Another task of the same row (a second run attaching, a
+		// recovery) is submitting it right now: that attempt will settle
+		// it, this one looks again later instead of judging it dead.
+		return false, fmt.Errorf("ledger %s: being submitted by another worker; looking again later", row.ID)
 	case row.State == store.Submitting:
 		if s.sp.OnAmbiguous != "resend" || row.Attempts > 1 {
 			_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Ambiguous,

@@ -58,6 +58,11 @@ func (w *Worker) settle(ctx context.Context, s *send, r result) error {
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
+	if w.Queue == nil {
+		s.log.Error("send outcome not recorded: store unreachable; the row stays submitting for `relais recover`",
+			"to", r.to, "provider_id", r.ch.ProviderID, "err", err)
+		return fmt.Errorf("ledger %s: record %s: %w", row.ID, r.to, err)
+	}
 	p := queue.RecordPayload{LedgerID: row.ID, RunID: row.RunID, Purpose: row.Purpose, To: string(r.to),
 		Reason: r.ch.Reason, ProviderID: r.ch.ProviderID, Error: r.ch.Error, Segments: r.ch.Segments}
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -69,6 +69,11 @@ type Worker struct {
 	// unreachable store before it goes to a record task (default
 	// DefaultRecordPatience).
 	RecordPatience time.Duration
+	// InFlightGrace is how long a row found submitting is presumed to be
+	// in the hands of a live worker (retried later) rather than left by a
+	// dead one (held as ambiguous); 0 judges at once. It should exceed the
+	// providers' timeouts.
+	InFlightGrace time.Duration
 
 	runs sync.Map // run id → content hash (immutable once the run exists)
 }
