@@ -127,6 +127,8 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return "accepted"
+	case channel.IsAmbiguous(err):
+		return "ambiguous"
 	case channel.IsPermanent(err):
 		return "failed"
 	}
