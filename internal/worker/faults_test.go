@@ -126,8 +126,11 @@ func TestFaultWaitingForConnectionIsNotSubmitting(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, func() bool { return f.state(t, id).State == store.Claimed })
 	cancel()
 	<-waiting
-	if got := f.state(t, id); got.State != store.Planned {
-		t.Fatalf("row waiting for a connection = %s after cancel, want planned", got.State)
+	// Planned when the cancel caught it waiting for the connection;
+	// claimed when it caught it earlier (policy, rendering). Never
+	// submitting: nothing was handed over.
+	if got := f.state(t, id); got.State != store.Planned && got.State != store.Claimed {
+		t.Fatalf("row waiting for a connection = %s after cancel, want planned or claimed", got.State)
 	}
 	release()
 	if err := <-done; err != nil {
