@@ -155,7 +155,7 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+			return c, decodeError(file, err)
 		}
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return c, fmt.Errorf("config: %w", err)
