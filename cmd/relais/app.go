@@ -108,7 +108,10 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default ./relais.yaml when present)")
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
+	root.Version = currentBuild().Version
+	root.SetVersionTemplate("{{with .Annotations}}{{.build}}{{end}}\n")
+	root.Annotations = map[string]string{"build": currentBuild().String()}
+	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
 		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd())
 	return root
 }
