@@ -98,7 +98,7 @@ func (l Loader) ValidateWithWarnings(path string) ([]Error, []Warning) {
 	if c == nil {
 		return errs, nil
 	}
-	return errs, c.sampleWarnings(sp)
+	return errs, c.warnings(sp)
 }
 
 // LoadAll loads every campaign under paths: a path is a campaign file or
@@ -165,7 +165,7 @@ func (l Loader) ValidateFiles(files []string) ([]Error, []Warning) {
 			continue
 		}
 		ids[f] = sp.ID
-		warns = append(warns, c.sampleWarnings(sp)...)
+		warns = append(warns, c.warnings(sp)...)
 	}
 	return append(errs, DuplicateIDs(ids)...), warns
 }
@@ -303,6 +303,9 @@ type checker struct {
 	// audience fields: attrs the audience file provides (nil: any attr).
 	attrs        []string
 	audienceHead []byte // the start of the audience file, for its header
+	// warns are the warnings found while checking (sampleWarnings adds
+	// those that need the audience's rows).
+	warns []Warning
 }
 
 // readFiles reads every referenced file into Spec.Files, reporting a
@@ -354,8 +357,38 @@ func (c *checker) readAudience(f fileRef, full string) {
 	c.sp.AudienceHash = hex.EncodeToString(h.Sum(nil))
 	if n <= MaxInlineAudience {
 		c.sp.Files[f.rel] = head.Bytes()
+		c.checkAudienceRows(f, head.Bytes())
 	}
 	c.audienceHead = head.Bytes()[:min(head.Len(), 64<<10)]
+}
+
+// checkAudienceRows refuses an audience file with nothing in it (a failed
+// export: the run would have nobody to expand) and warns when it has a
+// header and no rows, which sends nothing, silently otherwise.
+func (c *checker) checkAudienceRows(f fileRef, b []byte) {
+	if len(bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))) == 0 {
+		c.errorf(f.node, "audience file %s is empty", f.rel)
+		return
+	}
+	switch strings.ToLower(filepath.Ext(f.rel)) {
+	case ".jsonl", ".ndjson", ".json":
+		return // no header: any line is a row
+	}
+	rows := 0
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		if i > 0 && len(bytes.TrimSpace(line)) > 0 {
+			rows++
+		}
+	}
+	if rows == 0 {
+		c.warns = append(c.warns, Warning{File: c.file, Line: f.node.Line, Col: f.node.Column,
+			Msg: fmt.Sprintf("audience file %s has a header and no rows: the campaign sends nothing", f.rel)})
+	}
+}
+
+// warnings are the checker's warnings and those of the audience sample.
+func (c *checker) warnings(sp *Spec) []Warning {
+	return append(slices.Clone(c.warns), c.sampleWarnings(sp)...)
 }
 
 // limitedBuffer keeps the first max bytes written and discards the rest.
