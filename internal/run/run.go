@@ -128,6 +128,14 @@ func initialSteps(sp *campaign.Spec) []*campaign.Step {
 func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 	res := newResult(sp)
 	err := p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		if sp.Audience.Source == "file" {
+			// Start stores file rows and the policy then sees their stored
+			// consent and suppressions; the plan matches them the same way
+			// without writing, or it would count people run refuses.
+			if err := p.Store.MatchContacts(ctx, batch); err != nil {
+				return fmt.Errorf("match contacts: %w", err)
+			}
+		}
 		for _, c := range batch {
 			for _, st := range initialSteps(sp) {
 				ch, dec, err := p.choose(ctx, sp, st, c)
