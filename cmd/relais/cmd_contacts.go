@@ -69,7 +69,9 @@ else phone, so importing again updates rather than duplicates. Consent
 columns (consent_email, consent_sms, consent_postal: oui/non, yes/no, 1/0;
 empty = unknown) become consent records with the source "import:<file>" and
 the import time; a re-import never undoes a recorded refusal. Rows that
-cannot be imported are reported as file:line: reason and skipped. Exit 0
+cannot be imported are reported on stderr as file:line: reason and skipped;
+so are warnings about kept rows (a line break folded in a name, a country
+that is not recognised). The summary goes to stdout (--json: all of it). Exit 0
 when the import ran, even with rejected rows (they are counted).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,8 +104,14 @@ when the import ran, even with rejected rows (they are counted).`,
 			if a.jsonOut {
 				return json.NewEncoder(a.stdout).Encode(res)
 			}
+			// Rejected rows and warnings are diagnostics (stderr); the
+			// summary is the result (stdout), so `> summary.txt` keeps it
+			// clean and the problems stay on the screen.
 			for _, e := range res.Errors {
-				fmt.Fprintln(a.stdout, e)
+				fmt.Fprintln(a.stderr, e)
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(a.stderr, "warning:", w)
 			}
 			fmt.Fprintf(a.stdout, "%d inserted, %d updated, %d rejected; %d consent record(s) written\n",
 				res.Inserted, res.Updated, res.Rejected, res.Consents)
