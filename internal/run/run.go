@@ -158,6 +158,12 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 	if runKey == "" {
 		runKey = DefaultRunKey(sp)
 	}
+	// An audience that cannot be opened (a missing or empty file) is
+	// reported before the run exists: a run created first would stay in
+	// "expanding" with nothing to expand.
+	if _, err := Source(sp, p.Store, nil); err != nil {
+		return Result{}, err
+	}
 	r, created, err := p.Store.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: runKey, ContentHash: sp.ContentHash, State: store.RunExpanding})
 	if err != nil {
 		return Result{}, fmt.Errorf("create run: %w", err)
