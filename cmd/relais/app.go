@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -61,6 +63,8 @@ type app struct {
 	// engine, so quiet hours can be tested on a chosen day.
 	now     func() time.Time
 	jsonOut bool
+	// noticedNewDB: the new-database notice was printed (once).
+	noticedNewDB bool
 
 	cfg config.Config
 	log *slog.Logger
@@ -172,6 +176,25 @@ func (d *deps) close() {
 	}
 }
 
+// noticeNewDatabase says on stderr, once per process, that a new local
+// database is about to be created: run from the wrong folder, relais would
+// otherwise start a fresh, empty ledger and contact base without a word,
+// and the user would see their runs and contacts "gone".
+func (a *app) noticeNewDatabase() {
+	path := strings.TrimPrefix(a.cfg.DatabaseURL, "sqlite:")
+	path, _, _ = strings.Cut(path, "?")
+	if path == "" || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) || a.noticedNewDB {
+		return
+	}
+	a.noticedNewDB = true
+	wd, _ := os.Getwd()
+	fmt.Fprintf(a.stderr, "relais: no database here; creating a new local database %s in %s "+
+		"(run relais from your campaign folder, or set RELAIS_DATABASE_URL, to use an existing one)\n", path, wd)
+}
+
 // need says which services a command opens.
 type need struct{ queue, senders bool }
 
@@ -187,6 +210,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	}
 	d.catalog = a.newCatalog(d.channels)
 	if strings.HasPrefix(a.cfg.DatabaseURL, "sqlite:") {
+		a.noticeNewDatabase()
 		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
 			return nil, err
 		}
