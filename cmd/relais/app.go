@@ -120,7 +120,8 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.SetVersionTemplate("{{with .Annotations}}{{.build}}{{end}}\n")
 	root.Annotations = map[string]string{"build": currentBuild().String()}
 	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
-		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd())
+		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd(),
+		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd())
 	return root
 }
 
