@@ -143,7 +143,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // deps are the services a command uses; close releases them in the
-// shutdown order of DESIGN convention 10 (senders, queue, store).
+// shutdown order: senders, queue, store.
 type deps struct {
 	store    store.Store
 	redis    *embedded.Redis

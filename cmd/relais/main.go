@@ -18,7 +18,7 @@ func main() {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// Exit codes (SPEC §2): 0 success, 1 user error (invalid file, refused
+// Exit codes (docs/operations.md): 0 success, 1 user error (invalid file, refused
 // input), 2 internal or infrastructure error.
 const (
 	exitOK       = 0

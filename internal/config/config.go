@@ -20,7 +20,7 @@ import (
 )
 
 // Config is relais' configuration. Empty infrastructure URLs select
-// embedded mode for that part (SPEC §1).
+// embedded mode for that part.
 type Config struct {
 	// RedisURL (RELAIS_REDIS_URL) is the asynq queue: redis://,
 	// rediss:// or redis-sentinel://. Empty: an in-process, non-durable

@@ -10,7 +10,7 @@ import (
 )
 
 // Defaults filled by (*Contact).Normalize when a field is empty. The
-// audience is mostly French (SPEC §4), so France is the default everywhere.
+// audience is mostly French, so France is the default everywhere.
 const (
 	DefaultCountry  = "FR"
 	DefaultLocale   = "fr-FR" // BCP 47, as golang.org/x/text expects for number and date formatting

@@ -1,7 +1,7 @@
 // Package rights runs the contact base's data-protection operations on
 // the store: imports that turn consent columns into consent records with
 // their proof, the access/portability export, erasure and the retention
-// job (SPEC §4). The CLI and the HTTP API call it; the scheduler calls
+// job. The CLI and the HTTP API call it; the scheduler calls
 // Retention.
 package rights
 
