@@ -87,7 +87,13 @@ func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own error, with its "Did you mean this?" list: a typo
+		// is the user's (exit 1), not an internal failure.
+		return userErr(err)
+	}
+	return err
 }
 
 func (a *app) rootCmd() *cobra.Command {

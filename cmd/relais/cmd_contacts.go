@@ -17,6 +17,7 @@ import (
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/rights"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -46,6 +47,25 @@ func resolve(ctx context.Context, rs store.RightsStore, ref string) (*contact.Co
 		return nil, userErr(err)
 	}
 	return c, err
+}
+
+// erasedAddress reports whether ref, an email address or a phone number
+// no stored contact has, is on the suppression list because its contact
+// was erased: forgetting someone twice is then "already done", not an
+// error (the erasure blanked the row, so the address finds it no more).
+func (a *app) erasedAddress(ctx context.Context, d *deps, ref string) (bool, error) {
+	c := &contact.Contact{Email: ref, Phone: ref}
+	c.Normalize()
+	for _, key := range policy.SuppressionKeys(d.channels, d.secret, c) {
+		ok, reason, err := d.store.Suppressed(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		if ok && reason == "erased" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (a *app) contactsCmd() *cobra.Command {
@@ -179,6 +199,14 @@ forgetting an erased contact again succeeds and says so.`,
 				}
 			} else {
 				c, err := resolve(ctx, rs, args[0])
+				if errors.Is(err, rights.ErrNoContact) {
+					if gone, serr := a.erasedAddress(ctx, d, args[0]); serr != nil {
+						return serr
+					} else if gone {
+						fmt.Fprintf(a.stdout, "%s was already erased; its address stays suppressed\n", args[0])
+						return nil
+					}
+				}
 				if err != nil {
 					return err
 				}
