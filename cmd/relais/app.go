@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -61,6 +63,8 @@ type app struct {
 	// engine, so quiet hours can be tested on a chosen day.
 	now     func() time.Time
 	jsonOut bool
+	// noticedNewDB: the new-database notice was printed (once).
+	noticedNewDB bool
 
 	cfg config.Config
 	log *slog.Logger
@@ -83,7 +87,13 @@ func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own error, with its "Did you mean this?" list: a typo
+		// is the user's (exit 1), not an internal failure.
+		return userErr(err)
+	}
+	return err
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -112,7 +122,10 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default ./relais.yaml when present)")
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.heldCmd(), a.serveCmd(),
+	root.Version = currentBuild().Version
+	root.SetVersionTemplate("{{with .Annotations}}{{.build}}{{end}}\n")
+	root.Annotations = map[string]string{"build": currentBuild().String()}
+	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.heldCmd(), a.serveCmd(),
 		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd(),
 		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd(), a.migrateCmd(), a.probeCmd())
 	return root
@@ -136,7 +149,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // deps are the services a command uses; close releases them in the
-// shutdown order of DESIGN convention 10 (senders, queue, store).
+// shutdown order: senders, queue, store.
 type deps struct {
 	store    store.Store
 	redis    *embedded.Redis
@@ -170,6 +183,25 @@ func (d *deps) close() {
 	}
 }
 
+// noticeNewDatabase says on stderr, once per process, that a new local
+// database is about to be created: run from the wrong folder, relais would
+// otherwise start a fresh, empty ledger and contact base without a word,
+// and the user would see their runs and contacts "gone".
+func (a *app) noticeNewDatabase() {
+	path := strings.TrimPrefix(a.cfg.DatabaseURL, "sqlite:")
+	path, _, _ = strings.Cut(path, "?")
+	if path == "" || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) || a.noticedNewDB {
+		return
+	}
+	a.noticedNewDB = true
+	wd, _ := os.Getwd()
+	fmt.Fprintf(a.stderr, "relais: no database here; creating a new local database %s in %s "+
+		"(run relais from your campaign folder, or set RELAIS_DATABASE_URL, to use an existing one)\n", path, wd)
+}
+
 // need says which services a command opens.
 type need struct{ queue, senders bool }
 
@@ -185,6 +217,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	}
 	d.catalog = a.newCatalog(d.channels)
 	if strings.HasPrefix(a.cfg.DatabaseURL, "sqlite:") {
+		a.noticeNewDatabase()
 		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
 			return nil, err
 		}

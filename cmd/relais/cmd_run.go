@@ -82,8 +82,18 @@ mode the workers run in this process, so one command sends a whole campaign
 				}
 				defer srv.Shutdown()
 			}
+			resume := "relais run " + args[0] + " --wait"
+			if runKey != "" {
+				resume += " --run-key " + runKey
+			}
+			if a.configPath != "" {
+				resume += " --config " + a.configPath
+			}
 			res, err := p.Start(ctx, sp, runKey)
 			if err != nil {
+				if ctx.Err() != nil {
+					return a.interrupted("the run is not fully planned", resume)
+				}
 				return err
 			}
 			if !a.jsonOut {
@@ -101,6 +111,9 @@ mode the workers run in this process, so one command sends a whole campaign
 			}
 			counts, err := a.waitRun(ctx, d.store, res.Run.ID)
 			if err != nil {
+				if ctx.Err() != nil {
+					return a.interrupted(fmt.Sprintf("run %d is not finished", res.Run.ID), resume)
+				}
 				return err
 			}
 			var batches []print.BatchResult

@@ -37,12 +37,7 @@ path:line:col: warning: message and do not change the exit code.`,
 			if err != nil {
 				return err
 			}
-			var all []campaign.Error
-			var warns []campaign.Warning
-			for _, f := range files {
-				errs, ws := l.ValidateWithWarnings(f)
-				all, warns = append(all, errs...), append(warns, ws...)
-			}
+			all, warns := l.ValidateFiles(files)
 			if a.jsonOut {
 				type jerr struct {
 					File    string `json:"file"`

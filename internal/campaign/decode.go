@@ -13,7 +13,7 @@ import (
 	"github.com/relais-dev/relais/internal/render"
 )
 
-// Known keys per mapping. They are the contract of SPEC §3: keys may be
+// Known keys per mapping. They are the contract of the campaign format (docs/campaign-format.md): keys may be
 // added here, never renamed or dropped. The keys named after channels
 // (step blocks, sender, limits, cost) come from the channel registry.
 var (

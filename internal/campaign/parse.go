@@ -41,6 +41,9 @@ type fileRef struct {
 	rel  string
 	node *yaml.Node
 	use  fileUse
+	// channel is the channel whose block names the file ("" outside a
+	// step block: the audience, its mapping).
+	channel string
 }
 
 type exprRef struct {

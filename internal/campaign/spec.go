@@ -15,7 +15,7 @@ const (
 	Transactional = "transactional"
 )
 
-// Spec is a loaded campaign file (SPEC §3). It is not modified after Load.
+// Spec is a loaded campaign file. It is not modified after Load.
 type Spec struct {
 	ID       string
 	Name     string
@@ -27,7 +27,7 @@ type Spec struct {
 	Schedule *Schedule
 	Limits   Limits
 	Cost     Cost
-	// OnAmbiguous is "hold" (default) or "resend" (SPEC §9).
+	// OnAmbiguous is "hold" (default) or "resend".
 	OnAmbiguous string
 
 	// Path is the campaign file's path as given to Load; Root the

@@ -20,7 +20,7 @@ import (
 )
 
 // Config is relais' configuration. Empty infrastructure URLs select
-// embedded mode for that part (SPEC §1).
+// embedded mode for that part.
 type Config struct {
 	// RedisURL (RELAIS_REDIS_URL) is the asynq queue: redis://,
 	// rediss://, redis-sentinel://[:pw@]h1:26379,h2:26379/master[?db=N]
@@ -185,7 +185,7 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+			return c, decodeError(file, err)
 		}
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return c, fmt.Errorf("config: %w", err)

@@ -35,13 +35,13 @@ type Planner interface {
 	StartOne(ctx context.Context, sp *campaign.Spec, c *contact.Contact, data map[string]any, runKey string) (run.Result, []store.LedgerRow, error)
 }
 
-// Exporter builds the access/portability export of a contact (SPEC §4);
+// Exporter builds the access/portability export of a contact;
 // the result is written as JSON.
 type Exporter interface {
 	ExportContact(ctx context.Context, contactID int64) (any, error)
 }
 
-// Forgetter erases a contact (SPEC §4: PII removed, suppression kept). It
+// Forgetter erases a contact (PII removed, suppression kept). It
 // reports false when the contact was erased already.
 type Forgetter interface {
 	ForgetContact(ctx context.Context, contactID int64) (bool, error)

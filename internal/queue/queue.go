@@ -81,7 +81,7 @@ func ForPurpose(purpose string) string {
 }
 
 // SendPayload is the payload of a TypeSend task. It carries ids only: the
-// recipient's address stays in the database (SPEC §4: no PII on Redis).
+// recipient's address stays in the database (no PII on Redis).
 type SendPayload struct {
 	LedgerID string `json:"l"`
 	RunID    int64  `json:"r"`

@@ -6,7 +6,7 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// Data is everything a template sees (SPEC §3 "Template data"). The field
+// Data is everything a template sees . The field
 // names are part of the campaign-file contract: templates in users'
 // repositories reference them, so they are added to, never renamed.
 type Data struct {

@@ -134,6 +134,14 @@ func initialSteps(sp *campaign.Spec) []*campaign.Step {
 func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 	res := newResult(sp)
 	err := p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		if sp.Audience.Source == "file" {
+			// Start stores file rows and the policy then sees their stored
+			// consent and suppressions; the plan matches them the same way
+			// without writing, or it would count people run refuses.
+			if err := p.Store.MatchContacts(ctx, batch); err != nil {
+				return fmt.Errorf("match contacts: %w", err)
+			}
+		}
 		for _, c := range batch {
 			for _, st := range initialSteps(sp) {
 				ch, dec, err := p.choose(ctx, sp, st, c)
@@ -155,6 +163,12 @@ func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (Result, error) {
 	if runKey == "" {
 		runKey = DefaultRunKey(sp)
+	}
+	// An audience that cannot be opened (a missing or empty file) is
+	// reported before the run exists: a run created first would stay in
+	// "expanding" with nothing to expand.
+	if _, err := Source(sp, p.Store, nil); err != nil {
+		return Result{}, err
 	}
 	// The version is stored before any task exists, so every worker can
 	// load what the run's rows name, with or without the campaigns folder.

@@ -67,7 +67,7 @@ type handler struct {
 // public URL): GET /o/{token} open pixel, GET /c/{token} click redirect,
 // GET and POST /u/{token} unsubscribe (also the RFC 8058 one-click
 // target), GET /v/{token} view in browser, GET /r/{code} personal URL.
-// Following DESIGN convention 13 they never fail the recipient: the pixel
+// They never fail the recipient: the pixel
 // is always a GIF and every page answers something readable.
 func NewHandler(d Deps) http.Handler {
 	if d.MachineWindow == 0 {
@@ -121,7 +121,7 @@ func (h *handler) open(w http.ResponseWriter, r *http.Request) {
 }
 
 // click redirects only to the URL signed inside the token: anything else
-// is a 400, never a redirect (no open redirect, SPEC §7).
+// is a 400, never a redirect (no open redirect).
 func (h *handler) click(w http.ResponseWriter, r *http.Request) {
 	c, err := h.d.Signer.VerifyFor(r.PathValue("token"), PurposeClick)
 	if err == nil && !isHTTP(c.URL) {

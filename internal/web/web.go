@@ -1,4 +1,4 @@
-// Package web is the dashboard (SPEC §8): a server-rendered campaigns list
+// Package web is the dashboard: a server-rendered campaigns list
 // and campaign pages with SVG charts drawn in Go (funnel, hourly
 // timeline, refusal reasons, cost and ROI), behind a login with an API
 // key, and the asynq queue monitor (asynqmon) under /ui/queues. There is
