@@ -38,7 +38,7 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (http.Handler, func
 	track := tracking.NewHandler(tracking.Deps{Signer: d.signer, Events: bat, Unsubscriber: d.feedback,
 		Viewer: d.feedback, Responses: d.feedback, LandingURL: a.cfg.LandingURL, Log: a.log})
 	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, GitCommit: func() string { return scheduler.GitCommit(a.cfg.CampaignsDir) }, CheckKey: keyChecker(d.store, apikey.ScopeReports),
-		Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
+		LookupKey: keyLookup(d.store, apikey.ScopeReports), Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,18 +94,39 @@ func (a *app) readyz(d *deps) http.Handler {
 // keyChecker verifies a dashboard login: a valid, unrevoked API key with
 // scope (or admin).
 func keyChecker(st store.Store, scope string) web.KeyChecker {
-	return func(ctx context.Context, key string) (bool, error) {
+	return func(ctx context.Context, key string) (web.Identity, bool, error) {
 		id, ok := apikey.ID(key)
 		if !ok {
-			return false, nil
+			return web.Identity{}, false, nil
 		}
 		k, err := st.GetAPIKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
+			return web.Identity{}, false, nil
 		}
 		if err != nil {
-			return false, err
+			return web.Identity{}, false, err
 		}
-		return apikey.Verify(key, k) && apikey.Allows(k, scope), nil
+		if !apikey.Verify(key, k) || !apikey.Allows(k, scope) {
+			return web.Identity{}, false, nil
+		}
+		return web.Identity{KeyID: k.ID, Admin: apikey.Allows(k, apikey.ScopeAdmin)}, true, nil
+	}
+}
+
+// keyLookup re-checks a dashboard session's key on each request: revoked
+// or stripped of scope, the session ends.
+func keyLookup(st store.Store, scope string) web.KeyLookup {
+	return func(ctx context.Context, id string) (web.Identity, bool, error) {
+		k, err := st.GetAPIKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return web.Identity{}, false, nil
+		}
+		if err != nil {
+			return web.Identity{}, false, err
+		}
+		if !k.RevokedAt.IsZero() || !apikey.Allows(k, scope) {
+			return web.Identity{}, false, nil
+		}
+		return web.Identity{KeyID: k.ID, Admin: apikey.Allows(k, apikey.ScopeAdmin)}, true, nil
 	}
 }
