@@ -170,7 +170,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 		}
 	}()
 	if strings.HasPrefix(a.cfg.DatabaseURL, "sqlite:") {
-		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 			return nil, err
 		}
 	}
@@ -229,7 +229,7 @@ func (a *app) secret() ([]byte, error) {
 		return nil, err
 	}
 	s := hex.EncodeToString(buf)
-	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {

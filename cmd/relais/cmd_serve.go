@@ -56,21 +56,31 @@ closes senders and the database.`,
 			if err != nil {
 				return err
 			}
-			var httpSrv *http.Server
-			errc := make(chan error, 2)
+			var httpSrv, adminSrv *http.Server
+			errc := make(chan error, 3)
 			if want["api"] {
 				ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 				if err != nil {
 					return fmt.Errorf("listen %s: %w", a.cfg.HTTPAddr, err)
 				}
-				h, closeHTTP, err := a.httpHandler(d, sch)
+				h, admin, closeHTTP, err := a.httpHandler(d, sch)
 				if err != nil {
+					ln.Close()
 					return err
 				}
 				defer closeHTTP()
-				httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+				httpSrv = a.httpServer(h)
 				go func() { errc <- httpSrv.Serve(ln) }()
 				a.log.Info("http listening", "addr", ln.Addr().String())
+				if admin != nil {
+					aln, err := net.Listen("tcp", a.cfg.AdminAddr)
+					if err != nil {
+						return fmt.Errorf("listen %s: %w", a.cfg.AdminAddr, err)
+					}
+					adminSrv = a.httpServer(admin)
+					go func() { errc <- adminSrv.Serve(aln) }()
+					a.log.Info("admin http listening", "addr", aln.Addr().String())
+				}
 			}
 			var srv *asynq.Server
 			if want["worker"] {
@@ -99,10 +109,12 @@ closes senders and the database.`,
 			}
 			a.log.Info("shutting down")
 			// Stop intake first, then let in-flight sends finish.
-			if httpSrv != nil {
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = httpSrv.Shutdown(sctx)
-				cancel()
+			for _, hs := range []*http.Server{httpSrv, adminSrv} {
+				if hs != nil {
+					sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					_ = hs.Shutdown(sctx)
+					cancel()
+				}
 			}
 			sch.Shutdown()
 			if srv != nil {
