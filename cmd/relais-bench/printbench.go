@@ -12,6 +12,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 
 	"github.com/relais-dev/relais/internal/channel"
+	printch "github.com/relais-dev/relais/internal/channel/builtin/print"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/postal"
@@ -62,7 +63,7 @@ func letterMessage(run string, i int) *channel.Message {
 	}
 	return &channel.Message{
 		LedgerID: fmt.Sprintf("L%07d", i), RunID: run, Campaign: "bench-print", Step: "annonce",
-		Channel: channel.Print, Purpose: "marketing", Contact: c,
+		Channel: printch.Name, Purpose: "marketing", Contact: c,
 		Subject:      "Le printemps arrive chez Maison Dupont",
 		Text:         letterBody,
 		SenderPostal: []string{"Maison Dupont", "Service clients", "12 rue des Lilas", "69003 LYON"},

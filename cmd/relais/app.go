@@ -21,10 +21,7 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/channel/print"
-	"github.com/relais-dev/relais/internal/channel/sms"
-	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/embedded"
@@ -66,11 +63,18 @@ type app struct {
 
 	cfg config.Config
 	log *slog.Logger
+	// plugins are channels added to the built-in ones (tests).
+	plugins []channelPlugin
 }
 
 // run is the whole program; main only maps its error to an exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	a := &app{getenv: getenv, stdout: stdout, stderr: stderr}
+	return runWith(ctx, nil, args, getenv, stdout, stderr)
+}
+
+// runWith is run with channels added to the built-in ones.
+func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	a := &app{getenv: getenv, stdout: stdout, stderr: stderr, plugins: plugins}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -134,7 +138,9 @@ type deps struct {
 	redisOpt asynq.RedisConnOpt
 	client   *asynq.Client
 	policy   *policy.Engine
-	senders  channel.Registry
+	// channels are the process's channels, with senders attached when
+	// the command sends.
+	channels *channel.Registry
 	batcher  *print.Batcher
 	catalog  *catalog.Catalog
 	secret   []byte
@@ -145,8 +151,8 @@ type deps struct {
 }
 
 func (d *deps) close() {
-	if d.senders != nil {
-		_ = d.senders.Close()
+	if d.channels != nil {
+		_ = d.channels.Close()
 	}
 	if d.client != nil {
 		_ = d.client.Close()
@@ -163,12 +169,16 @@ func (d *deps) close() {
 type need struct{ queue, senders bool }
 
 func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
-	d := &deps{catalog: catalog.New(a.cfg.CampaignsDir), metrics: metrics.New()}
+	d := &deps{metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			d.close()
 		}
 	}()
+	if d.channels, err = a.channels(); err != nil {
+		return nil, err
+	}
+	d.catalog = a.newCatalog(d.channels)
 	if strings.HasPrefix(a.cfg.DatabaseURL, "sqlite:") {
 		if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 			return nil, err
@@ -186,8 +196,12 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
-	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: compose.NewComposer(), Links: d.links, Now: a.now}
-	if d.policy, err = policy.New(a.cfg.Policy, d.store, d.secret, a.now); err != nil {
+	comp := compose.NewComposer()
+	comp.Channels = d.channels
+	d.links.Channels = d.channels
+	d.feedback = &feedback.Feedback{Store: d.store, Secret: d.secret, Campaigns: d.catalog, Composer: comp, Links: d.links, Now: a.now,
+		Channels: d.channels}
+	if d.policy, err = policy.New(a.cfg.Policy, d.store, d.secret, a.now, policy.WithChannels(d.channels)); err != nil {
 		return nil, userErr(fmt.Errorf("policy: %w", err))
 	}
 	if n.queue {
@@ -207,7 +221,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 		if d.batcher, err = a.batcher(); err != nil {
 			return nil, err
 		}
-		if d.senders, err = a.senders(d.batcher); err != nil {
+		if err = a.attachSenders(d.channels, d.batcher); err != nil {
 			return nil, err
 		}
 	}
@@ -238,80 +252,24 @@ func (a *app) secret() ([]byte, error) {
 	return []byte(s), nil
 }
 
-// senders registers one sender per channel: the configured provider, or
-// the outbox transport when none is configured.
-func (a *app) senders(b *print.Batcher) (channel.Registry, error) {
-	var senders []channel.Sender
-	dkim, err := a.dkimOptions()
-	if err != nil {
-		return nil, err
-	}
-	if a.cfg.SMTPURL != "" {
-		ec, err := email.ParseURL(a.cfg.SMTPURL)
-		if err != nil {
-			return nil, userErr(fmt.Errorf("smtp_url: %w", err))
-		}
-		s, err := email.New(ec, append(dkim, email.WithLogger(a.log))...)
-		if err != nil {
-			return nil, userErr(fmt.Errorf("smtp_url: %w", err))
-		}
-		senders = append(senders, s)
-	} else {
-		s, err := email.NewOutboxWith(filepath.Join(a.cfg.OutboxDir, "email"), dkim...)
-		if err != nil {
-			return nil, userErr(fmt.Errorf("dkim: %w", err))
-		}
-		senders = append(senders, s)
-	}
-	for _, name := range []string{channel.SMS, channel.MMS} {
-		if a.cfg.TwilioAccountSID != "" {
-			s, err := twilio.New(twilio.Config{Name: name, AccountSID: a.cfg.TwilioAccountSID, AuthToken: a.cfg.TwilioAuthToken,
-				APIBaseURL: a.cfg.TwilioAPIBaseURL, StatusCallback: strings.TrimSuffix(a.cfg.PublicURL, "/") + twiliohook.StatusPath,
-				// relais's own media URLs are on the public URL: on a
-				// loopback one (development, tests) they must pass.
-				AllowPrivateMedia: loopbackURL(a.cfg.PublicURL)})
-			if err != nil {
-				return nil, userErr(fmt.Errorf("twilio: %w", err))
-			}
-			senders = append(senders, s)
-			continue
-		}
-		s, err := sms.NewOutbox(filepath.Join(a.cfg.OutboxDir, name), name)
-		if err != nil {
-			return nil, err
-		}
-		senders = append(senders, s)
-	}
-	senders = append(senders, b.Sender())
-	return channel.NewRegistry(senders...)
-}
-
-// batcher is the print channel's spool and batch assembler, writing under
-// <outbox_dir>/print.
-func (a *app) batcher() (*print.Batcher, error) {
-	b, err := print.NewBatcher(filepath.Join(a.cfg.OutboxDir, "print"), a.cfg.Print)
-	if err != nil {
-		return nil, userErr(fmt.Errorf("print: %w", err))
-	}
-	return b, nil
-}
-
 // planner returns a run.Planner on d.
 func (a *app) planner(d *deps) *campaignrun.Planner {
 	var q queue.Enqueuer
 	if d.client != nil {
 		q = d.client
 	}
-	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention}
+	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
+		Channels: d.channels}
 }
 
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
 	comp := compose.NewComposer()
+	comp.Channels = d.channels
 	comp.MediaURL = func(sp *campaign.Spec, ref string) (string, error) {
 		return twiliohook.MediaURL(d.secret, a.cfg.PublicURL, sp, ref)
 	}
-	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Senders: d.senders, Policy: d.policy,
+	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Channels: d.channels, Policy: d.policy,
 		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
@@ -342,7 +300,16 @@ func (a *app) asynqServer(d *deps) *asynq.Server {
 // loadCampaign loads one campaign file (a user error when invalid) and
 // registers it in d's catalog when d is given.
 func (a *app) loadCampaign(path string, d *deps) (*campaign.Spec, error) {
-	sp, err := campaign.Load(path)
+	l := campaign.Loader{}
+	if d != nil {
+		l.Channels = d.channels
+	} else {
+		var err error
+		if l, err = a.loader(); err != nil {
+			return nil, err
+		}
+	}
+	sp, err := l.Load(path)
 	if err != nil {
 		return nil, userErr(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -175,7 +176,7 @@ forgetting an erased contact again succeeds and says so.`,
 				}
 				id = c.ID
 			}
-			erased, err := rights.Forget(ctx, rs, d.secret, id, a.clock())
+			erased, err := rights.ForgetOn(ctx, rs, d.channels, d.secret, id, a.clock())
 			if errors.Is(err, store.ErrNotFound) {
 				return userErr(err)
 			}
@@ -223,7 +224,7 @@ granted. --dry-run only counts them. The scheduler runs the same job.`,
 			if dryRun {
 				n, err = rights.Inactive(ctx, rs, now, period)
 			} else {
-				n, err = rights.Retention(ctx, rs, d.secret, now, period)
+				n, err = rights.RetentionOn(ctx, rs, d.channels, d.secret, now, period)
 			}
 			if err != nil {
 				return err
@@ -283,10 +284,12 @@ opt-out recorded during a run stops the sends not yet made.`,
 			if granted == refused {
 				return userErrorf("give exactly one of --granted and --refused")
 			}
-			switch ch {
-			case "email", "sms", "postal":
-			default:
-				return userErrorf("--channel must be email, sms or postal, got %q", ch)
+			r, err := a.channels()
+			if err != nil {
+				return err
+			}
+			if keys := r.ConsentKeys(); !slices.Contains(keys, ch) {
+				return userErrorf("--channel must be %s or %s, got %q", strings.Join(keys[:len(keys)-1], ", "), keys[len(keys)-1], ch)
 			}
 			switch purpose {
 			case contact.PurposeMarketing, contact.PurposeOpenTracking:

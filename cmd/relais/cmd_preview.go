@@ -15,11 +15,8 @@ import (
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
-	"github.com/relais-dev/relais/internal/channel/email"
-	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/postal"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -56,9 +53,11 @@ func (a *app) previewCmd() *cobra.Command {
 			}
 			c.Normalize()
 			if ch == "" {
-				ch = firstChannel(sp, st, c)
+				ch = firstChannel(d.channels, sp, st, c)
 			}
-			msg, err := compose.NewComposer().Compose(compose.Input{Spec: sp, Step: st, Channel: ch, Contact: c, Now: time.Now(),
+			comp := compose.NewComposer()
+			comp.Channels = d.channels
+			msg, err := comp.Compose(compose.Input{Spec: sp, Step: st, Channel: ch, Contact: c, Now: time.Now(),
 				LedgerID: safeName(sp.ID + "-" + st.ID + "-" + ref),
 				Links:    compose.Links{Unsubscribe: a.cfg.PublicURL + "/u/preview", View: a.cfg.PublicURL + "/v/preview"}})
 			if err != nil {
@@ -67,7 +66,7 @@ func (a *app) previewCmd() *cobra.Command {
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			path, err := writePreview(ctx, out, msg, a.cfg.Print)
+			path, err := a.writePreview(ctx, d.channels, out, msg)
 			if err != nil {
 				return err
 			}
@@ -82,27 +81,16 @@ func (a *app) previewCmd() *cobra.Command {
 	return cmd
 }
 
-func writePreview(ctx context.Context, dir string, m *channel.Message, layout postal.Layout) (string, error) {
-	switch m.Channel {
-	case channel.Email:
-		if _, err := email.NewOutbox(dir).Send(ctx, m); err != nil {
-			return "", err
-		}
-		return filepath.Join(dir, m.LedgerID+".eml"), nil
-	case channel.SMS, channel.MMS:
-		p := filepath.Join(dir, m.LedgerID+".sms.txt")
-		return p, os.WriteFile(p, []byte(m.Text+"\n"), 0o644)
-	case channel.Print:
-		p := filepath.Join(dir, m.LedgerID+".pdf")
-		f, err := os.Create(p)
-		if err != nil {
-			return "", err
-		}
-		if err := print.RenderOne(ctx, m, layout, f); err != nil {
-			f.Close()
-			return "", userErr(err)
-		}
-		return p, f.Close()
+// writePreview writes m into dir as its channel's provider would (an
+// .eml, a PDF), or as the channel's descriptor previews it.
+func (a *app) writePreview(ctx context.Context, r *channel.Registry, dir string, m *channel.Message) (string, error) {
+	if w := a.previewers()[m.Channel]; w != nil {
+		return w(ctx, dir, m)
+	}
+	if d, ok := r.Lookup(m.Channel); ok && d.Block.Preview != nil {
+		name, data := d.Block.Preview(m)
+		p := filepath.Join(dir, name)
+		return p, os.WriteFile(p, data, 0o644)
 	}
 	return "", userErrorf("preview of channel %s is not available", m.Channel)
 }
@@ -111,14 +99,12 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
-// firstChannel is the step's first channel for which c has an address.
-func firstChannel(sp *campaign.Spec, st *campaign.Step, c *contact.Contact) string {
+// firstChannel is the step's first channel on which c has a usable
+// address (the channel's own rule), else its first channel.
+func firstChannel(r *channel.Registry, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) string {
 	chans := sp.ChannelsFor(st)
 	for _, ch := range chans {
-		switch {
-		case ch == channel.Email && c.Email != "",
-			(ch == channel.SMS || ch == channel.MMS) && c.Phone != "",
-			ch == channel.Print && c.Address.Postcode != "":
+		if d, ok := r.Lookup(ch); ok && d.Usable(c) {
 			return ch
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/report"
 )
 
@@ -40,7 +39,7 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 				return err
 			}
 			defer d.close()
-			r, err := report.Build(ctx, d.store, id, costs)
+			r, err := report.BuildWith(ctx, d.store, id, costs, d.channels)
 			if err != nil {
 				return err
 			}
@@ -72,7 +71,11 @@ func (a *app) reportTarget(arg string) (string, campaign.Cost, error) {
 		return sp.ID, sp.Cost, nil
 	}
 	if _, err := os.Stat(a.cfg.CampaignsDir); err == nil {
-		c := catalog.New(a.cfg.CampaignsDir)
+		r, err := a.channels()
+		if err != nil {
+			return "", campaign.Cost{}, err
+		}
+		c := a.newCatalog(r)
 		c.Reload() // a broken file elsewhere in the folder must not hide this report
 		if sp := c.Live(arg); sp != nil {
 			return sp.ID, sp.Cost, nil

@@ -15,9 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
-	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/scheduler"
 	"github.com/relais-dev/relais/internal/store"
@@ -105,7 +103,7 @@ mode the workers run in this process, so one command sends a whole campaign
 				return err
 			}
 			var batches []print.BatchResult
-			if a.cfg.Embedded() && res.ByChannel[channel.Print] > 0 {
+			if a.cfg.Embedded() && res.Spooled(d.channels) {
 				if batches, err = a.worker(d).AssemblePrint(ctx, res.Run.ID); err != nil {
 					return fmt.Errorf("assemble print batches: %w", err)
 				}
@@ -316,9 +314,13 @@ func (a *app) printLive() error {
 		fmt.Fprintf(a.stdout, " (git %s)", short(commit))
 	}
 	fmt.Fprintln(a.stdout, ":")
+	l, err := a.loader()
+	if err != nil {
+		return err
+	}
 	w := tabwriter.NewWriter(a.stdout, 2, 4, 2, ' ', 0)
 	for _, f := range files {
-		sp, err := campaign.Load(f)
+		sp, err := l.Load(f)
 		if err != nil {
 			first := err.Error()
 			if i := strings.IndexByte(first, '\n'); i > 0 {

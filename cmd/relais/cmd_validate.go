@@ -33,10 +33,14 @@ path:line:col: warning: message and do not change the exit code.`,
 			if err != nil {
 				return userErr(err)
 			}
+			l, err := a.loader()
+			if err != nil {
+				return err
+			}
 			var all []campaign.Error
 			var warns []campaign.Warning
 			for _, f := range files {
-				errs, ws := campaign.ValidateWithWarnings(f)
+				errs, ws := l.ValidateWithWarnings(f)
 				all, warns = append(all, errs...), append(warns, ws...)
 			}
 			if a.jsonOut {

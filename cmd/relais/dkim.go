@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/catalog"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/channel/email"
 )
 
@@ -33,10 +33,14 @@ func (a *app) dkimOptions() ([]email.Option, error) {
 func (a *app) checkDKIM(specs []*campaign.Spec) error {
 	var domains []string
 	for _, sp := range specs {
-		if sp == nil || sp.Sender.Email == "" {
+		from := ""
+		if sp != nil {
+			from = sp.Sender.For(emailch.SenderKey)
+		}
+		if from == "" {
 			continue
 		}
-		addr, err := netmail.ParseAddress(sp.Sender.Email)
+		addr, err := netmail.ParseAddress(from)
 		if err != nil {
 			continue // campaign validation reports it
 		}
@@ -58,7 +62,11 @@ func (a *app) checkDKIM(specs []*campaign.Spec) error {
 // campaignsAnd returns the live campaigns of the campaigns folder (files
 // that fail to load are skipped: their commands report them) and specs.
 func (a *app) campaignsAnd(specs ...*campaign.Spec) []*campaign.Spec {
-	c := catalog.New(a.cfg.CampaignsDir)
+	r, err := a.channels()
+	if err != nil {
+		return specs
+	}
+	c := a.newCatalog(r)
 	_ = c.Reload()
 	return append(c.List(), specs...)
 }

@@ -53,6 +53,8 @@ func copyDir(t *testing.T, src, dst string) {
 type cli struct {
 	t   *testing.T
 	env map[string]string
+	// plugins are channels added to the built-in ones.
+	plugins []channelPlugin
 }
 
 type result struct {
@@ -63,7 +65,7 @@ type result struct {
 func (c *cli) run(ctx context.Context, args ...string) result {
 	c.t.Helper()
 	var out, errb syncBuffer
-	err := run(ctx, args, func(k string) string { return c.env[k] }, &out, &errb)
+	err := runWith(ctx, c.plugins, args, func(k string) string { return c.env[k] }, &out, &errb)
 	code := exitCode(err, &errb)
 	return result{code, out.String(), errb.String()}
 }

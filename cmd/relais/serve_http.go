@@ -51,10 +51,10 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	deps := httpapi.Deps{Store: d.store, API: d.store, Campaigns: d.catalog, Planner: a.planner(d), Events: d.store,
+	deps := httpapi.Deps{Channels: d.channels, Store: d.store, API: d.store, Campaigns: d.catalog, Planner: a.planner(d), Events: d.store,
 		Signer: d.signer, Tracking: track, Dashboard: dash, Metrics: m.Handler(),
-		Exporter:  httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret},
-		Forgetter: httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret},
+		Exporter:  httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret, Channels: d.channels},
+		Forgetter: httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret, Channels: d.channels},
 		Healthz:   http.HandlerFunc(healthz), Readyz: a.readyz(d), Log: a.log}
 	if a.cfg.TwilioAuthToken != "" {
 		hooks := twiliohook.Routes(a.cfg.TwilioAuthToken, a.cfg.PublicURL, twiliohook.New(d.store, d.secret, a.log), nil)

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/report"
@@ -299,7 +299,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 			// B's unsubscribe page: a GET shows the form and changes nothing.
 			bConsent := func() contact.ConsentState {
 				t.Helper()
-				cs, err := st.Consent(ctx, bUnsub.ContactID, policy.ConsentChannel(channel.Email), contact.PurposeMarketing)
+				cs, err := st.Consent(ctx, bUnsub.ContactID, policy.ConsentChannel(emailch.Name), contact.PurposeMarketing)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -344,7 +344,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 				t.Fatalf("B's consent after one-click: %+v, want refused", got)
 			}
 			// The misused tokens of A above unsubscribed nobody.
-			if cs, err := st.Consent(ctx, aOpen.ContactID, policy.ConsentChannel(channel.Email), contact.PurposeMarketing); err != nil || cs.Status == contact.Refused {
+			if cs, err := st.Consent(ctx, aOpen.ContactID, policy.ConsentChannel(emailch.Name), contact.PurposeMarketing); err != nil || cs.Status == contact.Refused {
 				t.Fatalf("A's consent %+v (%v): a misused token unsubscribed A", cs, err)
 			}
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -11,6 +12,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/expr-lang/expr/vm/runtime"
 
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/contact"
 )
 
@@ -30,7 +32,7 @@ func (e *ExprError) Unwrap() error { return e.err }
 
 // Env is what an expression (where, top.by, a step's when) sees for c: the
 // canonical fields by name as strings, attrs (missing keys read as nil) and
-// consent with the keys email, sms and postal set to true, false or nil.
+// consent by consent record (email, sms, postal…) set to true, false or nil.
 // Env(nil) gives the same shape with empty values, which is the type
 // environment expressions are compiled against.
 func Env(c *contact.Contact) map[string]any {
@@ -62,12 +64,21 @@ func fillEnv(env map[string]any, c *contact.Contact) {
 		attrs = map[string]any{}
 	}
 	env["attrs"] = attrs
-	env["consent"] = map[string]any{
-		"email":  boolOrNil(c.Consent["email"]),
-		"sms":    boolOrNil(c.Consent["sms"]),
-		"postal": boolOrNil(c.Consent["postal"]),
+	// One key per consent record of the built-in channels, plus any other
+	// the contact carries; a record it lacks reads as nil, like an
+	// unknown answer.
+	consent := make(map[string]any, len(c.Consent)+3)
+	for _, k := range builtinConsentKeys() {
+		consent[k] = nil
 	}
+	for k, v := range c.Consent {
+		consent[k] = boolOrNil(v)
+	}
+	env["consent"] = consent
 }
+
+// builtinConsentKeys are the consent records of the built-in channels.
+var builtinConsentKeys = sync.OnceValue(func() []string { return builtin.Channels().ConsentKeys() })
 
 func boolOrNil(b *bool) any {
 	if b == nil {

@@ -56,57 +56,44 @@ func (c *checker) checkSteps() {
 			chNode = c.pos.channels[""]
 		}
 		if len(st.Channels) == 0 {
-			st.Channels = contentChannels(st)
+			st.Channels = c.contentChannels(st)
 		}
 		if chNode == nil {
 			chNode = c.pos.steps[i]
 		}
 		for _, ch := range st.Channels {
-			if !contains(knownChannels, ch) {
+			if !c.reg.Known(ch) {
 				continue // reported where it was written
 			}
-			if !hasContent(st, ch) {
+			if st.Content[ch] == nil {
 				c.errorf(chNode, "step %q: channel %s has no content (add an %s: block or drop it from channels)", st.ID, ch, ch)
 			}
 			uses[ch] = true
 		}
-		for key, n := range c.pos.subjects {
-			if strings.HasPrefix(key, stepKeyOf(i)+".") {
-				c.pos.subjects[SubjectKey(st.ID, strings.TrimPrefix(key, stepKeyOf(i)+"."))] = n
-				delete(c.pos.subjects, key)
-			}
+	}
+	// A sender key missing for a channel a step uses, once per key.
+	reported := map[string]bool{}
+	for _, ch := range c.reg.All() {
+		if !uses[ch.Name] || ch.SenderKey == "" || reported[ch.SenderKey] || c.sp.Sender.For(ch.SenderKey) != "" {
+			continue
 		}
-	}
-	if uses["email"] && c.sp.Sender.Email == "" {
-		c.errorf(nil, "sender.email is required when a step sends email")
+		reported[ch.SenderKey] = true
+		msg := ch.SenderRequired
+		if msg == "" {
+			msg = "sender." + ch.SenderKey + " is required when a step sends " + ch.Name
+		}
+		c.errorf(nil, "%s", msg)
 		c.errs[len(c.errs)-1].Line, c.errs[len(c.errs)-1].Col = 1, 1
 	}
-	if (uses["sms"] || uses["mms"]) && c.sp.Sender.SMS == "" {
-		c.errorf(nil, "sender.sms is required when a step sends SMS or MMS")
-		c.errs[len(c.errs)-1].Line, c.errs[len(c.errs)-1].Col = 1, 1
-	}
-}
-
-func hasContent(st *Step, ch string) bool {
-	switch ch {
-	case "email":
-		return st.Email != nil
-	case "sms":
-		return st.SMS != nil
-	case "mms":
-		return st.MMS != nil
-	case "print":
-		return st.Print != nil
-	}
-	return false
 }
 
 // contentChannels is the default channel order of a step when neither it
-// nor the campaign lists channels: the channels it has content for.
-func contentChannels(st *Step) []string {
+// nor the campaign lists channels: the channels it has content for, in
+// registry order.
+func (c *checker) contentChannels(st *Step) []string {
 	var out []string
-	for _, ch := range knownChannels {
-		if hasContent(st, ch) {
+	for _, ch := range c.reg.Names() {
+		if st.Content[ch] != nil {
 			out = append(out, ch)
 		}
 	}
@@ -255,21 +242,16 @@ func (c *checker) compileTemplates() {
 			}
 		}
 	}
-	for i := range c.sp.Steps {
-		st := &c.sp.Steps[i]
-		if st.Email != nil && st.Email.Subject != "" {
-			c.subject(SubjectKey(st.ID, "email"), st.Email.Subject)
-		}
-		if st.Print != nil && st.Print.Subject != "" {
-			c.subject(SubjectKey(st.ID, "print"), st.Print.Subject)
+	for _, s := range c.pos.subjects {
+		if s.src != "" && s.step < len(c.sp.Steps) {
+			c.subject(SubjectKey(c.sp.Steps[s.step].ID, s.channel), s.src, s.node)
 		}
 	}
 }
 
 // subject compiles an inline subject; positions are inside the campaign
 // file, at the subject's value.
-func (c *checker) subject(key, src string) {
-	n := c.pos.subjects[key]
+func (c *checker) subject(key, src string, n *yaml.Node) {
 	t, err := render.Parse(key, render.Text, src)
 	if err != nil {
 		c.templateError(c.file, n, err)

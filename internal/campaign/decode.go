@@ -9,37 +9,62 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/render"
 )
 
 // Known keys per mapping. They are the contract of SPEC §3: keys may be
-// added here, never renamed or dropped.
+// added here, never renamed or dropped. The keys named after channels
+// (step blocks, sender, limits, cost) come from the channel registry.
 var (
 	// TopLevelKeys lists every key a campaign file may have at its top
 	// level (the JSON Schema in docs/ is tested against it).
 	TopLevelKeys   = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous"}
 	audienceKeys   = []string{"source", "file", "mapping", "where", "top", "database", "query"}
 	topKeys        = []string{"by", "percent"}
-	senderKeys     = []string{"email", "sms", "postal"}
 	postalKeys     = []string{"name", "lines"}
-	stepKeys       = []string{"id", "at", "after", "when", "channels", "email", "sms", "mms", "print"}
-	emailKeys      = []string{"subject", "html", "text", "attachments"}
-	smsKeys        = []string{"text"}
-	mmsKeys        = []string{"text", "media"}
-	printKeys      = []string{"letter", "subject", "inserts", "reply_coupon"}
+	stepBaseKeys   = []string{"id", "at", "after", "when", "channels"}
 	scheduleKeys   = []string{"cron", "timezone"}
-	limitsKeys     = []string{"email", "sms", "mms", "print", "frequency_cap", "sms_segments"}
-	costKeys       = []string{"currency", "email", "sms", "mms", "print"}
-	knownChannels  = []string{"email", "sms", "mms", "print"}
 	knownSources   = []string{"contacts", "file", "query"}
 	knownPurposes  = []string{Marketing, Transactional}
 	knownAmbiguous = []string{"hold", "resend"}
+	// limitsExtra and costExtra are the keys of limits and cost that are
+	// not channel names.
+	limitsExtra = []string{"frequency_cap", "sms_segments"}
+	costExtra   = []string{"currency"}
 )
+
+// senderPostal is the sender key of the postal block of letters.
+const senderPostal = "postal"
+
+// stepKeys, limitsKeys and costKeys list the keys of those mappings: the
+// fixed ones around the channel names, in the documented order.
+func (d *decoder) stepKeys() []string {
+	return append(append([]string(nil), stepBaseKeys...), d.reg.Names()...)
+}
+
+func (d *decoder) limitsKeys() []string { return append(d.reg.Names(), limitsExtra...) }
+
+func (d *decoder) costKeys() []string {
+	return append(append([]string(nil), costExtra...), d.reg.Names()...)
+}
+
+// senderKeys are the channels' sender keys, then postal.
+func (d *decoder) senderKeys() []string {
+	var out []string
+	for _, ch := range d.reg.All() {
+		if ch.SenderKey != "" && !contains(out, ch.SenderKey) {
+			out = append(out, ch.SenderKey)
+		}
+	}
+	return append(out, senderPostal)
+}
 
 // decoder walks the yaml.Node tree, collecting every problem with its
 // position instead of stopping at the first one.
 type decoder struct {
 	file string
+	reg  *channel.Registry
 	errs []Error
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/render"
 )
 
@@ -36,12 +38,44 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Loader loads campaign files against a set of channels: the channel
+// names, step blocks, sender keys, limits and cost keys a file may use
+// are the registry's.
+type Loader struct {
+	// Channels is the channel registry; nil means the built-in channels.
+	Channels *channel.Registry
+}
+
+func (l Loader) channels() *channel.Registry {
+	if l.Channels != nil {
+		return l.Channels
+	}
+	return builtin.Channels()
+}
+
+// Load reads, decodes and validates one campaign file with every file it
+// references, with the built-in channels (Loader.Load).
+func Load(path string) (*Spec, error) { return Loader{}.Load(path) }
+
+// Validate returns every problem of the campaign file at path (none:
+// nil), with the built-in channels.
+func Validate(path string) []Error { return Loader{}.Validate(path) }
+
+// ValidateWithWarnings is Loader.ValidateWithWarnings with the built-in
+// channels.
+func ValidateWithWarnings(path string) ([]Error, []Warning) {
+	return Loader{}.ValidateWithWarnings(path)
+}
+
+// LoadAll is Loader.LoadAll with the built-in channels.
+func LoadAll(paths []string) ([]*Spec, []Error) { return Loader{}.LoadAll(paths) }
+
 // Load reads, decodes and validates one campaign file with every file it
 // references. On any problem it returns nil and an Errors value listing
 // them all (errors.As(err, &campaign.Errors{}) gives the list); an
 // unreadable campaign file is also reported as an Errors value.
-func Load(path string) (*Spec, error) {
-	sp, errs := load(path)
+func (l Loader) Load(path string) (*Spec, error) {
+	sp, errs := l.load(path)
 	if len(errs) > 0 {
 		return nil, Errors(errs)
 	}
@@ -49,8 +83,8 @@ func Load(path string) (*Spec, error) {
 }
 
 // Validate returns every problem of the campaign file at path (none: nil).
-func Validate(path string) []Error {
-	_, errs := load(path)
+func (l Loader) Validate(path string) []Error {
+	_, errs := l.load(path)
 	return errs
 }
 
@@ -58,8 +92,8 @@ func Validate(path string) []Error {
 // of the audience (see SampleWarnings): what `relais validate` prints.
 // Loading a campaign for a run skips them, since reading the audience
 // file's head and rendering SMS for it is wasted work there.
-func ValidateWithWarnings(path string) ([]Error, []Warning) {
-	sp, errs, c := loadChecked(path)
+func (l Loader) ValidateWithWarnings(path string) ([]Error, []Warning) {
+	sp, errs, c := l.loadChecked(path)
 	if c == nil {
 		return errs, nil
 	}
@@ -70,7 +104,7 @@ func ValidateWithWarnings(path string) ([]Error, []Warning) {
 // a directory whose *.yaml and *.yml files (not recursive) are campaigns.
 // It returns the valid specs and all problems, including two campaigns
 // sharing an id.
-func LoadAll(paths []string) ([]*Spec, []Error) {
+func (l Loader) LoadAll(paths []string) ([]*Spec, []Error) {
 	var files []string
 	var errs []Error
 	for _, p := range paths {
@@ -97,7 +131,7 @@ func LoadAll(paths []string) ([]*Spec, []Error) {
 	var specs []*Spec
 	byID := map[string]string{}
 	for _, f := range files {
-		sp, es := load(f)
+		sp, es := l.load(f)
 		errs = append(errs, es...)
 		if sp == nil || len(es) > 0 {
 			continue
@@ -123,14 +157,14 @@ func RootOf(path string) string {
 	return dir
 }
 
-func load(path string) (*Spec, []Error) {
-	sp, errs, _ := loadChecked(path)
+func (l Loader) load(path string) (*Spec, []Error) {
+	sp, errs, _ := l.loadChecked(path)
 	return sp, errs
 }
 
 // loadChecked is load that also returns the checker, which remembers
 // where things were written (nil when the file did not decode).
-func loadChecked(path string) (*Spec, []Error, *checker) {
+func (l Loader) loadChecked(path string) (*Spec, []Error, *checker) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, []Error{{File: path, Msg: "cannot read campaign file: " + pathErr(err)}}, nil
@@ -142,7 +176,7 @@ func loadChecked(path string) (*Spec, []Error, *checker) {
 	if len(root.Content) == 0 {
 		return nil, []Error{{File: path, Line: 1, Col: 1, Msg: "empty campaign file"}}, nil
 	}
-	d := &decoder{file: path}
+	d := &decoder{file: path, reg: l.channels()}
 	sp, pos := d.decodeSpec(&root)
 	sp.Path = path
 	sp.Root = RootOf(path)
@@ -305,7 +339,7 @@ func templateKind(u fileUse) (render.Kind, bool) {
 	switch u {
 	case useHTML:
 		return render.HTML, true
-	case useText, useSMS, useLetter:
+	case useText, useSMS:
 		return render.Text, true
 	}
 	return 0, false

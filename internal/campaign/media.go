@@ -19,8 +19,8 @@ func isRemoteMedia(ref string) bool {
 // media decodes mms.media: repository paths are read and hashed like any
 // referenced file; URLs are kept as they are (the provider fetches them)
 // after checkMediaURL.
-func (d *decoder) media(v *yaml.Node, pos *positions) []string {
-	list := d.strList(v, "mms.media")
+func (d *decoder) media(v *yaml.Node, what string, pos *positions) []string {
+	list := d.strList(v, what)
 	for i, s := range list {
 		n := v
 		if v.Kind == yaml.SequenceNode {
@@ -28,7 +28,7 @@ func (d *decoder) media(v *yaml.Node, pos *positions) []string {
 		}
 		if isRemoteMedia(s) {
 			if msg := checkMediaURL(s); msg != "" {
-				d.errorf(n, "mms.media %s", msg)
+				d.errorf(n, "%s %s", what, msg)
 			}
 			continue
 		}

@@ -2,10 +2,12 @@ package campaign
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/render"
 )
 
@@ -16,12 +18,24 @@ type fileUse int
 const (
 	useHTML fileUse = iota
 	useText
-	useSMS
-	useLetter
+	useSMS    // a text message: opt-out mention, segments sampled
 	useBinary // attachments, media, inserts: read and hashed only
 	useAudience
 	useMapping
 )
+
+// fileUseOf maps a channel block's file use to the campaign's.
+func fileUseOf(u channel.FileUse) fileUse {
+	switch u {
+	case channel.UseHTML:
+		return useHTML
+	case channel.UseText:
+		return useText
+	case channel.UseShortText:
+		return useSMS
+	}
+	return useBinary
+}
 
 type fileRef struct {
 	rel  string
@@ -43,15 +57,32 @@ type positions struct {
 	steps    []*yaml.Node // the mapping node of each step, same order as Spec.Steps
 	stepIDs  []*yaml.Node
 	channels map[string]*yaml.Node // step index "" = top level → channels node
-	subjects map[string]*yaml.Node // SubjectKey → node
-	texts    map[string]*yaml.Node // textKey(step index, "sms"|"mms") → text: value node
+	subjects []subjectRef
+	texts    []textRef
 	audience *yaml.Node
+}
+
+// subjectRef is an inline subject template of a step's channel block.
+type subjectRef struct {
+	step    int
+	channel string
+	src     string
+	node    *yaml.Node
+}
+
+// textRef is a text message template of a step's channel block, whose
+// segments validate samples.
+type textRef struct {
+	step    int
+	channel string
+	rel     string
+	node    *yaml.Node
 }
 
 func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
 	sp := &Spec{Purpose: Marketing, OnAmbiguous: "hold", Audience: Audience{Source: "contacts"},
 		Limits: Limits{SMSSegments: DefaultSMSSegments}}
-	pos := &positions{channels: map[string]*yaml.Node{}, subjects: map[string]*yaml.Node{}, texts: map[string]*yaml.Node{}}
+	pos := &positions{channels: map[string]*yaml.Node{}}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
@@ -72,13 +103,14 @@ func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
 			sp.Channels = d.channelList(v, "channels")
 			pos.channels[""] = v
 		case "sender":
-			d.mapping(v, "sender", senderKeys, func(key string, _, v *yaml.Node) {
+			d.mapping(v, "sender", d.senderKeys(), func(key string, _, v *yaml.Node) {
 				switch key {
-				case "email":
-					sp.Sender.Email = d.str(v, "sender.email")
-				case "sms":
-					sp.Sender.SMS = d.str(v, "sender.sms")
-				case "postal":
+				default:
+					if sp.Sender.Addresses == nil {
+						sp.Sender.Addresses = map[string]string{}
+					}
+					sp.Sender.Addresses[key] = d.str(v, "sender."+key)
+				case senderPostal:
 					p := &Postal{}
 					d.mapping(v, "sender.postal", postalKeys, func(key string, _, v *yaml.Node) {
 						if key == "name" {
@@ -122,7 +154,7 @@ func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
 			d.decodeLimits(v, &sp.Limits)
 		case "cost":
 			sp.Cost.PerUnit = map[string]float64{}
-			d.mapping(v, "cost", costKeys, func(key string, _, v *yaml.Node) {
+			d.mapping(v, "cost", d.costKeys(), func(key string, _, v *yaml.Node) {
 				if key == "currency" {
 					sp.Cost.Currency = d.str(v, "cost.currency")
 					if len(sp.Cost.Currency) != 3 {
@@ -196,9 +228,9 @@ func (d *decoder) channelList(v *yaml.Node, what string) []string {
 		if i < len(nodes) {
 			n = nodes[i]
 		}
-		if !contains(knownChannels, c) {
-			msg := "unknown channel " + quote(c) + " (channels: email, sms, mms, print)"
-			if s := render.Closest(c, knownChannels); s != "" {
+		if !d.reg.Known(c) {
+			msg := "unknown channel " + quote(c) + " (channels: " + strings.Join(d.reg.Names(), ", ") + ")"
+			if s := render.Closest(c, d.reg.Names()); s != "" {
 				msg += " (did you mean " + quote(s) + "?)"
 			}
 			d.errorf(n, "%s", msg)
@@ -212,25 +244,7 @@ func quote(s string) string { return `"` + s + `"` }
 func (d *decoder) decodeStep(sn *yaml.Node, pos *positions) Step {
 	var st Step
 	var idNode, atNode, afterNode *yaml.Node
-	file := func(v *yaml.Node, what string, use fileUse) string {
-		s := d.str(v, what)
-		if s != "" {
-			pos.files = append(pos.files, fileRef{rel: s, node: v, use: use})
-		}
-		return s
-	}
-	files := func(v *yaml.Node, what string) []string {
-		list := d.strList(v, what)
-		for i, s := range list {
-			n := v
-			if v.Kind == yaml.SequenceNode {
-				n = v.Content[i]
-			}
-			pos.files = append(pos.files, fileRef{rel: s, node: n, use: useBinary})
-		}
-		return list
-	}
-	d.mapping(sn, "step", stepKeys, func(key string, _, v *yaml.Node) {
+	d.mapping(sn, "step", d.stepKeys(), func(key string, _, v *yaml.Node) {
 		switch key {
 		case "id":
 			idNode = v
@@ -256,71 +270,12 @@ func (d *decoder) decodeStep(sn *yaml.Node, pos *positions) Step {
 		case "channels":
 			st.Channels = d.channelList(v, "step channels")
 			pos.channels[stepKeyOf(len(pos.steps))] = v
-		case "email":
-			e := &EmailContent{}
-			d.mapping(v, "email", emailKeys, func(key string, _, v *yaml.Node) {
-				switch key {
-				case "subject":
-					e.Subject = d.str(v, "email.subject")
-					pos.subjects[subjectPending("email", len(pos.steps))] = v
-				case "html":
-					e.HTML = file(v, "email.html", useHTML)
-				case "text":
-					e.Text = file(v, "email.text", useText)
-				case "attachments":
-					e.Attachments = files(v, "email.attachments")
-				}
-			})
-			if e.HTML == "" && e.Text == "" {
-				d.errorf(v, "email needs html or text")
+		default:
+			ch, _ := d.reg.Lookup(key)
+			if st.Content == nil {
+				st.Content = map[string]any{}
 			}
-			if e.Subject == "" {
-				d.errorf(v, "email needs a subject")
-			}
-			st.Email = e
-		case "sms":
-			s := &SMSContent{}
-			d.mapping(v, "sms", smsKeys, func(_ string, _, v *yaml.Node) {
-				s.Text = file(v, "sms.text", useSMS)
-				pos.texts[textKey(len(pos.steps), "sms")] = v
-			})
-			if s.Text == "" {
-				d.errorf(v, "sms needs text")
-			}
-			st.SMS = s
-		case "mms":
-			s := &SMSContent{}
-			d.mapping(v, "mms", mmsKeys, func(key string, _, v *yaml.Node) {
-				if key == "text" {
-					s.Text = file(v, "mms.text", useSMS)
-					pos.texts[textKey(len(pos.steps), "mms")] = v
-				} else {
-					s.Media = d.media(v, pos)
-				}
-			})
-			if s.Text == "" && len(s.Media) == 0 {
-				d.errorf(v, "mms needs text or media")
-			}
-			st.MMS = s
-		case "print":
-			p := &PrintContent{}
-			d.mapping(v, "print", printKeys, func(key string, _, v *yaml.Node) {
-				switch key {
-				case "letter":
-					p.Letter = file(v, "print.letter", useLetter)
-				case "subject":
-					p.Subject = d.str(v, "print.subject")
-					pos.subjects[subjectPending("print", len(pos.steps))] = v
-				case "inserts":
-					p.Inserts = files(v, "print.inserts")
-				case "reply_coupon":
-					p.ReplyCoupon = d.boolean(v, "print.reply_coupon")
-				}
-			})
-			if p.Letter == "" {
-				d.errorf(v, "print needs a letter")
-			}
-			st.Print = p
+			st.Content[key] = ch.Block.Decode(&blockDecoder{d: d, pos: pos, step: len(pos.steps), channel: key}, v)
 		}
 	})
 	if idNode == nil {
@@ -333,16 +288,12 @@ func (d *decoder) decodeStep(sn *yaml.Node, pos *positions) Step {
 	return st
 }
 
-// stepKeyOf and subjectPending key positions by step index while the
-// step ids are still being decoded.
+// stepKeyOf keys positions by step index while the step ids are still
+// being decoded.
 func stepKeyOf(i int) string { return "#" + strconv.Itoa(i) }
 
-func subjectPending(channel string, i int) string { return stepKeyOf(i) + "." + channel }
-
-func textKey(i int, channel string) string { return stepKeyOf(i) + "." + channel }
-
 func (d *decoder) decodeLimits(v *yaml.Node, l *Limits) {
-	d.mapping(v, "limits", limitsKeys, func(key string, _, v *yaml.Node) {
+	d.mapping(v, "limits", d.limitsKeys(), func(key string, _, v *yaml.Node) {
 		if key == "sms_segments" {
 			n, err := strconv.Atoi(v.Value)
 			if v.Kind != yaml.ScalarNode || err != nil || n < 1 {

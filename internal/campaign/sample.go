@@ -96,27 +96,17 @@ func (c *checker) sampleWarnings(sp *Spec) []Warning {
 	return out
 }
 
-// smsTexts lists the compiled sms and mms text templates of sp's steps,
-// in step order, with the position of their text: value.
+// smsTexts lists the compiled text message templates of sp's steps (the
+// channels' short texts), in file order, with the position of their
+// text: value.
 func (c *checker) smsTexts(sp *Spec) []smsText {
 	var out []smsText
-	for i := range sp.Steps {
-		st := &sp.Steps[i]
-		for _, ch := range []string{"sms", "mms"} {
-			content := st.SMS
-			if ch == "mms" {
-				content = st.MMS
-			}
-			if content == nil || content.Text == "" {
-				continue
-			}
-			tpl := sp.Templates[content.Text]
-			n := c.pos.texts[textKey(i, ch)]
-			if tpl == nil || n == nil {
-				continue // not compiled: reported as an error
-			}
-			out = append(out, smsText{step: st, channel: ch, tpl: tpl, file: c.file, line: n.Line, col: n.Column})
+	for _, r := range c.pos.texts {
+		tpl := sp.Templates[r.rel]
+		if r.rel == "" || tpl == nil || r.step >= len(sp.Steps) {
+			continue // not compiled: reported as an error
 		}
+		out = append(out, smsText{step: &sp.Steps[r.step], channel: r.channel, tpl: tpl, file: c.file, line: r.node.Line, col: r.node.Column})
 	}
 	return out
 }

@@ -3,6 +3,7 @@
 package campaign
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/relais-dev/relais/internal/render"
@@ -69,11 +70,24 @@ type Top struct {
 	Percent float64
 }
 
-// Sender is who the messages come from, per channel.
+// Sender is who the messages come from, per channel: Addresses by the
+// channels' sender key (sender.email, sender.sms…), and the postal block
+// of letters.
 type Sender struct {
-	Email  string
-	SMS    string
-	Postal *Postal
+	Addresses map[string]string
+	Postal    *Postal
+}
+
+// For returns the sender address under key ("" when absent).
+func (s Sender) For(key string) string { return s.Addresses[key] }
+
+// PostalLines returns the postal sender block as lines (name first), or
+// nil when the campaign has none.
+func (s Sender) PostalLines() []string {
+	if s.Postal == nil {
+		return nil
+	}
+	return append([]string{s.Postal.Name}, s.Postal.Lines...)
 }
 
 // Postal is the sender block of letters.
@@ -89,33 +103,9 @@ type Step struct {
 	After    time.Duration // follow-up delay after the previous step
 	When     string        // expression over the recipient's events
 	Channels []string      // overrides Spec.Channels
-	Email    *EmailContent
-	SMS      *SMSContent
-	MMS      *SMSContent
-	Print    *PrintContent
-}
-
-// EmailContent is an email step's content. HTML and Text are template
-// paths relative to Root; Subject is an inline text template.
-type EmailContent struct {
-	Subject     string
-	HTML        string
-	Text        string
-	Attachments []string
-}
-
-// SMSContent is an SMS or MMS step's content (Text is a template path).
-type SMSContent struct {
-	Text  string
-	Media []string
-}
-
-// PrintContent is a letter step's content.
-type PrintContent struct {
-	Letter      string
-	Subject     string
-	Inserts     []string
-	ReplyCoupon bool
+	// Content holds the step's block per channel name, as the channel's
+	// descriptor decoded it (its own type, read back by its composer).
+	Content map[string]any
 }
 
 // Schedule is a recurring send.
@@ -154,11 +144,11 @@ type FrequencyCap struct {
 // Cost is the unit cost per channel, in Currency.
 type Cost struct {
 	Currency string
-	PerUnit  map[string]float64 // "email", "sms" (per segment), "mms", "print"
+	PerUnit  map[string]float64 // per channel name (per segment where the channel counts them)
 }
 
 // SubjectKey is the Templates key of a step's inline subject template for
-// channel ("email" or "print").
+// a channel.
 func SubjectKey(stepID, channel string) string { return "steps." + stepID + "." + channel + ".subject" }
 
 // Template returns the compiled template for key (a template path or a
@@ -212,3 +202,19 @@ type Warning struct {
 // String formats as path:line:col: warning: message, the form validate
 // prints and editors' problem matchers recognise.
 func (w Warning) String() string { return fmtPos(w.File, w.Line, w.Col) + ": warning: " + w.Msg }
+
+// Execute runs the compiled template key of sp (a template path or a
+// SubjectKey); it lets channel composers render without knowing Spec.
+func (sp *Spec) Execute(key string, d *render.Data) (string, error) {
+	t := sp.Template(key)
+	if t == nil {
+		return "", fmt.Errorf("template %s is not loaded with campaign %s", key, sp.ID)
+	}
+	return t.Execute(d)
+}
+
+// File returns a referenced file's content as read at load time.
+func (sp *Spec) File(path string) []byte { return sp.Files[path] }
+
+// SubjectKey is the package function SubjectKey, for channel composers.
+func (sp *Spec) SubjectKey(stepID, channel string) string { return SubjectKey(stepID, channel) }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/relais-dev/relais/internal/channel/builtin/sms"
 )
 
 // writeRepo writes files (path relative to a temp repository root →
@@ -216,7 +218,7 @@ steps:
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if got := sp.Steps[0].MMS.Media; !slices.Equal(got, []string{"templates/vitrine.png", tc.media}) {
+			if got := sp.Steps[0].Content["mms"].(*sms.Content).Media; !slices.Equal(got, []string{"templates/vitrine.png", tc.media}) {
 				t.Errorf("media = %q", got)
 			}
 			if _, read := sp.Files[tc.media]; read {

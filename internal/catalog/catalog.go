@@ -19,6 +19,9 @@ import (
 // what was planned after the file changes. Safe for concurrent use.
 type Catalog struct {
 	dir string
+	// Loader loads the campaign files (its channels: those of the
+	// process); the zero value loads with the built-in channels.
+	Loader campaign.Loader
 
 	mu       sync.RWMutex
 	versions map[string]*campaign.Spec // id + "\x00" + hash
@@ -47,7 +50,7 @@ func (c *Catalog) Reload() []error {
 	}
 	var errs []error
 	for _, f := range files {
-		sp, err := campaign.Load(f)
+		sp, err := c.Loader.Load(f)
 		if err != nil {
 			errs = append(errs, err)
 			continue

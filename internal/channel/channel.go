@@ -5,16 +5,10 @@ package channel
 import (
 	"context"
 	"errors"
+	"mime"
+	"path"
 
 	"github.com/relais-dev/relais/internal/contact"
-)
-
-// Channel names.
-const (
-	Email = "email"
-	SMS   = "sms"
-	MMS   = "mms"
-	Print = "print"
 )
 
 // ErrPermanent is wrapped by a sender when a retry cannot help (hard
@@ -69,6 +63,10 @@ type Message struct {
 	ResponseCode string
 	ResponseURL  string
 	Inserts      []Attachment
+
+	// Extra carries what a channel's composer hands its own senders
+	// beyond the fields above, so a new channel needs no new field here.
+	Extra map[string]any
 }
 
 // Receipt is what the provider said when it accepted a message.
@@ -80,7 +78,7 @@ type Receipt struct {
 // Sender delivers messages on one channel. Implementations are safe for
 // concurrent use.
 type Sender interface {
-	// Name is the channel name ("email", "sms", "mms", "print").
+	// Name is the channel name the sender was built for.
 	Name() string
 	// Send delivers m. An error wrapping ErrPermanent means no retry can
 	// help; any other error is temporary.
@@ -106,4 +104,14 @@ func ReasonOf(err error, fallback string) string {
 		return r.ReasonCode()
 	}
 	return fallback
+}
+
+// FileAttachment is a campaign file sent as an attachment or insert, its
+// type guessed from its name.
+func FileAttachment(p string, data []byte) Attachment {
+	ct := mime.TypeByExtension(path.Ext(p))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return Attachment{Name: path.Base(p), ContentType: ct, Data: data}
 }

@@ -6,13 +6,12 @@ package compose
 
 import (
 	"fmt"
-	"mime"
-	"path"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/render"
 )
@@ -20,6 +19,9 @@ import (
 // Composer turns a campaign step and a contact into the channel.Message
 // they make, with the templates compiled when the campaign was loaded.
 type Composer struct {
+	// Channels composes each channel's part of a message (nil: the
+	// built-in channels).
+	Channels *channel.Registry
 	// MediaURL turns an MMS media reference of sp (a campaign file path,
 	// or a URL) into the URL the provider fetches; nil passes them as they
 	// are.
@@ -72,97 +74,36 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 		Purpose: sp.Purpose, Contact: in.Contact, Headers: in.Links.Headers,
 		ResponseCode: in.Response, ResponseURL: in.Links.ResponseURL,
 	}
-	var err error
-	switch in.Channel {
-	case channel.Email:
-		e := st.Email
-		if e == nil {
-			return nil, fmt.Errorf("step %s has no email content", st.ID)
-		}
-		m.From, m.To = sp.Sender.Email, in.Contact.Email
-		m.ToName = strings.TrimSpace(in.Contact.FirstName + " " + in.Contact.LastName)
-		if m.Subject, err = exec(sp, campaign.SubjectKey(st.ID, channel.Email), d); err != nil {
-			return nil, err
-		}
-		if e.HTML != "" {
-			if m.HTML, err = exec(sp, e.HTML, d); err != nil {
-				return nil, err
-			}
-		}
-		if e.Text != "" {
-			if m.Text, err = exec(sp, e.Text, d); err != nil {
-				return nil, err
-			}
-		} else if m.HTML != "" {
-			m.Text = render.HTMLToText(m.HTML)
-		}
-		for _, a := range e.Attachments {
-			m.Attachments = append(m.Attachments, attachment(sp, a))
-		}
-	case channel.SMS, channel.MMS:
-		s := st.SMS
-		if in.Channel == channel.MMS {
-			s = st.MMS
-		}
-		if s == nil {
-			return nil, fmt.Errorf("step %s has no %s content", st.ID, in.Channel)
-		}
-		m.From, m.To = sp.Sender.SMS, in.Contact.Phone
-		if m.Text, err = exec(sp, s.Text, d); err != nil {
-			return nil, err
-		}
-		m.Text = strings.TrimSpace(m.Text)
-		for _, ref := range s.Media {
-			u := ref
-			if c.MediaURL != nil {
-				if u, err = c.MediaURL(sp, ref); err != nil {
-					return nil, err
-				}
-			}
-			m.MediaURLs = append(m.MediaURLs, u)
-		}
-	case channel.Print:
-		p := st.Print
-		if p == nil {
-			return nil, fmt.Errorf("step %s has no print content", st.ID)
-		}
-		if sp.Sender.Postal != nil {
-			m.SenderPostal = append([]string{sp.Sender.Postal.Name}, sp.Sender.Postal.Lines...)
-		}
-		if p.Subject != "" {
-			if m.Subject, err = exec(sp, campaign.SubjectKey(st.ID, channel.Print), d); err != nil {
-				return nil, err
-			}
-		}
-		if m.Text, err = exec(sp, p.Letter, d); err != nil {
-			return nil, err
-		}
-		for _, a := range p.Inserts {
-			m.Inserts = append(m.Inserts, attachment(sp, a))
-		}
-		if !p.ReplyCoupon {
-			m.ResponseCode, m.ResponseURL = "", ""
-		}
-	default:
+	desc, ok := c.channels().Lookup(in.Channel)
+	if !ok {
 		return nil, fmt.Errorf("unknown channel %q", in.Channel)
+	}
+	var sender string
+	if desc.SenderKey != "" {
+		sender = sp.Sender.For(desc.SenderKey)
+	}
+	ci := &channel.ComposeInput{
+		Content: st.Content[in.Channel], Step: st.ID, Channel: in.Channel,
+		Sender: sender, Postal: sp.Sender.PostalLines(),
+		Contact: in.Contact, Data: d, Templates: sp,
+	}
+	if c.MediaURL != nil {
+		ci.MediaURL = func(ref string) (string, error) { return c.MediaURL(sp, ref) }
+	}
+	if err := desc.Block.Compose(ci, m); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
 
-// exec runs the compiled template key of sp (a template path or a
-// campaign.SubjectKey).
-func exec(sp *campaign.Spec, key string, d *render.Data) (string, error) {
-	t := sp.Template(key)
-	if t == nil {
-		return "", fmt.Errorf("template %s is not loaded with campaign %s", key, sp.ID)
+// channels returns the registry messages are composed with.
+func (c *Composer) channels() *channel.Registry {
+	if c.Channels != nil {
+		return c.Channels
 	}
-	return t.Execute(d)
+	return defaultChannels()
 }
 
-func attachment(sp *campaign.Spec, p string) channel.Attachment {
-	ct := mime.TypeByExtension(path.Ext(p))
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	return channel.Attachment{Name: path.Base(p), ContentType: ct, Data: sp.Files[p]}
-}
+// defaultChannels is the built-in registry, built once for composers
+// that were given none.
+var defaultChannels = sync.OnceValue(builtin.Channels)

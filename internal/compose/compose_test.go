@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
+	printch "github.com/relais-dev/relais/internal/channel/builtin/print"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 )
@@ -58,7 +60,7 @@ steps:
 		Response: "ABCD"}
 	comp := compose.NewComposer()
 
-	in.Channel = channel.Email
+	in.Channel = emailch.Name
 	m, err := comp.Compose(in)
 	if err != nil {
 		t.Fatalf("email: %v", err)
@@ -69,7 +71,7 @@ steps:
 		t.Errorf("email message = %+v", m)
 	}
 
-	in.Channel = channel.SMS
+	in.Channel = smsch.SMS
 	if m, err = comp.Compose(in); err != nil {
 		t.Fatalf("sms: %v", err)
 	}
@@ -78,7 +80,7 @@ steps:
 	}
 
 	// Without a reply coupon a letter carries no response code or URL.
-	in.Channel = channel.Print
+	in.Channel = printch.Name
 	if m, err = comp.Compose(in); err != nil {
 		t.Fatalf("print: %v", err)
 	}
@@ -86,37 +88,12 @@ steps:
 		t.Errorf("print message: code %q url %q sender %v text %q", m.ResponseCode, m.ResponseURL, m.SenderPostal, m.Text)
 	}
 
-	in.Channel = channel.MMS
+	in.Channel = smsch.MMS
 	if _, err := comp.Compose(in); err == nil {
 		t.Error("mms without mms content composed")
 	}
 	in.Channel = "fax"
 	if _, err := comp.Compose(in); err == nil {
 		t.Error("unknown channel composed")
-	}
-}
-
-func TestAddressInvalid(t *testing.T) {
-	ok := &contact.Contact{FirstName: "Camille", LastName: "Durand",
-		Address: contact.Address{Line1: "12 rue Mercière", Postcode: "69002", City: "Lyon"}}
-	long := *ok
-	long.Address.Line1 = strings.Repeat("x", 45) + " chemin des Grandes Vignes"
-	tests := []struct {
-		name    string
-		channel string
-		c       *contact.Contact
-		want    bool
-	}{
-		{name: "printable", channel: channel.Print, c: ok},
-		{name: "too long for NF Z10-011", channel: channel.Print, c: &long, want: true},
-		{name: "no postal address is the policy's to refuse", channel: channel.Print, c: &contact.Contact{LastName: "Durand"}},
-		{name: "other channels are not checked", channel: channel.Email, c: &long},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := compose.AddressInvalid(tt.channel, tt.c); got != tt.want {
-				t.Fatalf("AddressInvalid = %v, want %v", got, tt.want)
-			}
-		})
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
-	"github.com/relais-dev/relais/internal/postal"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -34,17 +32,4 @@ func CapOf(sp *campaign.Spec) *policy.Cap {
 		return nil
 	}
 	return &policy.Cap{N: sp.Limits.FrequencyCap.N, Per: sp.Limits.FrequencyCap.Per}
-}
-
-// AddressInvalid reports an address the channel itself cannot use even
-// though the policy finds one: a postal address that cannot be written to
-// the French standard (NF Z10-011: at most 6 lines of 38 characters) is
-// refused as invalid_address at plan time and before sending, never
-// printed truncated.
-func AddressInvalid(ch string, c *contact.Contact) bool {
-	if ch != channel.Print || c.Address.Postcode == "" && c.Address.City == "" {
-		return false
-	}
-	_, err := postal.Address(c)
-	return err != nil
 }

@@ -44,8 +44,8 @@ type Contact struct {
 	Timezone   string         `json:"timezone,omitempty"`
 	Kind       string         `json:"kind,omitempty"`
 	Attrs      map[string]any `json:"attrs,omitempty"`
-	// Consent as read from an import or the API, per channel ("email",
-	// "sms", "postal"): nil means unknown.
+	// Consent as read from an import or the API, per consent key of the
+	// channels (the consent_<key> columns): nil means unknown.
 	Consent   map[string]*bool `json:"consent,omitempty"`
 	CreatedAt time.Time        `json:"created_at,omitzero"`
 	UpdatedAt time.Time        `json:"updated_at,omitzero"`

@@ -189,3 +189,19 @@ func fastFrench(raw, region string) (e164 string, ok bool) {
 	}
 	return "+33" + nsn, true
 }
+
+// IsE164 is relais's one rule for a phone number a text channel may use:
+// s is in canonical E.164 form ("+" and digits, as NormalizePhone writes
+// it) and libphonenumber finds its length possible for its country code.
+// Ranges are judged once, when NormalizePhone reads a number; a stored
+// E.164 number is not refused later because the numbering plan data moved.
+func IsE164(s string) bool {
+	if len(s) < 2 || s[0] != '+' {
+		return false
+	}
+	n, err := phonenumbers.Parse(s, DefaultCountry)
+	if err != nil || !phonenumbers.IsPossibleNumber(n) {
+		return false
+	}
+	return phonenumbers.Format(n, phonenumbers.E164) == s
+}

@@ -6,12 +6,13 @@ package feedback
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/tracking"
 )
@@ -29,6 +30,29 @@ type Feedback struct {
 	Composer  *compose.Composer
 	Links     compose.LinkMaker // for the links of a re-rendered message
 	Now       func() time.Time
+	// Channels give each channel's consent record and address; nil: the
+	// built-in channels.
+	Channels *channel.Registry
+}
+
+// builtinChannels is the registry of a Feedback given none.
+var builtinChannels = sync.OnceValue(builtin.Channels)
+
+// descriptor returns ch's descriptor; false for an unknown channel.
+func (f *Feedback) descriptor(ch string) (*channel.Descriptor, bool) {
+	r := f.Channels
+	if r == nil {
+		r = builtinChannels()
+	}
+	return r.Lookup(ch)
+}
+
+// consentKey is the consent record of ch ("" for an unknown channel).
+func (f *Feedback) consentKey(ch string) string {
+	if d, ok := f.descriptor(ch); ok {
+		return d.ConsentKey
+	}
+	return ""
 }
 
 var (
@@ -50,34 +74,40 @@ func (f *Feedback) Unsubscribe(ctx context.Context, cl tracking.Claims, source s
 		return fmt.Errorf("unsubscribe %s: contact: %w", cl.LedgerID, err)
 	}
 	now := f.now()
-	err = f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), contact.PurposeMarketing, contact.ConsentState{
+	err = f.Store.SetConsent(ctx, c.ID, f.consentKey(row.Channel), contact.PurposeMarketing, contact.ConsentState{
 		Status: contact.Refused, Source: "unsubscribe:" + source + ":" + row.CampaignID, At: now,
 		Text: "unsubscribe link of campaign " + row.CampaignID + " step " + row.StepID,
 	})
 	if err != nil {
 		return err
 	}
-	if key := addressKey(f.Secret, row.Channel, c); key != "" {
+	if key := f.addressKey(row.Channel, c); key != "" {
 		return f.Store.Suppress(ctx, key, contact.SuppressOptedOut)
 	}
 	return nil
 }
 
 // addressKey is the suppression key of c's address on ch ("" when none).
-func addressKey(secret []byte, ch string, c *contact.Contact) string {
-	addrCh := policy.AddressChannel(ch)
-	keys := contact.SuppressionKeys(secret, c)
-	return keys[addrCh]
+func (f *Feedback) addressKey(ch string, c *contact.Contact) string {
+	d, ok := f.descriptor(ch)
+	if !ok {
+		return ""
+	}
+	norm := d.Address.Normalized(c)
+	if norm == "" {
+		return ""
+	}
+	return contact.SuppressionKey(f.Secret, d.Address.Class, norm)
 }
 
-// View re-renders an email for the view-in-browser page, with the same
+// View re-renders a message of a tracked channel (email) for the view-in-browser page, with the same
 // tracking links the recipient received.
 func (f *Feedback) View(ctx context.Context, ledgerID string) (string, error) {
 	row, err := f.Store.GetLedger(ctx, ledgerID)
 	if err != nil {
 		return "", err
 	}
-	if row.Channel != channel.Email {
+	if d, ok := f.descriptor(row.Channel); !ok || !d.Tracked {
 		return "", fmt.Errorf("view %s: %w", ledgerID, store.ErrNotFound)
 	}
 	run, err := f.Store.GetRun(ctx, row.RunID)
@@ -144,7 +174,7 @@ func (f *Feedback) SuppressOnFailure(ctx context.Context, row *store.LedgerRow, 
 		supp = contact.SuppressHardBounce
 	case "opted_out":
 		supp = contact.SuppressOptedOut
-		err := f.Store.SetConsent(ctx, c.ID, policy.ConsentChannel(row.Channel), contact.PurposeMarketing, contact.ConsentState{
+		err := f.Store.SetConsent(ctx, c.ID, f.consentKey(row.Channel), contact.PurposeMarketing, contact.ConsentState{
 			Status: contact.Refused, Source: "provider:" + row.Channel, At: f.now(), Text: "provider reported the recipient unsubscribed"})
 		if err != nil {
 			return err
@@ -152,7 +182,7 @@ func (f *Feedback) SuppressOnFailure(ctx context.Context, row *store.LedgerRow, 
 	default:
 		return nil
 	}
-	if key := addressKey(f.Secret, row.Channel, c); key != "" {
+	if key := f.addressKey(row.Channel, c); key != "" {
 		return f.Store.Suppress(ctx, key, supp)
 	}
 	return nil

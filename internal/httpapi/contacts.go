@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,7 +89,7 @@ func (s *Server) putContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.ExternalID = ref
-	c, err := rec.contact("")
+	c, err := rec.contact("", s.d.Channels)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -107,7 +108,7 @@ func (s *Server) putContact(w http.ResponseWriter, r *http.Request) {
 
 // ConsentRequest is the body of PUT /api/v1/contacts/{ref}/consent.
 type ConsentRequest struct {
-	Channel string     `json:"channel"`           // "email", "sms" or "postal"
+	Channel string     `json:"channel"`           // a consent key of the channels
 	Purpose string     `json:"purpose,omitempty"` // "marketing" (default) or "open_tracking"
 	Granted *bool      `json:"granted"`
 	Source  string     `json:"source,omitempty"` // default "api"
@@ -138,8 +139,8 @@ func (s *Server) putConsent(w http.ResponseWriter, r *http.Request) {
 		req.Source = "api"
 	}
 	switch {
-	case req.Channel != "email" && req.Channel != "sms" && req.Channel != "postal":
-		s.fail(w, r, errInvalid("channel", `must be "email", "sms" or "postal"`))
+	case !slices.Contains(s.d.Channels.ConsentKeys(), req.Channel):
+		s.fail(w, r, errInvalid("channel", "must be "+oneOf(s.d.Channels.ConsentKeys())))
 		return
 	case req.Purpose != contact.PurposeMarketing && req.Purpose != contact.PurposeOpenTracking:
 		s.fail(w, r, errInvalid("purpose", `must be "marketing" or "open_tracking"`))
@@ -219,4 +220,16 @@ func (s *Server) forgetContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ForgetResponse{ContactID: id, Erased: erased})
+}
+
+// oneOf lists values for an error message: "a", "b" or "c".
+func oneOf(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = strconv.Quote(v)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }

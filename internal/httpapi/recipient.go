@@ -3,6 +3,8 @@ package httpapi
 import (
 	"fmt"
 	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +42,8 @@ type Recipient struct {
 
 // contact validates r and returns it as a normalized contact; prefix is
 // the JSON path of r in the request ("recipient." or "") for errors.
-func (r *Recipient) contact(prefix string) (*contact.Contact, error) {
+// Its consent fields are those of channels' consent keys.
+func (r *Recipient) contact(prefix string, channels *channel.Registry) (*contact.Contact, error) {
 	c := &contact.Contact{
 		ExternalID: r.ExternalID, Title: r.Title, FirstName: r.FirstName, LastName: r.LastName,
 		Company: r.Company, Email: r.Email, Phone: r.Phone, Locale: r.Locale, Timezone: r.Timezone, Kind: r.Kind,
@@ -48,9 +51,7 @@ func (r *Recipient) contact(prefix string) (*contact.Contact, error) {
 			Line4: r.AddressLine4, Postcode: r.Postcode, City: r.City, Country: r.Country},
 		Attrs: maps.Clone(r.Attrs),
 	}
-	if r.ConsentEmail != nil || r.ConsentSMS != nil || r.ConsentPostal != nil {
-		c.Consent = map[string]*bool{"email": r.ConsentEmail, "sms": r.ConsentSMS, "postal": r.ConsentPostal}
-	}
+	c.Consent = r.consents(channels.ConsentKeys())
 	c.Normalize()
 	switch {
 	case c.Kind != contact.KindPerson && c.Kind != contact.KindBusiness:
@@ -71,36 +72,23 @@ func (r *Recipient) contact(prefix string) (*contact.Contact, error) {
 }
 
 // addressField is the recipient field a channel sends to.
-func addressField(ch string) string {
-	switch ch {
-	case channel.Email:
-		return "email"
-	case channel.SMS, channel.MMS:
-		return "phone"
-	case channel.Print:
-		return "address_line1"
+func addressField(r *channel.Registry, ch string) string {
+	if d, ok := r.Lookup(ch); ok && d.Address.Field != "" {
+		return d.Address.Field
 	}
 	return ch
 }
 
-// hasAddress reports whether c can be reached on ch at all (the policy
-// then decides whether it may be).
-func hasAddress(c *contact.Contact, ch string) bool {
-	switch ch {
-	case channel.Email:
-		return c.EmailNorm != ""
-	case channel.SMS, channel.MMS:
-		return c.Phone != ""
-	case channel.Print:
-		a := c.Address
-		return (a.Line1 != "" || a.Line2 != "" || a.Line3 != "" || a.Line4 != "") && a.Postcode != "" && a.City != ""
-	}
-	return false
+// hasAddress reports whether c can be reached on ch at all, by the
+// channel's one address rule (the policy then decides whether it may be).
+func hasAddress(r *channel.Registry, c *contact.Contact, ch string) bool {
+	d, ok := r.Lookup(ch)
+	return ok && d.Usable(c)
 }
 
 // checkReachable returns a 422 naming the address field of the first
 // channel when c has no address on any channel of some initial step of sp.
-func checkReachable(sp *campaign.Spec, c *contact.Contact) error {
+func checkReachable(r *channel.Registry, sp *campaign.Spec, c *contact.Contact) error {
 	for i := range sp.Steps {
 		st := &sp.Steps[i]
 		if st.After != 0 || st.When != "" {
@@ -109,7 +97,7 @@ func checkReachable(sp *campaign.Spec, c *contact.Contact) error {
 		chans := sp.ChannelsFor(st)
 		ok := false
 		for _, ch := range chans {
-			if hasAddress(c, ch) {
+			if hasAddress(r, c, ch) {
 				ok = true
 				break
 			}
@@ -117,11 +105,34 @@ func checkReachable(sp *campaign.Spec, c *contact.Contact) error {
 		if !ok && len(chans) > 0 {
 			names := make([]string, len(chans))
 			for i, ch := range chans {
-				names[i] = addressField(ch)
+				names[i] = addressField(r, ch)
 			}
-			return errInvalid("recipient."+addressField(chans[0]),
+			return errInvalid("recipient."+addressField(r, chans[0]),
 				fmt.Sprintf("step %s needs one of: %s", st.ID, strings.Join(names, ", ")))
 		}
 	}
 	return nil
+}
+
+// consents returns r's consent_<key> fields for the consent keys, by key,
+// or nil when none is set: the JSON field names follow the import's
+// consent_<key> columns, so the channels' consent keys name them.
+func (r *Recipient) consents(keys []string) map[string]*bool {
+	v := reflect.ValueOf(r).Elem()
+	out := map[string]*bool{}
+	set := false
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		key, ok := strings.CutPrefix(name, "consent_")
+		if !ok || !slices.Contains(keys, key) {
+			continue
+		}
+		b, _ := v.Field(i).Interface().(*bool)
+		out[key] = b
+		set = set || b != nil
+	}
+	if !set {
+		return nil
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/rights"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -18,6 +19,9 @@ type StoreRights struct {
 	// engine's secret, RELAIS_SECRET; at least 16 bytes).
 	Secret []byte
 	Now    func() time.Time // default time.Now
+	// Channels give the addresses an erasure suppresses (nil: the
+	// built-in ones).
+	Channels *channel.Registry
 }
 
 func (s StoreRights) now() time.Time {
@@ -39,5 +43,5 @@ func (s StoreRights) ExportContact(ctx context.Context, id int64) (any, error) {
 
 // ForgetContact implements Forgetter with rights.Forget.
 func (s StoreRights) ForgetContact(ctx context.Context, id int64) (bool, error) {
-	return rights.Forget(ctx, s.Rights, s.Secret, id, s.now())
+	return rights.ForgetOn(ctx, s.Rights, s.Channels, s.Secret, id, s.now())
 }

@@ -76,12 +76,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errInvalid("recipient", "required"))
 		return
 	}
-	c, err := req.Recipient.contact("recipient.")
+	c, err := req.Recipient.contact("recipient.", s.d.Channels)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := checkReachable(sp, c); err != nil {
+	if err := checkReachable(s.d.Channels, sp, c); err != nil {
 		s.fail(w, r, err)
 		return
 	}

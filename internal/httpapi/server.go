@@ -15,6 +15,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
@@ -84,6 +86,9 @@ type Deps struct {
 	// /api/v1/contacts/{ref}; nil: 501.
 	Exporter  Exporter
 	Forgetter Forgetter
+	// Channels say which address a channel needs and which consent
+	// records exist; nil: the built-in channels.
+	Channels *channel.Registry
 
 	// Mounted handlers, outside the API's authentication.
 	Tracking      http.Handler // /o/ /c/ /u/ /v/ /r/
@@ -134,6 +139,9 @@ type Route struct {
 func NewServer(d Deps) *Server {
 	if d.MaxBody <= 0 {
 		d.MaxBody = DefaultMaxBody
+	}
+	if d.Channels == nil {
+		d.Channels = builtin.Channels()
 	}
 	if d.MaxImport <= 0 {
 		d.MaxImport = DefaultMaxImport

@@ -30,6 +30,7 @@ var domain = []string{
 	"internal/feedback", "internal/httpapi", "internal/report", "internal/scheduler",
 	"internal/store", "internal/config", "internal/compose", "internal/postal",
 	"internal/segments", "internal/channel/sms", "internal/audience", "internal/render",
+	"internal/channel/builtin",
 }
 
 // imports returns the non-test imports of every package of the module,
@@ -126,6 +127,37 @@ func TestOnlyCmdImportsWorker(t *testing.T) {
 		}
 		if slices.Contains(imps, module+"/internal/worker") {
 			t.Errorf("%s imports internal/worker: the send path is wired by cmd/ only; share code through internal/compose", rel)
+		}
+	}
+}
+
+// forbidden lists, per group of packages, the imports that would make data
+// flow backwards: storage knows no transport, queue or channel; senders
+// know no store or queue; nothing imports a command.
+var forbidden = []struct {
+	name    string
+	pkgs    []string // packages (and their sub-packages) the rule applies to
+	imports []string // import prefixes they must not use
+}{
+	{"storage knows no transport or queue", []string{"internal/store"},
+		[]string{"github.com/hibiken/asynq", "github.com/redis/go-redis", module + "/internal/channel", module + "/internal/queue", module + "/internal/policy", "net/http"}},
+	{"senders know no store or queue", []string{"internal/channel"},
+		[]string{module + "/internal/store", module + "/internal/queue", "github.com/hibiken/asynq", "github.com/redis/go-redis"}},
+	{"nothing imports a command", []string{"internal"}, []string{module + "/cmd"}},
+}
+
+func TestDataMovesForward(t *testing.T) {
+	all := imports(t)
+	for _, rule := range forbidden {
+		for rel, imps := range all {
+			if !under(rel, rule.pkgs...) {
+				continue
+			}
+			for _, imp := range imps {
+				if slices.ContainsFunc(rule.imports, func(p string) bool { return imp == p || strings.HasPrefix(imp, p+"/") }) {
+					t.Errorf("%s imports %s: %s", rel, imp, rule.name)
+				}
+			}
 		}
 	}
 }

@@ -2,28 +2,27 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// ConsentChannel maps a delivery channel to the consent record it uses,
-// matching contact.Contact.Consent's keys: "email" → "email", "sms" and
-// "mms" → "sms" (imports carry one consent_sms column), "print" →
-// "postal"; "" for an unknown channel.
-func ConsentChannel(ch string) string {
-	switch ch {
-	case channel.Email:
-		return "email"
-	case channel.SMS, channel.MMS:
-		return "sms"
-	case channel.Print:
-		return "postal"
+// ConsentChannel returns the consent record a built-in channel uses (a
+// key of contact.Contact.Consent), "" for an unknown one.
+// Engine.ConsentKey answers for the engine's channels.
+func ConsentChannel(ch string) string { return consentKey(builtinChannels(), ch) }
+
+// ConsentKey returns the consent record channel ch uses (sms and mms share
+// one: imports carry one consent_sms column); "" for an unknown channel.
+func (e *Engine) ConsentKey(ch string) string { return consentKey(e.channels, ch) }
+
+func consentKey(r *channel.Registry, ch string) string {
+	if d, ok := r.Lookup(ch); ok {
+		return d.ConsentKey
 	}
 	return ""
 }
@@ -48,8 +47,8 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	if c == nil {
 		return Decision{}, ErrNoContact
 	}
-	addr := AddressChannel(in.Channel)
-	if addr == "" {
+	desc, ok := e.channels.Lookup(in.Channel)
+	if !ok {
 		return Decision{}, fmt.Errorf("%w %q", ErrUnknownChannel, in.Channel)
 	}
 	marketing, err := isMarketing(in.Purpose)
@@ -65,20 +64,17 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	if in.Duplicate {
 		return deny(ReasonDuplicate, ""), nil
 	}
-	norm := contact.NormalizedAddress(c, addr)
-	if norm == "" {
-		switch {
-		case addr == contact.AddrPostal && hasAnyPostal(c.Address):
-			return deny(ReasonInvalidAddress, "incomplete postal address"), nil
-		case addr == contact.AddrPhone && strings.TrimSpace(c.PhoneRaw) != "":
-			// The import kept a number it could not normalize.
-			return deny(ReasonInvalidAddress, "phone not normalizable"), nil
+	if err := desc.Address.Check(c); err != nil {
+		var inv *channel.InvalidAddressError
+		if errors.As(err, &inv) {
+			return deny(ReasonInvalidAddress, inv.Detail), nil
 		}
 		return deny(ReasonNoAddress, ""), nil
 	}
-	if in.AddressInvalid || !validAddress(addr, c) {
+	if in.AddressInvalid {
 		return deny(ReasonInvalidAddress, ""), nil
 	}
+	addr, norm := desc.Address.Class, desc.Address.Normalized(c)
 
 	// 2. The suppression list.
 	suppressed, why, err := e.lookup.Suppressed(ctx, contact.SuppressionKey(e.secret, addr, norm))
@@ -104,7 +100,7 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 
 	// 3. Consent.
-	if d, err := e.consent(ctx, c, in.Channel); err != nil || d.Verdict != Allow {
+	if d, err := e.consent(ctx, c, desc); err != nil || d.Verdict != Allow {
 		return d, err
 	}
 
@@ -139,17 +135,17 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 }
 
 // consent applies the consent rule of c's kind on ch for marketing.
-func (e *Engine) consent(ctx context.Context, c *contact.Contact, ch string) (Decision, error) {
+func (e *Engine) consent(ctx context.Context, c *contact.Contact, desc *channel.Descriptor) (Decision, error) {
 	kind := c.Kind
 	if kind != contact.KindBusiness {
 		// Unknown kind: treat as a person, the stricter rules.
 		kind = contact.KindPerson
 	}
-	mode := e.mode(kind, ch)
+	mode := e.mode(kind, desc)
 	if mode == Never {
 		return deny(ReasonNoConsent, "channel closed to marketing"), nil
 	}
-	cch := ConsentChannel(ch)
+	cch := desc.ConsentKey
 	st := contact.ConsentState{Status: contact.Unknown}
 	if c.ID != 0 {
 		var err error
@@ -170,17 +166,19 @@ func (e *Engine) consent(ctx context.Context, c *contact.Contact, ch string) (De
 	return Decision{Verdict: Allow}, nil
 }
 
-// mode returns the consent mode of kind on ch: the rules' value, else the
-// default rules' value, else OptIn. Falling back to the defaults keeps a
+// mode returns the consent mode of kind on desc: the rules' value, else
+// the channel's default, else OptIn. Falling back to the defaults keeps a
 // relais.yaml that overrides one channel from silently changing others
 // (YAML replaces a nested map as a whole).
-func (e *Engine) mode(kind, ch string) ConsentMode {
-	if m, ok := e.rules.Consent[kind][ch]; ok {
+func (e *Engine) mode(kind string, desc *channel.Descriptor) ConsentMode {
+	if m, ok := e.rules.Consent[kind][desc.Name]; ok {
 		return m
 	}
-	if m, ok := DefaultRules().Consent[kind][ch]; ok {
+	switch m := ConsentMode(desc.DefaultConsent[kind]); m {
+	case OptIn, OptOut, Never:
 		return m
 	}
+	// No default, or one this version does not know: the safe side.
 	return OptIn
 }
 
@@ -200,30 +198,4 @@ func deny(reason, detail string) Decision {
 
 func wrapLookup(what string, err error) error {
 	return fmt.Errorf("policy: %s lookup: %w", what, err)
-}
-
-// e164 is the E.164 shape: "+", a non-zero country digit, 7 to 15 digits
-// in all.
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-// validAddress checks the syntax of c's address on addr; it assumes the
-// address is present.
-func validAddress(addr string, c *contact.Contact) bool {
-	switch addr {
-	case contact.AddrEmail:
-		// The importer's rule, so the policy and the import agree on
-		// which addresses are valid.
-		_, ok := contact.NormalizeEmail(c.Email)
-		return ok
-	case contact.AddrPhone:
-		return e164.MatchString(strings.TrimSpace(c.Phone))
-	case contact.AddrPostal:
-		return strings.TrimSpace(c.Address.City) != ""
-	}
-	return false
-}
-
-// hasAnyPostal reports whether a carries some postal data.
-func hasAnyPostal(a contact.Address) bool {
-	return strings.TrimSpace(a.Line1+a.Line2+a.Line3+a.Line4+a.Postcode+a.City) != ""
 }

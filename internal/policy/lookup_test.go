@@ -93,13 +93,16 @@ func tuesday10(t *testing.T) time.Time {
 	return time.Date(2026, 3, 10, 10, 0, 0, 0, mustLoc(t, "Europe/Paris"))
 }
 
-// fullContact returns a stored contact with an address on every channel.
+// fullContact returns a stored contact with an address on every channel
+// (a letter needs a recipient name for its NF Z10-011 block).
 func fullContact(kind string) *contact.Contact {
 	return &contact.Contact{
-		ID:    42,
-		Kind:  kind,
-		Email: "Jeanne.Martin@Example.fr",
-		Phone: "+33612345678",
+		ID:        42,
+		Kind:      kind,
+		FirstName: "Jeanne",
+		LastName:  "Martin",
+		Email:     "Jeanne.Martin@Example.fr",
+		Phone:     "+33612345678",
 		Address: contact.Address{
 			Line1: "12 rue de la République", Postcode: "69002", City: "LYON", Country: "FR",
 		},

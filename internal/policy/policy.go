@@ -8,9 +8,11 @@ package policy
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/contact"
 )
 
@@ -81,8 +83,8 @@ const (
 // its consumer; the store implements it. Every method must be safe for
 // concurrent use.
 type Lookup interface {
-	// Consent returns contactID's consent on consentChannel ("email",
-	// "sms", "postal") for purpose ("marketing", "open_tracking"), with
+	// Consent returns contactID's consent on consentChannel (a channel's
+	// consent key) for purpose ("marketing", "open_tracking"), with
 	// Status Unknown when nothing is recorded.
 	Consent(ctx context.Context, contactID int64, consentChannel, purpose string) (contact.ConsentState, error)
 	// Suppressed reports whether key (SuppressionKey) is on the
@@ -97,7 +99,7 @@ type Lookup interface {
 type Input struct {
 	// Contact is the recipient; required.
 	Contact *contact.Contact
-	// Channel is "email", "sms", "mms" or "print".
+	// Channel is the name of one of the engine's channels.
 	Channel string
 	// Purpose is "marketing" (default when empty: the strict side) or
 	// "transactional".
@@ -132,12 +134,24 @@ var (
 // Engine applies Rules. It holds no per-send state and is safe for
 // concurrent use.
 type Engine struct {
-	rules  Rules
-	lookup Lookup
-	secret []byte
-	clock  func() time.Time
-	loc    *time.Location
+	rules    Rules
+	lookup   Lookup
+	secret   []byte
+	clock    func() time.Time
+	loc      *time.Location
+	channels *channel.Registry
 }
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithChannels makes the engine judge the channels of r (their address,
+// consent record, default consent modes); the default is the built-in
+// channels.
+func WithChannels(r *channel.Registry) Option { return func(e *Engine) { e.channels = r } }
+
+// builtinChannels is the registry of engines and helpers given none.
+var builtinChannels = sync.OnceValue(builtin.Channels)
 
 // New returns an Engine applying rules, reading consent, suppressions and
 // send counts through lookup and computing suppression keys with secret.
@@ -145,8 +159,12 @@ type Engine struct {
 // when rules do not Validate, lookup is nil or secret is shorter than 16
 // bytes (a short key would let anyone with the list test guessed
 // addresses).
-func New(rules Rules, lookup Lookup, secret []byte, clock func() time.Time) (*Engine, error) {
-	if err := rules.Validate(); err != nil {
+func New(rules Rules, lookup Lookup, secret []byte, clock func() time.Time, opts ...Option) (*Engine, error) {
+	e := &Engine{channels: builtinChannels()}
+	for _, o := range opts {
+		o(e)
+	}
+	if err := rules.validate(e.channels); err != nil {
 		return nil, err
 	}
 	if lookup == nil {
@@ -162,8 +180,12 @@ func New(rules Rules, lookup Lookup, secret []byte, clock func() time.Time) (*En
 	if err != nil {
 		return nil, err // Validate checked it; kept for safety
 	}
-	return &Engine{rules: rules, lookup: lookup, secret: append([]byte(nil), secret...), clock: clock, loc: loc}, nil
+	e.rules, e.lookup, e.secret, e.clock, e.loc = rules, lookup, append([]byte(nil), secret...), clock, loc
+	return e, nil
 }
+
+// Channels returns the registry the engine judges channels with.
+func (e *Engine) Channels() *channel.Registry { return e.channels }
 
 // Rules returns the rules the engine applies.
 func (e *Engine) Rules() Rules { return e.rules }
@@ -174,10 +196,10 @@ func (e *Engine) SuppressionKey(addrChannel, normalizedAddress string) string {
 	return contact.SuppressionKey(e.secret, addrChannel, normalizedAddress)
 }
 
-// SuppressionKeys returns the keys of every address of c (see the package
-// function SuppressionKeys).
+// SuppressionKeys returns the keys of every address c has on the
+// engine's channels, by address class.
 func (e *Engine) SuppressionKeys(c *contact.Contact) map[string]string {
-	return contact.SuppressionKeys(e.secret, c)
+	return SuppressionKeys(e.channels, e.secret, c)
 }
 
 // Location returns the zone quiet hours use for c: its Timezone when it
@@ -193,7 +215,8 @@ func (e *Engine) Location(c *contact.Contact) *time.Location {
 
 // TrackOpens reports whether an email to c may carry a per-person open
 // pixel under the rules' open tracking policy. Under with_consent it needs
-// a granted consent for PurposeOpenTracking on email; a contact not yet
+// a granted consent for PurposeOpenTracking on the consent record of the
+// tracked channel (email); a contact not yet
 // stored (ID 0) gets none. Lookup errors are returned wrapped.
 func (e *Engine) TrackOpens(ctx context.Context, c *contact.Contact) (bool, error) {
 	switch e.rules.OpenTracking {
@@ -205,7 +228,17 @@ func (e *Engine) TrackOpens(ctx context.Context, c *contact.Contact) (bool, erro
 	if c == nil || c.ID == 0 {
 		return false, nil
 	}
-	st, err := e.lookup.Consent(ctx, c.ID, ConsentChannel(channel.Email), contact.PurposeOpenTracking)
+	key := ""
+	for _, d := range e.channels.All() {
+		if d.Tracked {
+			key = d.ConsentKey
+			break
+		}
+	}
+	if key == "" {
+		return false, nil
+	}
+	st, err := e.lookup.Consent(ctx, c.ID, key, contact.PurposeOpenTracking)
 	if err != nil {
 		return false, wrapLookup("consent", err)
 	}

@@ -51,7 +51,7 @@ const (
 // each default and its legal source.
 type Rules struct {
 	// Consent maps a contact kind ("person", "business") to a channel
-	// ("email", "sms", "mms", "print") to the mode a marketing message
+	// name to the mode a marketing message
 	// needs. A channel missing for a kind falls back to OptIn, the safe
 	// side. Transactional messages never consult it.
 	Consent map[string]map[string]ConsentMode `yaml:"consent"`
@@ -216,20 +216,30 @@ func (w Weekday) MarshalYAML() (any, error) {
 //     comes from operator charters (FFTélécoms / AF2M code of conduct for
 //     SMS+ and commercial SMS), not from law, so it is configurable.
 //   - timezone Europe/Paris; open tracking "with_consent".
-func DefaultRules() Rules {
+func DefaultRules() Rules { return DefaultRulesFor(builtinChannels()) }
+
+// DefaultRulesFor is DefaultRules for the channels of r: each channel's
+// default consent modes and quiet-hours membership come from its
+// descriptor.
+func DefaultRulesFor(r *channel.Registry) Rules {
+	consent := map[string]map[string]ConsentMode{contact.KindPerson: {}, contact.KindBusiness: {}}
+	var quiet []string
+	for _, d := range r.All() {
+		for kind, mode := range d.DefaultConsent {
+			if consent[kind] != nil {
+				consent[kind][d.Name] = ConsentMode(mode)
+			}
+		}
+		if d.QuietHours {
+			quiet = append(quiet, d.Name)
+		}
+	}
 	return Rules{
-		Consent: map[string]map[string]ConsentMode{
-			contact.KindPerson: {
-				channel.Email: OptIn, channel.SMS: OptIn, channel.MMS: OptIn, channel.Print: OptOut,
-			},
-			contact.KindBusiness: {
-				channel.Email: OptOut, channel.SMS: OptOut, channel.MMS: OptOut, channel.Print: OptOut,
-			},
-		},
+		Consent:      consent,
 		FrequencyCap: Cap{N: 3, Per: 7 * 24 * time.Hour},
 		QuietHours: QuietHours{
 			Enabled:  true,
-			Channels: []string{channel.SMS, channel.MMS},
+			Channels: quiet,
 			Days: []Weekday{
 				Weekday(time.Monday), Weekday(time.Tuesday), Weekday(time.Wednesday),
 				Weekday(time.Thursday), Weekday(time.Friday), Weekday(time.Saturday),
@@ -245,14 +255,17 @@ func DefaultRules() Rules {
 
 // Validate reports every problem in r at once (errors.Join); nil means
 // the engine can use r.
-func (r Rules) Validate() error {
+func (r Rules) Validate() error { return r.validate(builtinChannels()) }
+
+// validate is Validate against the channels of reg.
+func (r Rules) validate(reg *channel.Registry) error {
 	var errs []error
 	for kind, chans := range r.Consent {
 		if kind != contact.KindPerson && kind != contact.KindBusiness {
 			errs = append(errs, fmt.Errorf("policy.consent: unknown contact kind %q", kind))
 		}
 		for ch, mode := range chans {
-			if !knownChannel(ch) {
+			if !reg.Known(ch) {
 				errs = append(errs, fmt.Errorf("policy.consent.%s: unknown channel %q", kind, ch))
 			}
 			if mode != OptIn && mode != OptOut && mode != Never {
@@ -263,7 +276,7 @@ func (r Rules) Validate() error {
 	if r.FrequencyCap.N < 0 || (r.FrequencyCap.N > 0 && r.FrequencyCap.Per <= 0) {
 		errs = append(errs, errors.New("policy.frequency_cap: n must be ≥ 0 and per > 0"))
 	}
-	if err := r.QuietHours.validate(); err != nil {
+	if err := r.QuietHours.validate(reg); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := time.LoadLocation(r.Timezone); err != nil || r.Timezone == "" {
@@ -277,13 +290,13 @@ func (r Rules) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (q QuietHours) validate() error {
+func (q QuietHours) validate(reg *channel.Registry) error {
 	if !q.Enabled {
 		return nil
 	}
 	var errs []error
 	for _, ch := range q.Channels {
-		if !knownChannel(ch) {
+		if !reg.Known(ch) {
 			errs = append(errs, fmt.Errorf("policy.quiet_hours.channels: unknown channel %q", ch))
 		}
 	}
@@ -299,12 +312,4 @@ func (q QuietHours) validate() error {
 		errs = append(errs, fmt.Errorf("policy.quiet_hours.holidays: %q (want fr, fr-alsace-moselle or none)", q.Holidays))
 	}
 	return errors.Join(errs...)
-}
-
-func knownChannel(ch string) bool {
-	switch ch {
-	case channel.Email, channel.SMS, channel.MMS, channel.Print:
-		return true
-	}
-	return false
 }

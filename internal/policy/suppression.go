@@ -5,19 +5,34 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// AddressChannel maps a delivery channel to the address channel its
-// suppression key and consent record use: "email" → "email", "sms" and
-// "mms" → "phone", "print" → "postal"; "" for an unknown channel.
-func AddressChannel(ch string) string {
-	switch ch {
-	case channel.Email:
-		return contact.AddrEmail
-	case channel.SMS, channel.MMS:
-		return contact.AddrPhone
-	case channel.Print:
-		return contact.AddrPostal
+// AddressChannel returns the address class (suppression keys) of a
+// built-in channel, "" for an unknown one. Engine.AddressClass answers
+// for the engine's channels.
+func AddressChannel(ch string) string { return addressClass(builtinChannels(), ch) }
+
+// AddressClass returns the address class of channel ch, whose
+// suppression keys it shares with the channels of the same address (sms
+// and mms share the phone's); "" for an unknown channel.
+func (e *Engine) AddressClass(ch string) string { return addressClass(e.channels, ch) }
+
+func addressClass(r *channel.Registry, ch string) string {
+	if d, ok := r.Lookup(ch); ok {
+		return d.Address.Class
 	}
 	return ""
+}
+
+// SuppressionKeys returns the suppression keys of every address c has on
+// r's channels, by address class. Erasure calls it before removing the
+// PII, to suppress every key.
+func SuppressionKeys(r *channel.Registry, secret []byte, c *contact.Contact) map[string]string {
+	keys := map[string]string{}
+	for _, a := range r.Addresses() {
+		if n := a.Normalized(c); n != "" {
+			keys[a.Class] = contact.SuppressionKey(secret, a.Class, n)
+		}
+	}
+	return keys
 }
 
 // NormalizeEmail returns the form of an email address its suppression key

@@ -12,9 +12,12 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -108,6 +111,15 @@ type Source interface {
 // campaign without rows gives an empty report, not an error; store errors
 // are wrapped.
 func Build(ctx context.Context, src Source, campaignID string, costs campaign.Cost) (Report, error) {
+	return BuildWith(ctx, src, campaignID, costs, builtinChannels())
+}
+
+// builtinChannels is the registry of reports built without one.
+var builtinChannels = sync.OnceValue(builtin.Channels)
+
+// BuildWith is Build for the given channels: a channel whose descriptor
+// says SegmentCost is costed per segment sent, the others per message.
+func BuildWith(ctx context.Context, src Source, campaignID string, costs campaign.Cost, channels *channel.Registry) (Report, error) {
 	lg, err := src.LedgerGroups(ctx, campaignID)
 	if err != nil {
 		return Report{}, fmt.Errorf("report %s: %w", campaignID, err)
@@ -137,7 +149,11 @@ func Build(ctx context.Context, src Source, campaignID string, costs campaign.Co
 	}
 	for _, g := range lg {
 		l := line(g.RunID, g.StepID, g.Channel)
-		l.addLedger(g, costs)
+		segmented := false
+		if d, ok := channels.Lookup(g.Channel); ok {
+			segmented = d.SegmentCost
+		}
+		l.addLedger(g, costs, segmented)
 	}
 	for _, g := range eg {
 		l := line(g.RunID, g.StepID, g.Channel)
@@ -180,7 +196,7 @@ func Build(ctx context.Context, src Source, campaignID string, costs campaign.Co
 }
 
 // addLedger counts a ledger group and prices what was sent.
-func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost) {
+func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost, segmented bool) {
 	m.Targeted += g.Rows
 	if !g.State.Terminal() {
 		m.Pending += g.Rows
@@ -203,7 +219,7 @@ func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost) {
 			m.Bounced += g.Rows
 		}
 		unit := costs.PerUnit[g.Channel]
-		if g.Channel == "sms" {
+		if segmented {
 			m.Segments += g.Segments
 			m.Cost += unit * float64(g.Segments)
 		} else {

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/relais-dev/relais/internal/audience"
@@ -123,7 +125,8 @@ func Import(ctx context.Context, st ImportStore, src *audience.FileSource, opts 
 func consentRecords(cs []*contact.Contact, source string, at time.Time) []store.ConsentRecord {
 	var recs []store.ConsentRecord
 	for _, c := range cs {
-		for _, ch := range []string{"email", "sms", "postal"} {
+		// By consent record, in a stable order.
+		for _, ch := range slices.Sorted(maps.Keys(c.Consent)) {
 			v := c.Consent[ch]
 			if v == nil {
 				continue

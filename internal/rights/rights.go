@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -109,23 +112,37 @@ func Export(ctx context.Context, st store.RightsStore, c *contact.Contact, now t
 // address comes back in an import. It reports false when the contact was
 // already erased (a second request succeeds and changes nothing).
 func Forget(ctx context.Context, st store.RightsStore, secret []byte, id int64, now time.Time) (bool, error) {
+	return ForgetOn(ctx, st, nil, secret, id, now)
+}
+
+// ForgetOn is Forget that also suppresses the addresses of channels
+// (those of channels added to the built-in ones included); nil: the
+// built-in addresses only.
+func ForgetOn(ctx context.Context, st store.RightsStore, channels *channel.Registry, secret []byte, id int64, now time.Time) (bool, error) {
 	if len(secret) < 16 {
 		return false, errors.New("rights: forget: suppression secret shorter than 16 bytes")
 	}
-	erased, err := st.EraseContact(ctx, id, func(c *contact.Contact) []string { return suppressionKeys(secret, c) }, now)
+	erased, err := st.EraseContact(ctx, id, func(c *contact.Contact) []string { return suppressionKeys(channels, secret, c) }, now)
 	if err != nil {
 		return false, fmt.Errorf("rights: forget contact %d: %w", id, err)
 	}
 	return erased, nil
 }
 
-func suppressionKeys(secret []byte, c *contact.Contact) []string {
+// suppressionKeys returns the keys of c's addresses, by address class
+// order: the built-in ones, and those of channels.
+func suppressionKeys(channels *channel.Registry, secret []byte, c *contact.Contact) []string {
 	m := contact.SuppressionKeys(secret, c)
-	keys := make([]string, 0, len(m))
-	for _, addr := range []string{contact.AddrEmail, contact.AddrPhone, contact.AddrPostal} {
-		if k, ok := m[addr]; ok {
-			keys = append(keys, k)
+	if channels != nil {
+		for _, a := range channels.Addresses() {
+			if n := a.Normalized(c); n != "" {
+				m[a.Class] = contact.SuppressionKey(secret, a.Class, n)
+			}
 		}
+	}
+	keys := make([]string, 0, len(m))
+	for _, addr := range slices.Sorted(maps.Keys(m)) {
+		keys = append(keys, m[addr])
 	}
 	return keys
 }
@@ -141,9 +158,14 @@ const DefaultRetention = 3 * 365 * 24 * time.Hour
 // It stops at the first store error, wrapped; the contacts erased before
 // stay erased, and running it again continues.
 func Retention(ctx context.Context, st store.RightsStore, secret []byte, now time.Time, period time.Duration) (int, error) {
+	return RetentionOn(ctx, st, nil, secret, now, period)
+}
+
+// RetentionOn is Retention erasing with ForgetOn.
+func RetentionOn(ctx context.Context, st store.RightsStore, channels *channel.Registry, secret []byte, now time.Time, period time.Duration) (int, error) {
 	n := 0
 	err := eachInactive(ctx, st, now, period, func(c *contact.Contact) error {
-		erased, err := Forget(ctx, st, secret, c.ID, now)
+		erased, err := ForgetOn(ctx, st, channels, secret, c.ID, now)
 		if erased {
 			n++
 		}

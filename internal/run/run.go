@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
@@ -34,6 +36,30 @@ type Planner struct {
 	Log           *slog.Logger
 	Now           func() time.Time
 	TaskRetention time.Duration
+	// Channels are the channels runs plan for (nil: the built-in ones).
+	Channels *channel.Registry
+}
+
+func (p *Planner) channels() *channel.Registry {
+	if p.Channels != nil {
+		return p.Channels
+	}
+	return builtinChannels()
+}
+
+// builtinChannels is the registry of planners given none.
+var builtinChannels = sync.OnceValue(builtin.Channels)
+
+// Spooled reports whether the result plans sends on a spooled channel of
+// channels (print), whose batches are assembled when the run's sends are
+// done.
+func (r Result) Spooled(channels *channel.Registry) bool {
+	for ch, n := range r.ByChannel {
+		if d, ok := channels.Lookup(ch); ok && d.Spooled && n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Result summarizes a plan or an expansion: per channel and per refusal
@@ -189,7 +215,7 @@ func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (
 		return res, err
 	}
 	res.Run, _ = p.Store.GetRun(ctx, r.ID)
-	if res.ByChannel[channel.Print] > 0 {
+	if res.Spooled(p.channels()) {
 		if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
 			return res, fmt.Errorf("enqueue print assembly: %w", err)
 		}
@@ -296,7 +322,7 @@ func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.St
 			at = *st.At
 		}
 		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
-			FrequencyCap: compose.CapOf(sp), AddressInvalid: compose.AddressInvalid(ch, c)})
+			FrequencyCap: compose.CapOf(sp)})
 		if err != nil {
 			return "", dec, fmt.Errorf("policy: %w", err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
@@ -82,7 +81,7 @@ steps:
 		if err != nil {
 			return res, rows, err
 		}
-		if res.ByChannel[channel.Print] > 0 {
+		if res.Spooled(p.channels()) {
 			if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
 				return res, rows, fmt.Errorf("enqueue print assembly: %w", err)
 			}

@@ -58,6 +58,7 @@ type Live struct {
 	log      *slog.Logger
 	now      func() time.Time
 	debounce time.Duration
+	loader   campaign.Loader
 
 	reloadMu sync.Mutex // one reload at a time
 	mu       sync.RWMutex
@@ -73,12 +74,15 @@ type LiveOptions struct {
 	Log      *slog.Logger     // default slog.Default()
 	Now      func() time.Time // default time.Now
 	Debounce time.Duration    // default DefaultDebounce
+	// Loader loads the campaign files; the zero value loads with the
+	// built-in channels.
+	Loader campaign.Loader
 }
 
 // NewLive returns a Live of the campaign files in dir (*.yaml, *.yml, not
 // recursive) feeding cat. Nothing is loaded until Reload or Run.
 func NewLive(dir string, cat *catalog.Catalog, o LiveOptions) *Live {
-	l := &Live{dir: dir, cat: cat, log: o.Log, now: o.Now, debounce: o.Debounce,
+	l := &Live{dir: dir, cat: cat, log: o.Log, now: o.Now, debounce: o.Debounce, loader: o.Loader,
 		specs: map[string]*campaign.Spec{}, versions: map[string]*LiveVersion{},
 		fileIDs: map[string]string{}, watched: map[string]bool{}}
 	if l.log == nil {
@@ -148,7 +152,7 @@ func (l *Live) Reload() error {
 	}
 	results := make([]loaded, 0, len(files))
 	for _, f := range files {
-		sp, err := campaign.Load(f)
+		sp, err := l.loader.Load(f)
 		results = append(results, loaded{f, sp, err})
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/rights"
 )
@@ -99,7 +100,12 @@ func (s *Scheduler) HandleRetention(ctx context.Context, _ *asynq.Task) error {
 		return nil
 	}
 	now := s.now()
-	n, err := rights.Retention(ctx, s.d.Store, s.d.Secret, now, s.d.Retention.OlderThan)
+	// The planner's channels: an erasure suppresses every address they use.
+	var channels *channel.Registry
+	if s.d.Planner != nil {
+		channels = s.d.Planner.Channels
+	}
+	n, err := rights.RetentionOn(ctx, s.d.Store, channels, s.d.Secret, now, s.d.Retention.OlderThan)
 	if err != nil {
 		s.log.Error("retention stopped", "erased", n, "err", err)
 		return fmt.Errorf("retention: %w", err)

@@ -109,7 +109,7 @@ func New(d Deps) (*Scheduler, error) {
 	if s.retention, err = retentionSchedule(d.Retention, d.Secret); err != nil {
 		return nil, err
 	}
-	s.live = NewLive(d.CampaignsDir, d.Catalog, LiveOptions{Log: log, Now: d.Now, Debounce: d.Debounce})
+	s.live = NewLive(d.CampaignsDir, d.Catalog, LiveOptions{Log: log, Now: d.Now, Debounce: d.Debounce, Loader: d.Catalog.Loader})
 	s.fu = &followup.Scheduler{Store: d.Store, Campaigns: d.Catalog, Planner: d.Planner, Events: evs,
 		Queue: d.Planner.Queue, Log: log, Now: d.Now, TaskRetention: d.TaskRetention}
 	return s, nil

@@ -14,6 +14,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -160,5 +161,5 @@ func sampleRow() *store.LedgerRow {
 }
 
 func emailMessage(html, text string) *channel.Message {
-	return &channel.Message{Channel: channel.Email, HTML: html, Text: text}
+	return &channel.Message{Channel: emailch.Name, HTML: html, Text: text}
 }

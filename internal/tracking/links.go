@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
@@ -23,7 +25,25 @@ type Links struct {
 	// (RFC 2369) whose subject carries the unsubscribe token, for mail
 	// clients that do not implement RFC 8058. Default "": none.
 	Mailto string
+	// Channels say which channels are tracked (email) and which carry a
+	// response code (print); nil: the built-in channels.
+	Channels *channel.Registry
 }
+
+// descriptor returns ch's descriptor, or an empty one for an unknown ch.
+func (l *Links) descriptor(ch string) *channel.Descriptor {
+	r := l.Channels
+	if r == nil {
+		r = builtinChannels()
+	}
+	if d, ok := r.Lookup(ch); ok {
+		return d
+	}
+	return &channel.Descriptor{Name: ch}
+}
+
+// builtinChannels is the registry of Links given none.
+var builtinChannels = sync.OnceValue(builtin.Channels)
 
 var _ compose.LinkMaker = (*Links)(nil)
 
@@ -64,11 +84,12 @@ func (l *Links) Links(row *store.LedgerRow, _ *contact.Contact, _ *campaign.Spec
 	unsub := l.url("/u/", claims(PurposeUnsubscribe, row))
 	out := compose.Links{Unsubscribe: unsub, View: l.url("/v/", claims(PurposeView, row))}
 	var code string
-	if row.Channel == channel.Print {
+	d := l.descriptor(row.Channel)
+	if d.ResponseCode {
 		code = l.signer.ResponseCode(row.ID)
 		out.ResponseURL = l.base + "/r/" + code
 	}
-	if row.Channel == channel.Email && row.Purpose != campaign.Transactional {
+	if d.Tracked && row.Purpose != campaign.Transactional {
 		lu := "<" + unsub + ">"
 		if l.Mailto != "" {
 			tok := unsub[strings.LastIndexByte(unsub, '/')+1:]
@@ -95,7 +116,7 @@ func (l *Links) ResponseCode(ledgerID string) string { return l.signer.ResponseC
 // are not rewritten: a signed click URL would cost segments and be
 // untypeable on paper.
 func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bool) {
-	if m.Channel != channel.Email || row == nil {
+	if row == nil || !l.descriptor(m.Channel).Tracked {
 		return
 	}
 	seen := map[string]string{}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -187,7 +189,7 @@ func TestLinksAndDecorate(t *testing.T) {
 	t.Run("decorate rewrites html and text, adds the pixel", func(t *testing.T) {
 		r := row("email", "marketing")
 		links, _, _ := l.Links(r, personContact(), nil)
-		m := &channel.Message{Channel: channel.Email, LedgerID: r.ID,
+		m := &channel.Message{Channel: emailch.Name, LedgerID: r.ID,
 			HTML: `<html><body><a href="https://shop.example/a">a</a><a href="https://shop.example/a">again</a><a href="` + links.Unsubscribe + `">unsub</a></body></html>`,
 			Text: "Shop: https://shop.example/a\nUnsubscribe: " + links.Unsubscribe}
 		l.Decorate(m, r, true)
@@ -216,7 +218,7 @@ func TestLinksAndDecorate(t *testing.T) {
 
 	t.Run("decorate without open tracking adds no pixel", func(t *testing.T) {
 		r := row("email", "marketing")
-		m := &channel.Message{Channel: channel.Email, HTML: "<body><a href='https://shop.example'>x</a></body>"}
+		m := &channel.Message{Channel: emailch.Name, HTML: "<body><a href='https://shop.example'>x</a></body>"}
 		l.Decorate(m, r, false)
 		if strings.Contains(m.HTML, "/o/") || !strings.Contains(m.HTML, "/c/") {
 			t.Fatalf("HTML = %s", m.HTML)
@@ -225,7 +227,7 @@ func TestLinksAndDecorate(t *testing.T) {
 
 	t.Run("decorate leaves sms alone", func(t *testing.T) {
 		r := row("sms", "marketing")
-		m := &channel.Message{Channel: channel.SMS, Text: "Promo https://shop.example STOP au 36111"}
+		m := &channel.Message{Channel: smsch.SMS, Text: "Promo https://shop.example STOP au 36111"}
 		l.Decorate(m, r, true)
 		if m.Text != "Promo https://shop.example STOP au 36111" {
 			t.Fatalf("Text = %q", m.Text)

@@ -84,18 +84,25 @@ func MediaURLs(secret []byte, publicURL string, sp *campaign.Spec, refs []string
 	return out, nil
 }
 
-// isMedia reports whether p is an MMS media file of sp with content.
+// isMedia reports whether p is a media file of one of sp's steps, read
+// at load time.
 func isMedia(sp *campaign.Spec, p string) bool {
 	if _, ok := sp.Files[p]; !ok {
 		return false
 	}
 	for _, st := range sp.Steps {
-		if st.MMS != nil && slices.Contains(st.MMS.Media, p) {
-			return true
+		for _, content := range st.Content {
+			if m, ok := content.(mediaContent); ok && slices.Contains(m.MediaRefs(), p) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// mediaContent is a step block that sends media (mms), whichever channel
+// defines it.
+type mediaContent interface{ MediaRefs() []string }
 
 func signMedia(secret []byte, id, hash, p string) string {
 	payload := id + "\x00" + hash + "\x00" + p

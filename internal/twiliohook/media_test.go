@@ -12,6 +12,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
+	"github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/twiliohook"
 )
 
@@ -156,7 +157,7 @@ func TestMediaURLRefusals(t *testing.T) {
 			}
 		})
 	}
-	urls, err := twiliohook.MediaURLs(secret, "https://relais.example", sp, sp.Step("photo").MMS.Media)
+	urls, err := twiliohook.MediaURLs(secret, "https://relais.example", sp, sp.Step("photo").Content["mms"].(*sms.Content).Media)
 	if err != nil || len(urls) != 2 || !strings.HasPrefix(urls[0], "https://relais.example/media/") {
 		t.Errorf("MediaURLs = %v, %v", urls, err)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
@@ -58,7 +58,7 @@ steps:
 	comp.MediaURL = func(sp *campaign.Spec, ref string) (string, error) {
 		return twiliohook.MediaURL(secret, public, sp, ref)
 	}
-	msg, err := comp.Compose(compose.Input{Spec: sp, Step: &sp.Steps[0], Channel: channel.MMS, LedgerID: "0123456789abcdef0123456789abcdef",
+	msg, err := comp.Compose(compose.Input{Spec: sp, Step: &sp.Steps[0], Channel: smsch.MMS, LedgerID: "0123456789abcdef0123456789abcdef",
 		Contact: &contact.Contact{FirstName: "Camille", Phone: "+33612345678"}, Now: time.Now()})
 	if err != nil {
 		t.Fatalf("Compose: %v", err)
@@ -77,7 +77,7 @@ steps:
 		}
 		return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
 	}
-	snd, err := twilio.New(twilio.Config{Name: channel.MMS, AccountSID: double.AccountSID, AuthToken: double.AuthToken,
+	snd, err := twilio.New(twilio.Config{Name: smsch.MMS, AccountSID: double.AccountSID, AuthToken: double.AuthToken,
 		APIBaseURL: double.URL}, twilio.WithLookup(lookup))
 	if err != nil {
 		t.Fatalf("twilio.New: %v", err)

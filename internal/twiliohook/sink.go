@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
@@ -53,13 +53,13 @@ const (
 	// proof is the inbound message, kept as ConsentState.Text.
 	OptOutSource = "sms:inbound"
 	// consentChannel and consentPurpose: STOP withdraws marketing consent
-	// on the sms record, which covers MMS too (policy.ConsentChannel).
-	consentChannel = "sms"
+	// on the text channels' record, which covers MMS too.
+	consentChannel = smsch.ConsentKey
 	consentPurpose = contact.PurposeMarketing
 )
 
 // textChannels are the ledger channels an inbound message can answer.
-var textChannels = []string{channel.SMS, channel.MMS}
+var textChannels = []string{smsch.SMS, smsch.MMS}
 
 // Sink implements twilio.StatusSink and twilio.InboundSink over a Store. Its
 // fields must be set before use and not changed after; safe for concurrent
@@ -201,7 +201,7 @@ func (s *Sink) suppressContact(ctx context.Context, contactID int64, reason stri
 	if phone == "" {
 		return nil
 	}
-	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, contact.AddrPhone, phone), reason); err != nil {
+	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, smsch.Address.Class, phone), reason); err != nil {
 		return fmt.Errorf("suppress contact %d phone: %w", contactID, err)
 	}
 	return nil
@@ -219,7 +219,7 @@ func (s *Sink) OptOut(ctx context.Context, fromE164, body, sid string) error {
 	if from == "" {
 		return errors.New("twilio inbound: empty sender number")
 	}
-	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, contact.AddrPhone, from), contact.SuppressOptedOut); err != nil {
+	if err := s.Store.Suppress(ctx, contact.SuppressionKey(s.Secret, smsch.Address.Class, from), contact.SuppressOptedOut); err != nil {
 		return fmt.Errorf("twilio inbound %s: %w", sid, err)
 	}
 	ids, err := s.Store.ContactsByPhone(ctx, from)

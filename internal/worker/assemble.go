@@ -24,7 +24,7 @@ func (w *Worker) HandleAssemble(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return permanent(err)
 	}
-	busy, err := PrintPending(ctx, w.Store, p.RunID)
+	busy, err := SpoolPending(ctx, w.Store, w.Channels, p.RunID)
 	if err != nil {
 		return err
 	}
@@ -61,9 +61,9 @@ func (w *Worker) AssemblePrint(ctx context.Context, runID int64) ([]print.BatchR
 	return res, nil
 }
 
-// PrintPending reports whether any print send of the run is still to be
-// acted on.
-func PrintPending(ctx context.Context, st store.Store, runID int64) (bool, error) {
+// SpoolPending reports whether any send of the run on a spooled channel
+// (print) is still to be acted on: its batches wait until none is.
+func SpoolPending(ctx context.Context, st store.Store, channels *channel.Registry, runID int64) (bool, error) {
 	f := store.LedgerFilter{RunID: runID, States: store.NonTerminal, Limit: 1000}
 	for {
 		rows, err := st.ListLedger(ctx, f)
@@ -71,7 +71,7 @@ func PrintPending(ctx context.Context, st store.Store, runID int64) (bool, error
 			return false, err
 		}
 		for _, r := range rows {
-			if r.Channel == channel.Print {
+			if d, ok := channels.Lookup(r.Channel); ok && d.Spooled {
 				return true, nil
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -30,8 +30,8 @@ func BenchmarkHandleSend(b *testing.B) {
 	}
 	rows := make([]store.LedgerRow, len(cs))
 	for i, c := range cs {
-		rows[i] = store.LedgerRow{ID: store.LedgerID(f.run.ID, "s1", c.ID, channel.Email), RunID: f.run.ID, CampaignID: f.sp.ID,
-			StepID: "s1", ContactID: c.ID, Channel: channel.Email, Purpose: "marketing", State: store.Planned}
+		rows[i] = store.LedgerRow{ID: store.LedgerID(f.run.ID, "s1", c.ID, emailch.Name), RunID: f.run.ID, CampaignID: f.sp.ID,
+			StepID: "s1", ContactID: c.ID, Channel: emailch.Name, Purpose: "marketing", State: store.Planned}
 	}
 	if _, err := f.st.InsertLedger(ctx, rows); err != nil {
 		b.Fatal(err)

@@ -129,7 +129,7 @@ func (w *Worker) decide(ctx context.Context, s *send) (bool, error) {
 	}
 	s.c = c
 	dec, err := w.Policy.Decide(ctx, policy.Input{Contact: c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send,
-		FrequencyCap: compose.CapOf(s.sp), AddressInvalid: compose.AddressInvalid(row.Channel, c)})
+		FrequencyCap: compose.CapOf(s.sp)})
 	if err != nil {
 		return false, w.release(ctx, row.ID, fmt.Errorf("ledger %s: policy: %w", row.ID, err))
 	}
@@ -201,10 +201,10 @@ func (w *Worker) input(ctx context.Context, s *send, step *campaign.Step) (compo
 		Data: data, Links: links, Response: response, Now: w.now()}, nil
 }
 
-// decorate adds click tracking to an email, and the open pixel when the
-// contact's consent allows it.
+// decorate adds click tracking to a message of a tracked channel (email),
+// and the open pixel when the contact's consent allows it.
 func (w *Worker) decorate(ctx context.Context, s *send, msg *channel.Message) error {
-	if w.Decorator == nil || s.row.Channel != channel.Email {
+	if d, ok := w.Channels.Lookup(s.row.Channel); w.Decorator == nil || !ok || !d.Tracked {
 		return nil
 	}
 	track := false
@@ -231,7 +231,7 @@ func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, cal
 			return rcpt, false, w.release(ctx, row.ID, err)
 		}
 	}
-	sender, ok := w.Senders[row.Channel]
+	sender, ok := w.Channels.Sender(row.Channel)
 	if !ok {
 		return rcpt, false, w.release(ctx, row.ID, fmt.Errorf("no sender for channel %q in this worker", row.Channel))
 	}

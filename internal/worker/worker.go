@@ -36,10 +36,12 @@ type Decorator interface {
 type Worker struct {
 	Store     store.Store
 	Campaigns compose.Campaigns
-	Senders   channel.Registry
-	Policy    policy.Decider
-	Queue     queue.Enqueuer
-	Composer  *compose.Composer
+	// Channels are the channels this worker sends on, with their
+	// senders attached.
+	Channels *channel.Registry
+	Policy   policy.Decider
+	Queue    queue.Enqueuer
+	Composer *compose.Composer
 	// Links makes the tracking links of a message; nil makes none.
 	Links compose.LinkMaker
 	// Assembler builds print batches (nil: no print channel here).

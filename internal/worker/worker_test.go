@@ -13,6 +13,8 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
+	"github.com/relais-dev/relais/internal/channel/builtin"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/channel/email"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
@@ -72,8 +74,8 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { es.Close() })
-	reg, err := channel.NewRegistry(es)
-	if err != nil {
+	reg := builtin.Channels()
+	if err := reg.AddSender(emailch.Name, es); err != nil {
 		t.Fatal(err)
 	}
 	pol, err := policy.New(policy.DefaultRules(), st, secret, nil)
@@ -81,16 +83,16 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	fb := &feedback.Feedback{Store: st, Secret: secret}
-	w := &worker.Worker{Store: st, Campaigns: cat, Senders: reg, Policy: pol, Composer: compose.NewComposer(), OnPermanent: fb.SuppressOnFailure}
+	w := &worker.Worker{Store: st, Campaigns: cat, Channels: reg, Policy: pol, Composer: compose.NewComposer(), OnPermanent: fb.SuppressOnFailure}
 	return &fixture{st: st, smtp: smtp, w: w, sp: sp, run: run, c: c}
 }
 
 // row plans the contact's send in state s and returns its id.
 func (f *fixture) row(t *testing.T, s store.State) string {
 	t.Helper()
-	id := store.LedgerID(f.run.ID, "s1", f.c.ID, channel.Email)
+	id := store.LedgerID(f.run.ID, "s1", f.c.ID, emailch.Name)
 	_, err := f.st.InsertLedger(context.Background(), []store.LedgerRow{{ID: id, RunID: f.run.ID, CampaignID: f.sp.ID,
-		StepID: "s1", ContactID: f.c.ID, Channel: channel.Email, Purpose: "marketing", State: s}})
+		StepID: "s1", ContactID: f.c.ID, Channel: emailch.Name, Purpose: "marketing", State: s}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -151,7 +152,7 @@ func TestDKIMDetectsTampering(t *testing.T) {
 func TestOutboxWritesEML(t *testing.T) {
 	dir := t.TempDir()
 	ob := NewOutbox(dir)
-	if ob.Name() != channel.Email {
+	if ob.Name() != emailch.Name {
 		t.Errorf("Name = %q", ob.Name())
 	}
 	rc, err := ob.Send(context.Background(), testMessage("0190-ledger"))

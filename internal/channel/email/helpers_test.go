@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
@@ -25,7 +26,7 @@ func testMessage(ledger string) *channel.Message {
 		LedgerID: ledger,
 		Campaign: "summer",
 		Step:     "first",
-		Channel:  channel.Email,
+		Channel:  emailch.Name,
 		Purpose:  "marketing",
 		From:     `"Boutique Élise" <news@Shop.example>`,
 		To:       "alice@example.org",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 	"github.com/relais-dev/relais/internal/channel/outbox"
 )
 
@@ -42,7 +43,7 @@ func NewOutboxWith(dir string, opts ...Option) (*Outbox, error) {
 }
 
 // Name returns "email".
-func (o *Outbox) Name() string { return channel.Email }
+func (o *Outbox) Name() string { return emailch.Name }
 
 // Send writes m as <dir>/<LedgerID>.eml atomically (a retry replaces the
 // file) and returns its Message-ID as the ProviderID. Build errors are as

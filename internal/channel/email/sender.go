@@ -11,6 +11,7 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
 )
 
 // Option configures a Sender or an Outbox. Options validate their
@@ -132,7 +133,7 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	s := &Sender{
 		cfg:  cfg,
 		comp: composer{dkim: st.dkim},
-		log:  st.logger.With("channel", channel.Email),
+		log:  st.logger.With("channel", emailch.Name),
 	}
 	if cfg.Rate > 0 {
 		s.throttle = newThrottle(cfg.Rate)
@@ -193,7 +194,7 @@ func newSMTPConn(cfg Config, tlsConf *tls.Config) (*conn, error) {
 }
 
 // Name returns "email".
-func (s *Sender) Name() string { return channel.Email }
+func (s *Sender) Name() string { return emailch.Name }
 
 // Send builds, signs and delivers m, and returns its Message-ID (without
 // angle brackets) as the ProviderID. Errors are *Error values (see Reason)

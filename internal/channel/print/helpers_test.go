@@ -8,6 +8,7 @@ import (
 	"github.com/go-pdf/fpdf"
 
 	"github.com/relais-dev/relais/internal/channel"
+	printch "github.com/relais-dev/relais/internal/channel/builtin/print"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/postal"
 )
@@ -59,7 +60,7 @@ func testMessage(t testing.TB, run string, i int) *channel.Message {
 	}
 	return &channel.Message{
 		LedgerID: fmt.Sprintf("L%06d", i), RunID: run, Campaign: "printemps-2027", Step: "annonce",
-		Channel: channel.Print, Purpose: "marketing", Contact: c,
+		Channel: printch.Name, Purpose: "marketing", Contact: c,
 		Subject:      "Le printemps arrive chez Maison Dupont",
 		Text:         testBody,
 		SenderPostal: []string{"Maison Dupont", "Service clients", "12 rue des Lilas", "69003 LYON"},

@@ -20,6 +20,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
 	"github.com/relais-dev/relais/internal/channel"
+	printch "github.com/relais-dev/relais/internal/channel/builtin/print"
 	"github.com/relais-dev/relais/internal/postal"
 )
 
@@ -103,8 +104,8 @@ type Sender struct{ b *Batcher }
 
 var _ channel.Sender = (*Sender)(nil)
 
-// Name returns channel.Print.
-func (s *Sender) Name() string { return channel.Print }
+// Name returns printch.Name.
+func (s *Sender) Name() string { return printch.Name }
 
 // Close closes the spool files; every Send was written when it returned.
 func (s *Sender) Close() error { return s.b.closeSpools() }

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/segments"
 )
 
@@ -34,13 +35,13 @@ func NewDraft(name, defFrom, defCallback string, m *channel.Message) (Draft, err
 		return d, Permanent(ReasonInvalidAddress, "recipient is not an E.164 number")
 	case d.From == "":
 		return d, Permanent(ReasonInvalidSender, "no sender configured")
-	case name != channel.MMS && len(d.Media) > 0:
+	case name != smsch.MMS && len(d.Media) > 0:
 		return d, Permanent(ReasonInvalidMessage, "media on the sms channel; use mms")
 	case d.Body == "" && len(d.Media) == 0:
 		return d, Permanent(ReasonInvalidMessage, "empty message")
 	}
 	d.Encoding, d.Segments = segments.Count(d.Body)
-	if name == channel.MMS {
+	if name == smsch.MMS {
 		d.Segments = 1
 	}
 	return d, nil

@@ -9,6 +9,7 @@ import (
 	"regexp"
 
 	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 )
 
 // Outbox is a Sender that writes each message to a JSON file instead of
@@ -28,8 +29,8 @@ var safeID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 // channel name ("sms" or "mms"). It fails when name is neither or dir cannot
 // be created.
 func NewOutbox(dir, name string) (*Outbox, error) {
-	if name != channel.SMS && name != channel.MMS {
-		return nil, fmt.Errorf("sms outbox: channel name %q: want %q or %q", name, channel.SMS, channel.MMS)
+	if name != smsch.SMS && name != smsch.MMS {
+		return nil, fmt.Errorf("sms outbox: channel name %q: want %q or %q", name, smsch.SMS, smsch.MMS)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sms outbox: %w", err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/relais-dev/relais/internal/channel"
+	emailch "github.com/relais-dev/relais/internal/channel/builtin/email"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/segments"
 )
@@ -21,22 +23,22 @@ func TestOutbox(t *testing.T) {
 		encoding string
 		segments int
 	}{
-		{name: "sms", channel: channel.SMS,
+		{name: "sms", channel: smsch.SMS,
 			msg:      channel.Message{LedgerID: "run1-step1-42-sms", From: "+33700000001", To: "+33612345678", Text: "Bonjour Zoé"},
 			encoding: segments.GSM7, segments: 1},
-		{name: "ucs2 sms", channel: channel.SMS,
+		{name: "ucs2 sms", channel: smsch.SMS,
 			msg:      channel.Message{LedgerID: "l-ucs2", From: "RELAIS", To: "+33612345678", Text: "Fête 🎉"},
 			encoding: segments.UCS2, segments: 1},
-		{name: "mms with media", channel: channel.MMS,
+		{name: "mms with media", channel: smsch.MMS,
 			msg:      channel.Message{LedgerID: "l-mms", From: "+33700000001", To: "+33612345678", MediaURLs: []string{"https://cdn.example/a.png"}},
 			encoding: segments.GSM7, segments: 1},
-		{name: "path traversal in ledger id", channel: channel.SMS,
+		{name: "path traversal in ledger id", channel: smsch.SMS,
 			msg:    channel.Message{LedgerID: "../escape", From: "+33700000001", To: "+33612345678", Text: "x"},
 			reason: sms.ReasonInvalidMessage},
-		{name: "not E.164", channel: channel.SMS,
+		{name: "not E.164", channel: smsch.SMS,
 			msg:    channel.Message{LedgerID: "l-bad", From: "+33700000001", To: "06 12 34 56 78", Text: "x"},
 			reason: sms.ReasonInvalidAddress},
-		{name: "media not a URL", channel: channel.MMS,
+		{name: "media not a URL", channel: smsch.MMS,
 			msg:    channel.Message{LedgerID: "l-badmedia", From: "+33700000001", To: "+33612345678", MediaURLs: []string{"javascript:alert(1)"}},
 			reason: sms.ReasonInvalidMedia},
 	}
@@ -93,7 +95,7 @@ func TestOutbox(t *testing.T) {
 }
 
 func TestOutboxRejectsUnknownChannel(t *testing.T) {
-	if _, err := sms.NewOutbox(t.TempDir(), channel.Email); err == nil {
+	if _, err := sms.NewOutbox(t.TempDir(), emailch.Name); err == nil {
 		t.Fatal("NewOutbox(email) succeeded")
 	}
 }

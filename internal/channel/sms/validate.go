@@ -6,14 +6,15 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"regexp"
+
+	"github.com/relais-dev/relais/internal/contact"
 )
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
-
-// IsE164 reports whether s is a phone number in E.164 form (+ and up to 15
-// digits), the only form Twilio accepts without guessing a country.
-func IsE164(s string) bool { return e164.MatchString(s) }
+// IsE164 reports whether s is a phone number in E.164 form, the only form
+// Twilio accepts without guessing a country. It is relais's one phone
+// rule (contact.IsE164, libphonenumber), so the policy, the API and the
+// sender agree on which numbers can be texted.
+func IsE164(s string) bool { return contact.IsE164(s) }
 
 // nonPublic lists ranges that IsGlobalUnicast and IsPrivate let through but
 // where no public media host lives.

@@ -20,14 +20,15 @@ import (
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/channel/sms"
 )
 
 // Config configures one Sender. The environment names in brackets are the
 // environment variables relais' configuration maps onto these fields.
 type Config struct {
-	// Name is the channel the Sender serves: channel.SMS (default) or
-	// channel.MMS. Only "mms" sends MediaURLs.
+	// Name is the channel the Sender serves: smsch.SMS (default) or
+	// smsch.MMS. Only "mms" sends MediaURLs.
 	Name string `yaml:"name"`
 	// AccountSID and AuthToken are the Twilio credentials
 	// [TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN]. Required.
@@ -104,10 +105,10 @@ var serviceSID = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
 // an option fails.
 func New(cfg Config, opts ...Option) (*Sender, error) {
 	if cfg.Name == "" {
-		cfg.Name = channel.SMS
+		cfg.Name = smsch.SMS
 	}
-	if cfg.Name != channel.SMS && cfg.Name != channel.MMS {
-		return nil, fmt.Errorf("sms: channel name %q: want %q or %q", cfg.Name, channel.SMS, channel.MMS)
+	if cfg.Name != smsch.SMS && cfg.Name != smsch.MMS {
+		return nil, fmt.Errorf("sms: channel name %q: want %q or %q", cfg.Name, smsch.SMS, smsch.MMS)
 	}
 	if cfg.AccountSID == "" || cfg.AuthToken == "" {
 		return nil, errors.New("sms: account SID and auth token are required")

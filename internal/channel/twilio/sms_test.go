@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/channel/sms"
 	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/testenv"
@@ -47,7 +48,7 @@ func TestSendReachesDouble(t *testing.T) {
 	}{
 		{
 			name:    "sms from a number with default callback",
-			channel: channel.SMS,
+			channel: smsch.SMS,
 			cfg:     func(c *twilio.Config) { c.StatusCallback = "https://relais.example/webhooks/twilio/status" },
 			msg:     channel.Message{LedgerID: "l1", To: "+33612345678", Text: "Bonjour, votre commande est prête"},
 			wantForm: map[string][]string{
@@ -59,7 +60,7 @@ func TestSendReachesDouble(t *testing.T) {
 		},
 		{
 			name:    "messaging service sid goes as MessagingServiceSid",
-			channel: channel.SMS,
+			channel: smsch.SMS,
 			msg: channel.Message{LedgerID: "l2", To: "+14155550100", From: testService,
 				Text: strings.Repeat("é", 200), StatusCallback: "https://relais.example/cb?l=l2"},
 			wantForm: map[string][]string{
@@ -71,7 +72,7 @@ func TestSendReachesDouble(t *testing.T) {
 		},
 		{
 			name:    "alphanumeric sender starting with MG stays From",
-			channel: channel.SMS,
+			channel: smsch.SMS,
 			msg:     channel.Message{LedgerID: "l3", To: "+33612345678", From: "MGSHOP", Text: "hi"},
 			wantForm: map[string][]string{
 				"From": {"MGSHOP"},
@@ -81,7 +82,7 @@ func TestSendReachesDouble(t *testing.T) {
 		},
 		{
 			name:    "mms with two public media URLs",
-			channel: channel.MMS,
+			channel: smsch.MMS,
 			msg: channel.Message{LedgerID: "l4", To: "+33612345678", Text: "Votre coupon",
 				MediaURLs: []string{"https://93.184.215.14/coupon.png", "https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/a.jpg"}},
 			wantForm: map[string][]string{
@@ -92,7 +93,7 @@ func TestSendReachesDouble(t *testing.T) {
 		},
 		{
 			name:         "mms media only",
-			channel:      channel.MMS,
+			channel:      smsch.MMS,
 			msg:          channel.Message{LedgerID: "l5", To: "+33612345678", MediaURLs: []string{"https://93.184.215.14/x.gif"}},
 			wantForm:     map[string][]string{"MediaUrl": {"https://93.184.215.14/x.gif"}},
 			wantAbsent:   []string{"Body"},
@@ -180,7 +181,7 @@ func TestSendErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ch := tt.channel
 			if ch == "" {
-				ch = channel.SMS
+				ch = smsch.SMS
 			}
 			s := newSender(t, d, ch, tt.cfg)
 			before := len(d.Requests())
@@ -210,7 +211,7 @@ func msg(to string) channel.Message {
 
 func TestSendRetriesAfterInjectedFailures(t *testing.T) {
 	d := testenv.StartTwilio(t)
-	s := newSender(t, d, channel.SMS, nil)
+	s := newSender(t, d, smsch.SMS, nil)
 	d.FailNext(2, 500, 20500)
 	m := msg("+33612345678")
 	for i := range 2 {
@@ -233,7 +234,7 @@ func TestSendNetworkErrorsAreTemporary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSender(t, d, channel.SMS, nil)
+	s := newSender(t, d, smsch.SMS, nil)
 	d.Close() // nothing listens any more
 
 	tests := []struct {
@@ -292,7 +293,7 @@ func TestMMSMediaMustBePublic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSender(t, d, channel.MMS, func(c *twilio.Config) { c.AllowPrivateMedia = tt.allowPrivate })
+			s := newSender(t, d, smsch.MMS, func(c *twilio.Config) { c.AllowPrivateMedia = tt.allowPrivate })
 			m := channel.Message{To: "+33612345678", MediaURLs: []string{tt.url}}
 			before := len(d.Requests())
 			_, err := s.Send(context.Background(), &m)

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/relais-dev/relais/internal/channel"
+	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/channel/twilio"
 	"github.com/relais-dev/relais/internal/testenv"
 )
@@ -91,7 +91,7 @@ func TestStatusCallbacksMoveForward(t *testing.T) {
 	d := testenv.StartTwilio(t)
 	sink := newLedger()
 	hook := webhookServer(t, d.AuthToken, sink)
-	s := newSender(t, d, channel.SMS, func(c *twilio.Config) { c.StatusCallback = hook.URL + "/webhooks/twilio/status?campaign=c1" })
+	s := newSender(t, d, smsch.SMS, func(c *twilio.Config) { c.StatusCallback = hook.URL + "/webhooks/twilio/status?campaign=c1" })
 	m := msg("+33612345678")
 	rcpt, err := s.Send(context.Background(), &m)
 	if err != nil {
