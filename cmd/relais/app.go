@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,6 +30,7 @@ import (
 	"github.com/relais-dev/relais/internal/metrics"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/render"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	storeopen "github.com/relais-dev/relais/internal/store/open"
@@ -79,8 +81,40 @@ func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	return root.ExecuteContext(ctx)
+	if len(args) == 0 || !readOnlyCommands[args[0]] {
+		return root.ExecuteContext(ctx)
+	}
+	// Read-only commands render user templates, which cannot be
+	// interrupted mid-execution: on a signal they are abandoned after a
+	// short grace instead of being waited for (nothing is written that a
+	// half-done run could leave inconsistent).
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	render.Interrupt()
+	t := time.NewTimer(interruptGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return errInterrupted
+	}
 }
+
+// readOnlyCommands are abandoned within interruptGrace of a signal.
+var readOnlyCommands = map[string]bool{"preview": true, "validate": true}
+
+// interruptGrace is how long a read-only command may take to stop after
+// SIGTERM or Ctrl-C.
+const interruptGrace = 500 * time.Millisecond
+
+// errInterrupted ends a read-only command that did not stop in time.
+var errInterrupted = errors.New("interrupted")
 
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -102,6 +136,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 			}
 			a.cfg = cfg
 			a.log = newLogger(cfg, a.stderr)
+			render.SetBudget(cfg.RenderTimeout)
 			return nil
 		},
 	}
