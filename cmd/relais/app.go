@@ -231,6 +231,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
+	d.links.AllowedHosts = a.cfg.LinkHosts
 	comp := compose.NewComposer()
 	comp.Channels = d.channels
 	d.links.Channels = d.channels

@@ -70,6 +70,10 @@ type Config struct {
 	// HTTPIdleTimeout closes a kept-alive connection idle this long.
 	// Default: 120s.
 	HTTPIdleTimeout time.Duration `yaml:"http_idle_timeout"`
+	// LinkHosts are hosts click tracking signs links to in every message,
+	// beyond those written in its templates (a link whose URL comes from
+	// API data, such as an order page). Default: none.
+	LinkHosts []string `yaml:"link_hosts"`
 	// RenderTimeout is the time budget of rendering one message; a
 	// template over it fails that message (render_error). Default: 200ms.
 	RenderTimeout time.Duration `yaml:"render_timeout"`

@@ -67,10 +67,11 @@ var ErrTimeout = errors.New("template execution timed out")
 // Template is a compiled template. It is safe for concurrent use; the
 // bound fields must be set before the first Execute.
 type Template struct {
-	name string
-	kind Kind
-	src  string
-	tree *texttemplate.Template // parsed once, walked by Fields; never executed
+	name  string
+	kind  Kind
+	src   string
+	tree  *texttemplate.Template // parsed once, walked by Fields; never executed
+	hosts []string               // LinkHosts
 
 	// MaxOutput bounds the rendered size in bytes (DefaultMaxOutput).
 	MaxOutput int
@@ -112,7 +113,7 @@ func Parse(name string, kind Kind, src string) (*Template, error) {
 		return nil, err
 	}
 	t := &Template{name: name, kind: kind, src: src, tree: tree,
-		MaxOutput: DefaultMaxOutput, Timeout: Budget(), clones: map[string]executor{}}
+		MaxOutput: DefaultMaxOutput, Timeout: Budget(), clones: map[string]executor{}, hosts: linkHosts(src)}
 	switch kind {
 	case HTML:
 		h, err := htmltemplate.New(name).Funcs(fm).Option("missingkey=error").Parse(src)
