@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/relais-dev/relais/internal/bounce"
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel"
@@ -65,6 +66,9 @@ type app struct {
 
 	cfg config.Config
 	log *slog.Logger
+	// corr, set by open, names the ledger row in every email's
+	// Return-Path and headers.
+	corr *bounce.Correlator
 	// plugins are channels added to the built-in ones (tests).
 	plugins []channelPlugin
 }
@@ -144,7 +148,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
-		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd())
+		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd())
 	return root
 }
 
@@ -228,6 +232,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.signer, err = tracking.SignerFromSecrets(string(d.secret), a.cfg.PreviousSecrets...); err != nil {
 		return nil, err
 	}
+	a.corr = a.correlator(d.signer)
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}

@@ -66,6 +66,9 @@ func (a *app) attachSenders(r *channel.Registry, b *print.Batcher) error {
 	if err != nil {
 		return err
 	}
+	if a.corr != nil {
+		dkim = append(dkim, email.WithCorrelator(a.corr))
+	}
 	var es channel.Sender
 	if a.cfg.SMTPURL != "" {
 		ec, err := email.ParseURL(a.cfg.SMTPURL)

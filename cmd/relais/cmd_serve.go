@@ -19,8 +19,9 @@ func (a *app) serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the daemon: HTTP API and tracking, queue workers, scheduler",
 		Long: `serve runs the roles given by --roles (default all): "api" (HTTP API,
-tracking endpoints, webhooks, health), "worker" (asynq workers that send),
-"scheduler" (cron schedules and follow-ups). Workers scale out on many
+tracking endpoints, webhooks, health), "worker" (asynq workers that send,
+and the bounce mailbox poller), "scheduler" (cron schedules and follow-ups),
+"feedback" (the bounce mailbox poller alone). Workers scale out on many
 machines sharing one Redis and one database. SIGTERM stops intake, lets
 in-flight sends finish (or requeues them after shutdown_timeout), then
 closes senders and the database.`,
@@ -31,10 +32,10 @@ closes senders and the database.`,
 			for _, r := range strings.Split(roles, ",") {
 				r = strings.TrimSpace(r)
 				switch r {
-				case "api", "worker", "scheduler":
+				case "api", "worker", "scheduler", "feedback":
 					want[r] = true
 				default:
-					return userErrorf("--roles: unknown role %q (api, worker, scheduler)", r)
+					return userErrorf("--roles: unknown role %q (api, worker, scheduler, feedback)", r)
 				}
 			}
 			d, err := a.open(ctx, need{queue: true, senders: want["worker"]})
@@ -100,6 +101,20 @@ closes senders and the database.`,
 				}
 				defer sch.Shutdown()
 			}
+			if want["worker"] || want["feedback"] {
+				p, err := a.poller(d)
+				if err != nil {
+					return err
+				}
+				if p != nil {
+					pctx, stopPoll := context.WithCancel(ctx)
+					polled := make(chan struct{})
+					go func() { defer close(polled); a.pollLoop(pctx, p) }()
+					// Stop polling before the store closes.
+					defer func() { stopPoll(); <-polled }()
+					a.log.Info("bounce mailbox poller started", "every", a.cfg.BouncePollInterval.String())
+				}
+			}
 			select {
 			case <-ctx.Done():
 			case err := <-errc:
@@ -123,6 +138,6 @@ closes senders and the database.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&roles, "roles", "api,worker,scheduler", "comma-separated roles to run: api, worker, scheduler")
+	cmd.Flags().StringVar(&roles, "roles", "api,worker,scheduler", "comma-separated roles to run: api, worker, scheduler, feedback")
 	return cmd
 }

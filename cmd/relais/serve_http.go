@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/relais-dev/relais/internal/apikey"
+	"github.com/relais-dev/relais/internal/bounce"
 	"github.com/relais-dev/relais/internal/events"
 	"github.com/relais-dev/relais/internal/httpapi"
 	"github.com/relais-dev/relais/internal/queue"
@@ -78,7 +79,17 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http
 	} else {
 		deps.MetricsScopes = []string{apikey.ScopeMetrics, apikey.ScopeReports}
 	}
-	srv := httpapi.NewServer(deps)
+	var srv http.Handler = httpapi.NewServer(deps)
+	emailHooks, err := a.emailHooks(d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if emailHooks != nil {
+		mux := http.NewServeMux()
+		mux.Handle(bounce.HookPrefix, emailHooks.Routes())
+		mux.Handle("/", srv)
+		srv = mux
+	}
 	closeAll = func() {
 		_ = bat.Close()
 		dash.Close()

@@ -114,6 +114,9 @@ type Config struct {
 	// DKIM holds the keys outgoing email is signed with, by From domain
 	// (see DKIM; env RELAIS_DKIM_PRIVATE_KEY). Default: none, unsigned.
 	DKIM DKIM `yaml:"dkim"`
+	// Deliverability holds the bounce and complaint settings
+	// (bounce_domain, bounce_mailbox, soft_bounces, email_webhooks).
+	Deliverability `yaml:",inline"`
 }
 
 // Default returns the configuration with every default applied.
@@ -133,6 +136,7 @@ func Default() Config {
 		Policy:           policy.DefaultRules(),
 		Print:            postal.DefaultLayout(),
 		Retention:        DefaultRetentionConfig(),
+		Deliverability:   DefaultDeliverability(),
 	}
 }
 
@@ -277,6 +281,7 @@ func (c *Config) Validate() error {
 		bad("policy", "%v", err)
 	}
 	c.Retention.validate(bad)
+	c.Deliverability.validate(bad)
 	if c.DKIM.Enabled() {
 		if _, err := c.DKIM.Signers(); err != nil {
 			errs = append(errs, err)

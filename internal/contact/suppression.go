@@ -33,6 +33,13 @@ const (
 	SuppressErased = "erased"
 	// SuppressManual: an operator added the address. Blocks everything.
 	SuppressManual = "manual"
+	// SuppressComplaint: the person reported a message as spam. Blocks
+	// marketing only, as an opt-out does.
+	SuppressComplaint = "complaint"
+	// SuppressSoftBounce: the address bounced temporarily too often
+	// (bounce.Recorder's threshold). Blocks every message, as a hard
+	// bounce does.
+	SuppressSoftBounce = "soft_bounce"
 )
 
 // SuppressionKey is the suppression list's key for an address: the hex

@@ -83,9 +83,10 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	if suppressed {
 		switch {
-		case why == contact.SuppressOptedOut && !marketing:
-			// An unsubscribe stops marketing, not the order confirmation.
-		case why == contact.SuppressOptedOut:
+		case (why == contact.SuppressOptedOut || why == contact.SuppressComplaint) && !marketing:
+			// An unsubscribe or a complaint stops marketing, not the order
+			// confirmation.
+		case why == contact.SuppressOptedOut || why == contact.SuppressComplaint:
 			return deny(ReasonOptedOut, why), nil
 		case why == contact.SuppressErased:
 			return deny(ReasonErased, why), nil

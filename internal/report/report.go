@@ -32,10 +32,14 @@ type Metrics struct {
 	Pending   int            `json:"pending"`    // planned, deferred, claimed or submitting
 	Sent      int            `json:"sent"`       // accepted + delivered + bounced
 	Delivered int            `json:"delivered"`
-	Bounced   int            `json:"bounced"`
-	Failed    int            `json:"failed"`    // permanent failure before the provider took it
-	Ambiguous int            `json:"ambiguous"` // held for review, maybe sent
-	Segments  int            `json:"sms_segments"`
+	Bounced   int            `json:"bounced"` // hard bounces: the row is bounced
+	// SoftBounces and Complaints are messages with a soft bounce or a
+	// spam complaint reported after acceptance (internal/bounce).
+	SoftBounces int `json:"soft_bounces"`
+	Complaints  int `json:"complaints"`
+	Failed      int `json:"failed"`    // permanent failure before the provider took it
+	Ambiguous   int `json:"ambiguous"` // held for review, maybe sent
+	Segments    int `json:"sms_segments"`
 
 	Opens         int `json:"unique_opens"`         // human
 	MachineOpens  int `json:"unique_machine_opens"` // privacy proxies, scanners
@@ -64,6 +68,9 @@ type Rates struct {
 	Response    *float64 `json:"response"`    // responses / sent
 	Conversion  *float64 `json:"conversion"`  // converted messages / sent
 	Unsubscribe *float64 `json:"unsubscribe"` // unsubscribes / reached
+	Bounce      *float64 `json:"bounce"`      // hard bounces / sent
+	SoftBounce  *float64 `json:"soft_bounce"` // soft-bounced messages / sent
+	Complaint   *float64 `json:"complaint"`   // complaints / reached
 }
 
 // Line is the funnel of one step and channel of one run.
@@ -99,6 +106,9 @@ type Report struct {
 	// OtherCurrencies sums conversion values posted in a currency other
 	// than Currency: they cannot be added to it, so ROI leaves them out.
 	OtherCurrencies map[string]float64 `json:"other_currency_values,omitempty"`
+	// Warnings are deliverability alerts: a complaint rate above
+	// ComplaintWarnRate in a run or overall.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Source is what Build reads: both store backends implement it.
@@ -192,6 +202,7 @@ func BuildWith(ctx context.Context, src Source, campaignID string, costs campaig
 	for _, h := range tl {
 		r.Timeline = append(r.Timeline, Point{Hour: h.Hour, Series: h.Series, N: h.N})
 	}
+	r.Warnings = complaintWarnings(r)
 	return r, nil
 }
 
@@ -260,6 +271,10 @@ func (m *Metrics) addEvents(g store.EventGroup) {
 		m.ConversionValue += g.Value
 	case store.EventConvertedMessage:
 		m.Converters += g.Messages
+	case store.EventSoftBounced:
+		m.SoftBounces += g.Messages
+	case store.EventComplained:
+		m.Complaints += g.Messages
 	}
 }
 
@@ -274,6 +289,8 @@ func (m *Metrics) add(o Metrics) {
 	m.Sent += o.Sent
 	m.Delivered += o.Delivered
 	m.Bounced += o.Bounced
+	m.SoftBounces += o.SoftBounces
+	m.Complaints += o.Complaints
 	m.Failed += o.Failed
 	m.Ambiguous += o.Ambiguous
 	m.Segments += o.Segments
@@ -304,6 +321,9 @@ func (m *Metrics) finish() {
 		Response:    ratio(float64(m.Responses), m.Sent),
 		Conversion:  ratio(float64(m.Converters), m.Sent),
 		Unsubscribe: ratio(float64(m.Unsubscribes), reached),
+		Bounce:      ratio(float64(m.Bounced), m.Sent),
+		SoftBounce:  ratio(float64(m.SoftBounces), m.Sent),
+		Complaint:   ratio(float64(m.Complaints), reached),
 	}
 	m.CostPerResponse = nil
 	if m.Responses > 0 {

@@ -30,7 +30,8 @@ var csvHeader = []string{"run", "step", "channel", "targeted", "refused", "refus
 	"unique_opens", "unique_machine_opens", "unique_clicks", "unique_machine_clicks",
 	"responses", "unsubscribes", "conversions", "conversion_value", "currency",
 	"cost", "cost_per_response", "roi",
-	"delivery_rate", "open_rate", "click_rate", "response_rate", "conversion_rate", "unsubscribe_rate"}
+	"delivery_rate", "open_rate", "click_rate", "response_rate", "conversion_rate", "unsubscribe_rate",
+	"soft_bounces", "complaints", "bounce_rate", "soft_bounce_rate", "complaint_rate"}
 
 // WriteCSV writes r as CSV for spreadsheets. Every text cell goes through
 // SafeCell, so a campaign or step id cannot smuggle a formula in.
@@ -44,7 +45,8 @@ func WriteCSV(w io.Writer, r Report) error {
 			itoa(m.Responses), itoa(m.Unsubscribes), itoa(m.Conversions), ftoa(m.ConversionValue), r.Currency,
 			ftoa(m.Cost), ptoa(m.CostPerResponse), ptoa(m.ROI),
 			ptoa(m.Rates.Delivery), ptoa(m.Rates.Open), ptoa(m.Rates.Click), ptoa(m.Rates.Response),
-			ptoa(m.Rates.Conversion), ptoa(m.Rates.Unsubscribe)}
+			ptoa(m.Rates.Conversion), ptoa(m.Rates.Unsubscribe),
+			itoa(m.SoftBounces), itoa(m.Complaints), ptoa(m.Rates.Bounce), ptoa(m.Rates.SoftBounce), ptoa(m.Rates.Complaint)}
 		for i := range rec {
 			rec[i] = SafeCell(rec[i])
 		}
@@ -155,6 +157,9 @@ func WriteTable(w io.Writer, r Report) error {
 	each(money)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("report: write table: %w", err)
+	}
+	if err := writeDeliverability(w, r, each); err != nil {
+		return err
 	}
 	if len(r.Total.RefusedBy) > 0 {
 		fmt.Fprintf(w, "\nrefused: %s\n", refusedBy(r.Total.RefusedBy))

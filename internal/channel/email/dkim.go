@@ -134,7 +134,8 @@ func (ks dkimKeys) forFrom(from string) *dkimKey {
 // composer is the one path from a channel.Message to what leaves relais,
 // shared by Sender and Outbox so that both produce the same message.
 type composer struct {
-	dkim dkimKeys // by From domain; no key for it: no signature
+	dkim dkimKeys   // by From domain; no key for it: no signature
+	corr Correlator // nil: no Return-Path or ledger header
 }
 
 // compose builds m and, with a DKIM key for its From domain, signs its
@@ -146,6 +147,9 @@ type composer struct {
 func (c *composer) compose(m *channel.Message) (*mail.Msg, string, error) {
 	msg, id, err := Build(m)
 	if err != nil {
+		return nil, "", err
+	}
+	if _, err := correlate(c.corr, msg, m); err != nil {
 		return nil, "", err
 	}
 	key := c.dkim.forFrom(m.From)

@@ -38,7 +38,7 @@ func NewOutboxWith(dir string, opts ...Option) (*Outbox, error) {
 		return nil, err
 	}
 	o := NewOutbox(dir)
-	o.comp = composer{dkim: st.dkim}
+	o.comp = composer{dkim: st.dkim, corr: st.corr}
 	return o, nil
 }
 
@@ -63,6 +63,11 @@ func (o *Outbox) Send(ctx context.Context, m *channel.Message) (channel.Receipt,
 	data, err := render(msg)
 	if err != nil {
 		return channel.Receipt{}, err
+	}
+	if rp := envelopeFrom(msg); rp != "" {
+		// What the receiving server would add: the outbox file then shows
+		// where a bounce of this message goes.
+		data = append([]byte("Return-Path: <"+rp+">\r\n"), data...)
 	}
 	if _, err := outbox.Write(o.dir, m.LedgerID+".eml", data); err != nil {
 		if errors.Is(err, outbox.ErrInvalidName) {

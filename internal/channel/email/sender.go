@@ -20,6 +20,7 @@ type Option func(*settings) error
 
 type settings struct {
 	dkim    dkimKeys
+	corr    Correlator
 	logger  *slog.Logger
 	rate    *float64
 	tlsConf *tls.Config
@@ -132,7 +133,7 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	}
 	s := &Sender{
 		cfg:  cfg,
-		comp: composer{dkim: st.dkim},
+		comp: composer{dkim: st.dkim, corr: st.corr},
 		log:  st.logger.With("channel", emailch.Name),
 	}
 	if cfg.Rate > 0 {
