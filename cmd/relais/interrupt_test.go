@@ -77,3 +77,24 @@ func TestPreviewEndsOnSignal(t *testing.T) {
 		t.Fatal("preview still running 1 s after the signal")
 	}
 }
+
+// TestValidateListsLinkHosts checks validate names, per step, the hosts
+// click tracking will sign links to, in text and JSON, and refuses a range
+// over a time value.
+func TestValidateListsLinkHosts(t *testing.T) {
+	project(t)
+	c := &cli{t: t, env: map[string]string{}}
+	ctx := context.Background()
+	if r := c.mustRun(ctx, "validate", "campaigns/printemps-2027.yaml"); !strings.Contains(r.stdout, "step annonce: link hosts: dupont.example\n") {
+		t.Errorf("validate output lacks the link hosts:\n%s", r.stdout)
+	}
+	if r := c.mustRun(ctx, "validate", "--json", "campaigns/printemps-2027.yaml"); !strings.Contains(r.stdout, `"step":"annonce","hosts":["dupont.example"]`) {
+		t.Errorf("validate --json lacks the link hosts:\n%s", r.stdout)
+	}
+	if err := os.WriteFile("templates/printemps/email.txt", []byte("{{range .Now.UnixNano}}{{end}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.run(ctx, "validate", "campaigns/printemps-2027.yaml"); r.code != exitUser || !strings.Contains(r.stdout, "range over") {
+		t.Errorf("validate of {{range .Now.UnixNano}}: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
