@@ -148,7 +148,8 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
-		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd())
+		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd(),
+		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd())
 	return root
 }
 

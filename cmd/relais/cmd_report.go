@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/relais-dev/relais/internal/audit"
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/report"
 )
@@ -43,6 +44,14 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 			if err != nil {
 				return err
 			}
+			loc := &audit.Locator{Dir: a.cfg.CampaignsDir}
+			r.Versions(func(runID int64) (string, string) {
+				run, err := d.store.GetRun(ctx, runID)
+				if err != nil {
+					return "", ""
+				}
+				return run.ContentHash, loc.Commit(ctx, run.CampaignID, run.ContentHash)
+			})
 			switch {
 			case a.jsonOut:
 				return report.WriteJSON(a.stdout, r)

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/relais-dev/relais/internal/apikey"
+	"github.com/relais-dev/relais/internal/audit"
 	"github.com/relais-dev/relais/internal/bounce"
 	"github.com/relais-dev/relais/internal/events"
 	"github.com/relais-dev/relais/internal/httpapi"
@@ -47,7 +48,8 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http
 	}
 	track := tracking.NewHandler(tracking.Deps{Signer: d.signer, Events: bat, Unsubscriber: d.feedback,
 		Viewer: d.feedback, Responses: d.feedback, LandingURL: a.cfg.LandingURL, Log: a.log})
-	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, GitCommit: func() string { return scheduler.GitCommit(a.cfg.CampaignsDir) }, CheckKey: keyChecker(d.store, apikey.ScopeReports),
+	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, GitCommit: func() string { return scheduler.GitCommit(a.cfg.CampaignsDir) },
+		RunCommit: (&audit.Locator{Dir: a.cfg.CampaignsDir}).Commit, CheckKey: keyChecker(d.store, apikey.ScopeReports),
 		LookupKey: keyLookup(d.store, apikey.ScopeReports), Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
 	if err != nil {
 		return nil, nil, nil, err

@@ -117,6 +117,9 @@ type Config struct {
 	// Deliverability holds the bounce and complaint settings
 	// (bounce_domain, bounce_mailbox, soft_bounces, email_webhooks).
 	Deliverability `yaml:",inline"`
+	// Register describes the controller and the processors for `relais
+	// register` (the record of processing activities). Default: empty.
+	Register Register `yaml:"register"`
 }
 
 // Default returns the configuration with every default applied.

@@ -83,9 +83,13 @@ type Line struct {
 
 // RunReport is one run's total and its lines.
 type RunReport struct {
-	RunID int64   `json:"run_id"`
-	Total Metrics `json:"total"`
-	Lines []Line  `json:"lines"`
+	RunID int64 `json:"run_id"`
+	// ContentHash is the campaign version the run sent and GitCommit the
+	// commit that introduced it (set by Versions; "" when unknown).
+	ContentHash string  `json:"content_hash,omitempty"`
+	GitCommit   string  `json:"git_commit,omitempty"`
+	Total       Metrics `json:"total"`
+	Lines       []Line  `json:"lines"`
 }
 
 // Point is one hour of the timeline (see store.HourCount).
@@ -348,3 +352,12 @@ func ratio(n float64, d int) *float64 {
 // round4 keeps four decimals: unit costs like 0.001 € times many messages
 // accumulate float noise that would otherwise show in JSON and CSV.
 func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
+
+// Versions names the campaign version of each run of r: version returns
+// a run's content hash and the git commit that introduced it. An audit
+// needs to know exactly what each run sent, not only how it did.
+func (r *Report) Versions(version func(runID int64) (hash, commit string)) {
+	for i := range r.Runs {
+		r.Runs[i].ContentHash, r.Runs[i].GitCommit = version(r.Runs[i].RunID)
+	}
+}

@@ -164,6 +164,7 @@ func WriteTable(w io.Writer, r Report) error {
 	if len(r.Total.RefusedBy) > 0 {
 		fmt.Fprintf(w, "\nrefused: %s\n", refusedBy(r.Total.RefusedBy))
 	}
+	writeVersions(w, r)
 	for _, c := range slices.Sorted(maps.Keys(r.OtherCurrencies)) {
 		fmt.Fprintf(w, "conversions in %s (not in ROI): %s\n", c, ftoa(r.OtherCurrencies[c]))
 	}
@@ -182,4 +183,32 @@ func pct(v *float64) string {
 		return "-"
 	}
 	return strconv.FormatFloat(*v*100, 'f', 1, 64) + "%"
+}
+
+// writeVersions lists the campaign version and git commit of each run.
+func writeVersions(w io.Writer, r Report) {
+	first := true
+	for _, run := range r.Runs {
+		if run.ContentHash == "" {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "\nversions:")
+			first = false
+		}
+		commit := run.GitCommit
+		if commit == "" {
+			commit = "unknown"
+		} else if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		fmt.Fprintf(w, "  run %d: version %s, git commit %s\n", run.RunID, shortHash(run.ContentHash), commit)
+	}
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }

@@ -111,6 +111,14 @@ type campaignPage struct {
 	Timeline                Timeline
 	NoCosts                 bool
 	Queues                  bool
+	// Versions are the runs with the campaign version each sent.
+	Versions []runVersion
+}
+
+// runVersion is a run with the git commit of its campaign version.
+type runVersion struct {
+	store.Run
+	Commit string
 }
 
 func (s *Server) campaign(w http.ResponseWriter, r *http.Request) {
@@ -141,5 +149,12 @@ func (s *Server) campaign(w http.ResponseWriter, r *http.Request) {
 	p.Funnel = funnel(p.Report.Total)
 	p.Refusals = refusals(p.Report.Total.RefusedBy)
 	p.Timeline = timeline(p.Report.Timeline)
+	for _, run := range runs {
+		rv := runVersion{Run: run}
+		if s.d.RunCommit != nil {
+			rv.Commit = s.d.RunCommit(r.Context(), run.CampaignID, run.ContentHash)
+		}
+		p.Versions = append(p.Versions, rv)
+	}
 	s.render(w, http.StatusOK, "campaign", p)
 }

@@ -60,6 +60,10 @@ type Deps struct {
 	// GitCommit, when set, returns the commit of the campaigns folder's
 	// git checkout ("" outside one), shown with the live versions.
 	GitCommit func() string
+	// RunCommit, when set, returns the git commit that introduced a
+	// campaign version (content hash), shown with each run so an audit
+	// sees exactly what was sent; "" when unknown.
+	RunCommit func(ctx context.Context, campaignID, contentHash string) string
 	// CheckKey verifies the API key typed in the login form.
 	CheckKey KeyChecker
 	// LookupKey re-checks a session's key on each request; nil keeps the

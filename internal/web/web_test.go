@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -127,7 +128,14 @@ func TestLogin(t *testing.T) {
 func TestPages(t *testing.T) {
 	cat := exampleCatalog(t)
 	commit := "0123456789abcdef0123456789abcdef01234567"
-	srv := httptest.NewServer(newServer(t, web.Deps{Store: seededStore(t), Catalog: cat, GitCommit: func() string { return commit }}))
+	runCommit := "fedcba9876543210fedcba9876543210fedcba98"
+	srv := httptest.NewServer(newServer(t, web.Deps{Store: seededStore(t), Catalog: cat, GitCommit: func() string { return commit },
+		RunCommit: func(_ context.Context, id, hash string) string {
+			if id == "printemps-2027" && hash != "" {
+				return runCommit
+			}
+			return ""
+		}}))
 	defer srv.Close()
 	c := client(t)
 	login(t, c, srv.URL, testKey, "")
@@ -141,7 +149,8 @@ func TestPages(t *testing.T) {
 			"Newsletter de printemps", cat.Live("printemps-2027").ContentHash[:12], "#1 done", `id="live-commit"`, commit[:12]}},
 		{"campaign page", "/ui/campaigns/printemps-2027", 200, []string{`data-stage="targeted">7<`, `data-stage="sent">5<`,
 			`data-stage="opened">2<`, `data-stage="machine-opened">1<`, `data-stage="clicked">1<`, `data-stage="conversions">1<`,
-			`id="refused-no_consent"`, `id="timeline-sent"`, "0.005 EUR", `id="kpi-roi">2499.00<`, "<svg"}},
+			`id="refused-no_consent"`, `id="timeline-sent"`, "0.005 EUR", `id="kpi-roi">2499.00<`, "<svg",
+			`id="runs"`, `<code title="` + runCommit + `">` + runCommit[:12] + `</code>`}},
 		{"unknown campaign", "/ui/campaigns/nope", 404, nil},
 		{"stylesheet", "/ui/static/style.css", 200, []string{"--accent"}},
 	}
