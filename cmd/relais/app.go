@@ -149,7 +149,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
 	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
 		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd(),
-		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd())
+		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd(), a.migrateCmd(), a.probeCmd())
 	return root
 }
 
@@ -224,9 +224,10 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 			return nil, err
 		}
 	}
-	if d.store, err = storeopen.Open(ctx, a.cfg.DatabaseURL); err != nil {
+	if d.store, err = storeopen.Open(ctx, a.databaseURL()); err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	d.catalog.Versions = d.store
 	if d.secret, err = a.secret(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -43,7 +44,10 @@ closes senders and the database.`,
 				return err
 			}
 			defer d.close()
-			if errs := d.catalog.Reload(); len(errs) > 0 {
+			if _, err := os.Stat(a.cfg.CampaignsDir); err != nil && !want["api"] && !want["scheduler"] {
+				// A worker needs no checkout: versions come from the database.
+				a.log.Info("no campaigns folder: campaign versions are loaded from the database", "dir", a.cfg.CampaignsDir)
+			} else if errs := d.catalog.Reload(); len(errs) > 0 {
 				for _, e := range errs {
 					a.log.Error("campaign not loaded", "err", e)
 				}
@@ -82,6 +86,20 @@ closes senders and the database.`,
 					go func() { errc <- adminSrv.Serve(aln) }()
 					a.log.Info("admin http listening", "addr", aln.Addr().String())
 				}
+			}
+			if !want["api"] && a.cfg.OpsAddr != "" {
+				ln, err := net.Listen("tcp", a.cfg.OpsAddr)
+				if err != nil {
+					return fmt.Errorf("listen %s (ops_addr): %w", a.cfg.OpsAddr, err)
+				}
+				mux := http.NewServeMux()
+				mux.HandleFunc("/healthz", healthz)
+				mux.Handle("/readyz", a.readyz(d))
+				mux.Handle("/metrics", d.metrics.Handler())
+				opsSrv := a.httpServer(mux)
+				go func() { _ = opsSrv.Serve(ln) }()
+				defer opsSrv.Close()
+				a.log.Info("health and metrics listening", "addr", ln.Addr().String())
 			}
 			var srv *asynq.Server
 			if want["worker"] {

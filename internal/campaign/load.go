@@ -44,6 +44,32 @@ func (es Errors) Error() string {
 type Loader struct {
 	// Channels is the channel registry; nil means the built-in channels.
 	Channels *channel.Registry
+	// FS, when set, is where the campaign file and the files it references
+	// are read (slash-separated paths), instead of the disk: a campaign
+	// version stored in the database is loaded this way by processes that
+	// have no checkout of the campaigns folder.
+	FS fs.FS
+	// AudienceHash and AudienceHead stand in for an audience file that is
+	// absent from FS because it was too big to store with the version:
+	// its hash (for the content hash) and its first bytes (its header).
+	AudienceHash string
+	AudienceHead []byte
+}
+
+// readFile reads name from l.FS or the disk.
+func (l Loader) readFile(name string) ([]byte, error) {
+	if l.FS != nil {
+		return fs.ReadFile(l.FS, filepath.ToSlash(name))
+	}
+	return os.ReadFile(name)
+}
+
+// open opens name from l.FS or the disk.
+func (l Loader) open(name string) (io.ReadCloser, error) {
+	if l.FS != nil {
+		return l.FS.Open(filepath.ToSlash(name))
+	}
+	return os.Open(name)
 }
 
 func (l Loader) channels() *channel.Registry {
@@ -165,7 +191,7 @@ func (l Loader) load(path string) (*Spec, []Error) {
 // loadChecked is load that also returns the checker, which remembers
 // where things were written (nil when the file did not decode).
 func (l Loader) loadChecked(path string) (*Spec, []Error, *checker) {
-	raw, err := os.ReadFile(path)
+	raw, err := l.readFile(path)
 	if err != nil {
 		return nil, []Error{{File: path, Msg: "cannot read campaign file: " + pathErr(err)}}, nil
 	}
@@ -186,7 +212,8 @@ func (l Loader) loadChecked(path string) (*Spec, []Error, *checker) {
 	if len(sp.Channels) == 0 && pos.channels[""] != nil {
 		d.errorf(pos.channels[""], "channels must not be empty")
 	}
-	c := &checker{decoder: d, sp: sp, pos: pos}
+	sp.Raw = raw
+	c := &checker{decoder: d, sp: sp, pos: pos, l: l}
 	c.readFiles()
 	c.checkSteps()
 	c.checkExprs()
@@ -227,6 +254,7 @@ type checker struct {
 	*decoder
 	sp  *Spec
 	pos *positions
+	l   Loader // where files are read
 	// audience fields: attrs the audience file provides (nil: any attr).
 	attrs        []string
 	audienceHead []byte // the start of the audience file, for its header
@@ -252,7 +280,7 @@ func (c *checker) readFiles() {
 			c.readAudience(f, full)
 			continue
 		}
-		b, err := os.ReadFile(full)
+		b, err := c.l.readFile(full)
 		if err != nil {
 			c.errorf(f.node, "cannot read %s: %s", f.rel, pathErr(err))
 			continue
@@ -265,7 +293,12 @@ func (c *checker) readFiles() {
 // readAudience hashes the audience file while keeping it in Files only
 // when it is small, and keeps its first line for the field check.
 func (c *checker) readAudience(f fileRef, full string) {
-	fh, err := os.Open(full)
+	fh, err := c.l.open(full)
+	if err != nil && c.l.FS != nil && c.l.AudienceHash != "" && errors.Is(err, fs.ErrNotExist) {
+		c.sp.AudienceHash = c.l.AudienceHash
+		c.audienceHead = c.l.AudienceHead
+		return
+	}
 	if err != nil {
 		c.errorf(f.node, "cannot read %s: %s", f.rel, pathErr(err))
 		return

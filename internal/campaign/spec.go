@@ -44,6 +44,9 @@ type Spec struct {
 	// ContentHash is the hex SHA-256 of the file and every file it
 	// references (templates, attachments, audience file), in a stable order.
 	ContentHash string
+	// Raw is the campaign file's content as loaded, kept so that the
+	// version can be stored for processes without the campaigns folder.
+	Raw []byte
 	// Files maps each referenced path (relative to Root) to its content,
 	// read once at load time so a run sends exactly what was hashed.
 	Files map[string][]byte

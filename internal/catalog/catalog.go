@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/version"
 )
 
 // Catalog holds every version of every campaign seen since the process
@@ -22,6 +24,11 @@ type Catalog struct {
 	// Loader loads the campaign files (its channels: those of the
 	// process); the zero value loads with the built-in channels.
 	Loader campaign.Loader
+	// Versions, when set, is where a version missing from the folder is
+	// loaded from: the campaign versions runs stored in the database, so
+	// a worker needs no checkout of the campaigns folder.
+	Versions store.VersionStore
+	loadMu   sync.Mutex // one database load of a version at a time
 
 	mu       sync.RWMutex
 	versions map[string]*campaign.Spec // id + "\x00" + hash
@@ -61,16 +68,43 @@ func (c *Catalog) Reload() []error {
 }
 
 // Campaign returns campaign id at contentHash; it reloads the folder once
-// when that version is unknown (the file may have changed since start).
-func (c *Catalog) Campaign(_ context.Context, id, contentHash string) (*campaign.Spec, error) {
+// when that version is unknown (the file may have changed since start),
+// then loads it from the database when Versions is set.
+func (c *Catalog) Campaign(ctx context.Context, id, contentHash string) (*campaign.Spec, error) {
 	if sp := c.get(id, contentHash); sp != nil {
 		return sp, nil
 	}
-	c.Reload()
+	if c.dir != "" {
+		c.Reload()
+		if sp := c.get(id, contentHash); sp != nil {
+			return sp, nil
+		}
+	}
+	if c.Versions == nil {
+		return nil, fmt.Errorf("campaign %s version %.12s is not available in %s", id, contentHash, c.dir)
+	}
+	return c.stored(ctx, id, contentHash)
+}
+
+// stored loads a version from the database once per process; it is kept
+// beside the folder's versions but never becomes the live one.
+func (c *Catalog) stored(ctx context.Context, id, contentHash string) (*campaign.Spec, error) {
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
 	if sp := c.get(id, contentHash); sp != nil {
 		return sp, nil
 	}
-	return nil, fmt.Errorf("campaign %s version %.12s is not available in %s", id, contentHash, c.dir)
+	sp, err := version.Load(ctx, c.Versions, c.Loader, contentHash)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s version %.12s: %w", id, contentHash, err)
+	}
+	if sp.ID != id {
+		return nil, fmt.Errorf("campaign version %.12s is campaign %s, not %s", contentHash, sp.ID, id)
+	}
+	c.mu.Lock()
+	c.versions[id+"\x00"+contentHash] = sp
+	c.mu.Unlock()
+	return sp, nil
 }
 
 // Live returns the live version of campaign id, or nil.

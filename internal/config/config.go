@@ -23,12 +23,18 @@ import (
 // embedded mode for that part (SPEC §1).
 type Config struct {
 	// RedisURL (RELAIS_REDIS_URL) is the asynq queue: redis://,
-	// rediss:// or redis-sentinel://. Empty: an in-process, non-durable
+	// rediss://, redis-sentinel://[:pw@]h1:26379,h2:26379/master[?db=N]
+	// or redis-cluster://[:pw@]h1:7000,h2:7001/. Empty: an in-process, non-durable
 	// queue (embedded mode).
 	RedisURL string `yaml:"redis_url"`
 	// DatabaseURL (RELAIS_DATABASE_URL) is postgres://… or sqlite:PATH.
 	// Default: sqlite:<data_dir>/relais.db.
 	DatabaseURL string `yaml:"database_url"`
+	// DatabaseMaxConns (RELAIS_DATABASE_MAX_CONNS) bounds each process's
+	// PostgreSQL connection pool, so that api, scheduler and N workers fit
+	// under the server's max_connections. 0: max(16, 4×GOMAXPROCS). A
+	// pool_max_conns parameter in the URL wins.
+	DatabaseMaxConns int `yaml:"database_max_conns"`
 	// SMTPURL (RELAIS_SMTP_URL), e.g. smtp://user:pass@host:587?tls=starttls.
 	// Empty: emails are written as .eml files under <outbox_dir>/email.
 	SMTPURL string `yaml:"smtp_url"`
@@ -77,6 +83,10 @@ type Config struct {
 	// RenderTimeout is the time budget of rendering one message; a
 	// template over it fails that message (render_error). Default: 200ms.
 	RenderTimeout time.Duration `yaml:"render_timeout"`
+	// OpsAddr (RELAIS_OPS_ADDR), when set, is where a `relais serve`
+	// without the api role answers /healthz, /readyz and /metrics, so
+	// worker processes can be probed and scraped. Default: none.
+	OpsAddr string `yaml:"ops_addr"`
 	// CampaignsDir (RELAIS_CAMPAIGNS_DIR) is the folder of campaign files.
 	// Default: campaigns.
 	CampaignsDir string `yaml:"campaigns_dir"`
@@ -150,6 +160,7 @@ var env = []struct {
 }{
 	{"RELAIS_REDIS_URL", func(c *Config, v string) error { c.RedisURL = v; return nil }},
 	{"RELAIS_DATABASE_URL", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"RELAIS_DATABASE_MAX_CONNS", func(c *Config, v string) (err error) { c.DatabaseMaxConns, err = strconv.Atoi(v); return }},
 	{"RELAIS_SMTP_URL", func(c *Config, v string) error { c.SMTPURL = v; return nil }},
 	{"TWILIO_ACCOUNT_SID", func(c *Config, v string) error { c.TwilioAccountSID = v; return nil }},
 	{"TWILIO_AUTH_TOKEN", func(c *Config, v string) error { c.TwilioAuthToken = v; return nil }},
@@ -160,6 +171,7 @@ var env = []struct {
 	{"RELAIS_LANDING_URL", func(c *Config, v string) error { c.LandingURL = v; return nil }},
 	{"RELAIS_HTTP_ADDR", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
 	{"RELAIS_ADMIN_ADDR", func(c *Config, v string) error { c.AdminAddr = v; return nil }},
+	{"RELAIS_OPS_ADDR", func(c *Config, v string) error { c.OpsAddr = v; return nil }},
 	{"RELAIS_CAMPAIGNS_DIR", func(c *Config, v string) error { c.CampaignsDir = v; return nil }},
 	{"RELAIS_DATA_DIR", func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"RELAIS_OUTBOX_DIR", func(c *Config, v string) error { c.OutboxDir = v; return nil }},
@@ -169,6 +181,17 @@ var env = []struct {
 	{"RELAIS_LOG_FORMAT", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"RELAIS_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"RELAIS_DKIM_PRIVATE_KEY", func(c *Config, v string) error { c.DKIM.PrivateKey = v; return nil }},
+}
+
+// EnvNames returns every environment variable the configuration reads,
+// each NAME also readable from a file named by NAME_FILE, so deployment
+// files can be checked against what the binary knows.
+func EnvNames() []string {
+	out := make([]string, 0, 2*len(env))
+	for _, e := range env {
+		out = append(out, e.name, e.name+"_FILE")
+	}
+	return out
 }
 
 // Load builds the configuration: Default(), then the YAML file (when file
@@ -193,7 +216,17 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("config: %w", err)
 	}
 	for _, e := range env {
-		if v := getenv(e.name); v != "" {
+		v := getenv(e.name)
+		if f := getenv(e.name + "_FILE"); v == "" && f != "" {
+			// Secrets mounted as files (Docker and Kubernetes secrets):
+			// NAME_FILE names the file holding NAME's value.
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return c, fmt.Errorf("%s_FILE: %w", e.name, err)
+			}
+			v = strings.TrimRight(string(b), "\r\n")
+		}
+		if v != "" {
 			if err := e.set(&c, v); err != nil {
 				return c, fmt.Errorf("%s: invalid value: %w", e.name, err)
 			}
@@ -227,6 +260,9 @@ func (c *Config) Validate() error {
 	if c.Concurrency < 1 || c.Concurrency > 10000 {
 		bad("concurrency", "must be between 1 and 10000, got %d", c.Concurrency)
 	}
+	if c.DatabaseMaxConns < 0 || c.DatabaseMaxConns > 10000 {
+		bad("database_max_conns", "must be between 0 (default) and 10000, got %d", c.DatabaseMaxConns)
+	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "must be positive")
 	}
@@ -246,8 +282,8 @@ func (c *Config) Validate() error {
 		bad("public_url", "must be an absolute http(s) URL")
 	}
 	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || !strings.HasPrefix(u.Scheme, "redis") {
-			bad("redis_url", "must be a redis://, rediss:// or redis-sentinel:// URL")
+		if u, err := url.Parse(c.RedisURL); err != nil || !redisSchemes[u.Scheme] {
+			bad("redis_url", "must be a redis://, rediss://, redis-sentinel:// or redis-cluster:// URL")
 		}
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
@@ -292,6 +328,9 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// redisSchemes are the schemes redis_url accepts (queue.RedisOpt).
+var redisSchemes = map[string]bool{"redis": true, "rediss": true, "redis-sentinel": true, "redis-cluster": true, "redis-socket": true}
 
 // Embedded reports whether the queue runs in-process (no RedisURL).
 func (c *Config) Embedded() bool { return c.RedisURL == "" }

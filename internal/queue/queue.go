@@ -8,6 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -136,14 +139,67 @@ func IsDuplicate(err error) bool {
 	return errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask)
 }
 
-// RedisOpt turns a redis URL (redis://, rediss://, redis-sentinel:// or a
-// comma-separated cluster list) into asynq's connection option.
-func RedisOpt(url string) (asynq.RedisConnOpt, error) {
-	opt, err := asynq.ParseRedisURI(url)
+// RedisOpt turns a Redis URL into asynq's connection option:
+//
+//   - redis://[:password@]host:port/db and rediss:// (TLS): one server;
+//   - redis-sentinel://[:password@]host1:26379,host2:26379/master-name[?db=N]
+//     (also ?sentinel_password=): the master the sentinels elect, followed
+//     across failovers; the password is the master's;
+//   - redis-cluster://[:password@]host1:7000,host2:7001/: a Redis Cluster,
+//     the nodes a seed list.
+func RedisOpt(raw string) (asynq.RedisConnOpt, error) {
+	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, fmt.Errorf("redis url: %w", redactErr(err))
+	}
+	password, _ := u.User.Password()
+	hosts := strings.Split(u.Host, ",")
+	for _, h := range hosts {
+		if h == "" {
+			return nil, fmt.Errorf("redis url: empty host in %q", u.Redacted())
+		}
+	}
+	switch u.Scheme {
+	case "redis-sentinel":
+		master := strings.Trim(u.Path, "/")
+		if master == "" {
+			master = u.Query().Get("master")
+		}
+		if master == "" {
+			return nil, fmt.Errorf("redis url: %s names no master (redis-sentinel://host:26379,…/master-name)", u.Redacted())
+		}
+		db := 0
+		if v := u.Query().Get("db"); v != "" {
+			if db, err = strconv.Atoi(v); err != nil || db < 0 {
+				return nil, fmt.Errorf("redis url: db=%q is not a database number", v)
+			}
+		}
+		return asynq.RedisFailoverClientOpt{MasterName: master, SentinelAddrs: hosts, SentinelPassword: u.Query().Get("sentinel_password"),
+			Password: password, DB: db}, nil
+	case "redis-cluster":
+		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
+			return nil, fmt.Errorf("redis url: a Redis Cluster has only database 0, not %q", p)
+		}
+		return asynq.RedisClusterClientOpt{Addrs: hosts, Password: password}, nil
+	case "redis", "rediss":
+		if len(hosts) > 1 {
+			return nil, fmt.Errorf("redis url: several hosts need redis-sentinel:// or redis-cluster://")
+		}
+	}
+	opt, err := asynq.ParseRedisURI(raw)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", redactErr(err))
 	}
 	return opt, nil
+}
+
+// redactErr drops a *url.Error's URL, which may hold a password.
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Client returns a go-redis universal client for the same connection, used

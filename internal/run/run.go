@@ -23,6 +23,7 @@ import (
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/version"
 )
 
 // BatchSize is how many recipients are written and enqueued together.
@@ -149,6 +150,11 @@ func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (Result, error) {
 	if runKey == "" {
 		runKey = DefaultRunKey(sp)
+	}
+	// The version is stored before any task exists, so every worker can
+	// load what the run's rows name, with or without the campaigns folder.
+	if err := version.Save(ctx, p.Store, sp); err != nil {
+		return Result{}, err
 	}
 	r, created, err := p.Store.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: runKey, ContentHash: sp.ContentHash, State: store.RunExpanding})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/version"
 )
 
 // StartOne is Start for one recipient given by the caller (the HTTP API's
@@ -25,6 +26,9 @@ func (p *Planner) StartOne(ctx context.Context, sp *campaign.Spec, c *contact.Co
 	}
 	if runKey == "" {
 		return Result{}, nil, errors.New("start one: empty run key")
+	}
+	if err := version.Save(ctx, p.Store, sp); err != nil {
+		return Result{}, nil, err
 	}
 	r, created, err := p.Store.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: runKey, ContentHash: sp.ContentHash, State: store.RunExpanding})
 	if err != nil {

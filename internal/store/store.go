@@ -145,6 +145,7 @@ type Store interface {
 	APIStore
 	PhoneStore
 	ResponseStore
+	VersionStore
 	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.
 	Suppress(ctx context.Context, key, reason string) error

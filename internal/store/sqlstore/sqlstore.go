@@ -36,9 +36,10 @@ type Store struct {
 
 	insContact, updContact, getContact *sql.Stmt
 
-	now   func() time.Time
-	group *groupCommitter // SQLite's ledger transitions; nil on PostgreSQL
-	close func() error    // releases what the backend opened besides w and r
+	now    func() time.Time
+	schema Schema
+	group  *groupCommitter // SQLite's ledger transitions; nil on PostgreSQL
+	close  func() error    // releases what the backend opened besides w and r
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,10 +82,45 @@ func (s *Store) migrate(ctx context.Context, opts ...goose.ProviderOption) error
 	if err != nil {
 		return s.errf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return s.errf("read schema version: %w", err)
+	}
+	src := p.ListSources()
+	known := src[len(src)-1].Version
+	if cur > known {
+		return &SchemaNewerError{Database: cur, Known: known}
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
 		return s.errf("apply migrations: %w", err)
 	}
+	s.schema = Schema{Before: cur, Version: known}
+	for _, r := range res {
+		s.schema.Applied = append(s.schema.Applied, r.Source.Version)
+	}
 	return nil
+}
+
+// Schema describes the database schema as this process found and left it.
+type Schema struct {
+	Before  int64   `json:"before"`  // version found when the store opened
+	Version int64   `json:"version"` // version now (the newest this binary knows)
+	Applied []int64 `json:"applied"` // migrations this process applied
+}
+
+// Schema returns the schema versions seen and applied when s opened.
+func (s *Store) Schema() Schema { return s.schema }
+
+// SchemaNewerError is returned when the database was migrated by a newer
+// relais: running an older binary on it could write what the new schema
+// forbids, so every command refuses until relais is upgraded (or the
+// database restored from a backup taken before the upgrade).
+type SchemaNewerError struct{ Database, Known int64 }
+
+func (e *SchemaNewerError) Error() string {
+	return fmt.Sprintf("database schema is at version %d but this relais knows versions up to %d: "+
+		"the database was upgraded by a newer relais; run that version (or restore a backup taken before the upgrade)", e.Database, e.Known)
 }
 
 // Close closes the database, after the pending grouped transitions.
