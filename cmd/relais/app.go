@@ -32,6 +32,7 @@ import (
 	"github.com/relais-dev/relais/internal/metrics"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/render"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	storeopen "github.com/relais-dev/relais/internal/store/open"
@@ -87,7 +88,12 @@ func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	var err error
+	if len(args) == 0 || !readOnlyCommands[args[0]] {
+		err = root.ExecuteContext(ctx)
+	} else {
+		err = executeInterruptible(ctx, root)
+	}
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
 		// cobra's own error, with its "Did you mean this?" list: a typo
 		// is the user's (exit 1), not an internal failure.
@@ -95,6 +101,39 @@ func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv
 	}
 	return err
 }
+
+// executeInterruptible runs a read-only command. Such commands render user
+// templates, which cannot be interrupted mid-execution: on a signal they
+// are abandoned after a short grace instead of being waited for (nothing
+// is written that a half-done run could leave inconsistent).
+func executeInterruptible(ctx context.Context, root *cobra.Command) error {
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	render.Interrupt()
+	t := time.NewTimer(interruptGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return errInterrupted
+	}
+}
+
+// readOnlyCommands are abandoned within interruptGrace of a signal.
+var readOnlyCommands = map[string]bool{"preview": true, "validate": true}
+
+// interruptGrace is how long a read-only command may take to stop after
+// SIGTERM or Ctrl-C.
+const interruptGrace = 500 * time.Millisecond
+
+// errInterrupted ends a read-only command that did not stop in time.
+var errInterrupted = fmt.Errorf("interrupted: %w", context.Canceled)
 
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -116,6 +155,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 			}
 			a.cfg = cfg
 			a.log = newLogger(cfg, a.stderr)
+			render.SetBudget(cfg.RenderTimeout)
 			return nil
 		},
 	}
@@ -218,7 +258,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	d.catalog = a.newCatalog(d.channels)
 	if strings.HasPrefix(a.cfg.DatabaseURL, "sqlite:") {
 		a.noticeNewDatabase()
-		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 			return nil, err
 		}
 	}
@@ -236,6 +276,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
+	d.links.AllowedHosts = a.cfg.LinkHosts
 	comp := compose.NewComposer()
 	comp.Channels = d.channels
 	d.links.Channels = d.channels
@@ -283,7 +324,7 @@ func (a *app) secret() ([]byte, error) {
 		return nil, err
 	}
 	s := hex.EncodeToString(buf)
-	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {

@@ -100,7 +100,7 @@ func contactsProject(t *testing.T) string {
 		"mapping.yaml":                 frenchMapping,
 		"campaigns/lettre.yaml":        newsletter,
 		"campaigns/sms-marketing.yaml": strings.Replace(strings.Replace(smsCampaign, "%s", "sms-marketing", 1), "%s", "marketing", 1),
-		"campaigns/sms-rappel.yaml":    strings.Replace(strings.Replace(smsCampaign, "%s", "sms-rappel", 1), "%s", "transactional", 1),
+		"campaigns/sms-rappel.yaml":    strings.Replace(strings.Replace(smsCampaign, "%s", "sms-rappel", 1), "%s", "transactional\ntransactional_reason: appointment reminders to every booked customer\nmax_recipients: 10", 1),
 		"templates/lettre.txt":         "Bonjour {{.Contact.FirstName}},\n\nNos nouveautés.\n\nSe désinscrire : {{.Links.Unsubscribe}}\n",
 		"templates/rappel.txt":         "Maison Dupont : votre commande est prête. STOP au 36180\n",
 	}

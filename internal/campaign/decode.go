@@ -19,7 +19,8 @@ import (
 var (
 	// TopLevelKeys lists every key a campaign file may have at its top
 	// level (the JSON Schema in docs/ is tested against it).
-	TopLevelKeys   = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous"}
+	TopLevelKeys = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous",
+		"max_recipients", "transactional_reason"}
 	audienceKeys   = []string{"source", "file", "mapping", "where", "top", "database", "query"}
 	topKeys        = []string{"by", "percent"}
 	postalKeys     = []string{"name", "lines"}

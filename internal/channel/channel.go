@@ -64,6 +64,12 @@ type Message struct {
 	ResponseURL  string
 	Inserts      []Attachment
 
+	// LinkHosts are the hosts click tracking may sign links to: those
+	// written in the templates that rendered the message (never a URL
+	// that came from contact or API data). Nil: no restriction (a message
+	// not made by the composer).
+	LinkHosts []string
+
 	// Extra carries what a channel's composer hands its own senders
 	// beyond the fields above, so a new channel needs no new field here.
 	Extra map[string]any

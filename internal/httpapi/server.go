@@ -97,6 +97,9 @@ type Deps struct {
 	Media         http.Handler // /media/ (MMS media served by relais)
 	Dashboard     http.Handler // /ui/
 	Metrics       http.Handler // /metrics
+	// MetricsScopes, when set, puts /metrics behind an API key holding
+	// one of these scopes (for a public listener).
+	MetricsScopes []string
 	Healthz       http.Handler // /healthz
 	Readyz        http.Handler // /readyz
 
@@ -189,6 +192,9 @@ func NewServer(d Deps) *Server {
 	mount("/webhooks/twilio/inbound", d.TwilioInbound)
 	mount("GET /media/", d.Media)
 	mount("/ui/", d.Dashboard)
+	if d.Metrics != nil && len(d.MetricsScopes) > 0 {
+		d.Metrics = s.auth(d.MetricsScopes[0], d.Metrics.ServeHTTP, d.MetricsScopes[1:]...)
+	}
 	mount("/metrics", d.Metrics)
 	mount("/healthz", d.Healthz)
 	mount("/readyz", d.Readyz)

@@ -20,6 +20,8 @@ type Data struct {
 	// Locale selects the language of date, number, money and title
 	// ("fr", "en-GB"…); empty falls back to Contact.Locale, then to "fr".
 	Locale string
+
+	budget *budget // set by Execute on its own copy
 }
 
 // ContactData is the recipient as templates see it: names and address for

@@ -56,6 +56,9 @@ var (
 	hdrNoRefer  = []string{"no-referrer"}
 	hdrNoSniff  = []string{"nosniff"}
 	hdrTextHTML = []string{"text/html; charset=utf-8"}
+	// hdrViewCSP lets a message shown in the browser load its images and
+	// styles but run nothing, submit nothing and not be framed.
+	hdrViewCSP = []string{"default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline' https:; font-src https: data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"}
 )
 
 type handler struct {
@@ -230,6 +233,7 @@ func (h *handler) view(w http.ResponseWriter, r *http.Request) {
 	hd["Content-Type"] = hdrTextHTML
 	hd["Referrer-Policy"] = hdrNoRefer
 	hd["X-Content-Type-Options"] = hdrNoSniff
+	hd["Content-Security-Policy"] = hdrViewCSP
 	hd.Set("Cache-Control", "private, no-store")
 	hd.Set("X-Robots-Tag", "noindex")
 	_, _ = w.Write([]byte(body))
