@@ -15,8 +15,15 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 endif
 STATICCHECK := $(GOBIN)/staticcheck
 
+# What `relais version` prints: the git description and commit of the tree
+# built, and the UTC build time.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/relais
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/relais
 
 # The main job on embedded defaults: in-process queue, SQLite in ./var,
 # outbox transports; sends the example campaign and says where it went.

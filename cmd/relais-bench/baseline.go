@@ -30,7 +30,7 @@ func bareTask() *asynq.Task {
 }
 
 // bareEnqueue enqueues n tasks from workers goroutines sharing one client
-// (SPEC §9's reference: 8 goroutines) and returns tasks per second.
+// (the reference: 8 goroutines) and returns tasks per second.
 func bareEnqueue(ctx context.Context, opt asynq.RedisConnOpt, n, workers int) (float64, error) {
 	c := asynq.NewClient(opt)
 	defer c.Close()
@@ -61,7 +61,7 @@ func bareEnqueue(ctx context.Context, opt asynq.RedisConnOpt, n, workers int) (f
 
 // bareProcess enqueues n tasks, then processes them with a no-op handler
 // at the given concurrency and returns tasks per second from the first
-// to the last completion (SPEC §9's reference: concurrency 50).
+// to the last completion (the reference: concurrency 50).
 func bareProcess(ctx context.Context, opt asynq.RedisConnOpt, n, concurrency int) (float64, error) {
 	if _, err := bareEnqueue(ctx, opt, n, 8); err != nil {
 		return 0, err

@@ -84,7 +84,7 @@ func benchExpansion(ctx context.Context, e *env) (Section, error) {
 	if err := e.flushRedis(ctx); err != nil {
 		return sec, err
 	}
-	sec.Details = append(sec.Details, fmt.Sprintf("baseline: bare asynq enqueue of %s tasks, 8 goroutines: %s tasks/s (SPEC §9 reference on a 2-core machine: ~30,000)",
+	sec.Details = append(sec.Details, fmt.Sprintf("baseline: bare asynq enqueue of %s tasks, 8 goroutines: %s tasks/s (reference on a 2-core machine: ~30,000)",
 		groupThousands(fmt.Sprint(bigRun.res.Enqueued)), fmtNum(bare)))
 	label := groupThousands(fmt.Sprint(big))
 	sec.Results = append(sec.Results,

@@ -221,7 +221,7 @@ func benchLatency(ctx context.Context, e *env) (Section, error) {
 	)
 	sec.Results = append(sec.Results, check("latency", "transactional p95 created→accepted while marketing drains", p95*1000, "ms", "< 1,000 ms",
 		base*1000, "p50 on an idle queue", func(v, _ float64) bool { return v < 1000 }))
-	// Not a SPEC target, but the same promise: an order confirmation sent
+	// Not a performance goal, but the same promise: an order confirmation sent
 	// when nothing else is queued must not wait longer than under load.
 	idle95 := check("latency", "transactional p95 created→accepted on an idle queue", percentile(idleLat, 95)*1000, "ms", "< 1,000 ms",
 		math.NaN(), "", func(v, _ float64) bool { return v < 1000 })

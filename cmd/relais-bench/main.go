@@ -1,4 +1,4 @@
-// Command relais-bench is `make bench`: it measures relais against SPEC §9's
+// Command relais-bench is `make bench`: it measures relais against its
 // targets, each as a ratio to a baseline measured in the same run on the
 // same machine, and writes docs/BENCHMARKS.md.
 //
@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "report file to write (overwritten)")
 	fs.StringVar(&o.bin, "bin", "bin/relais", "relais binary to measure (make build)")
-	fs.BoolVar(&o.quick, "quick", false, "smaller sizes: a 1–2 minute smoke run, not SPEC §9's numbers")
+	fs.BoolVar(&o.quick, "quick", false, "smaller sizes: a 1–2 minute smoke run, not the full-size numbers")
 	fs.StringVar(&only, "only", "", "comma-separated benchmarks to run (default all): "+names())
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, logs) for inspection")
 	if err := fs.Parse(args); err != nil {

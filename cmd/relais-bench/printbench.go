@@ -26,7 +26,7 @@ personalized body, signature, a reply coupon with a unique response code and a Q
 squares; batch PDFs sorted by postcode, manifest CSV, preflight). Letters/s = letters ÷ (Send + Assemble
 time). The batch PDFs are then checked with pdfcpu (page count = the batches' declared pages).
 **Baseline**: bare fpdf writing the same number of one-page letters with the same embedded TTF and a
-similar amount of text into one PDF (SPEC §9's reference: ~2,400 letters/s). **Target**: ≥ 1,000
+similar amount of text into one PDF (reference: ~2,400 letters/s). **Target**: ≥ 1,000
 letters/s, never below 200 letters/s.`
 
 const letterBody = `Nous avons le plaisir de vous annoncer l'arrivée du **printemps** dans nos boutiques : une collection pensée pour vous, à des prix *très* doux (dès 19 €).

@@ -13,7 +13,7 @@ import (
 // audience file, written fresh for each benchmark.
 
 // emailHTML is a newsletter of about 3 KB of HTML; with the text part and
-// headers the message is about 5 KB, like SPEC §9's reference (~4.7 KB).
+// headers the message is about 5 KB, like the reference newsletter's (~4.7 KB).
 var emailHTML = `<!doctype html>
 <html lang="fr">
 <head><meta charset="utf-8"><title>Le printemps arrive</title></head>

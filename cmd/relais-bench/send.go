@@ -22,7 +22,7 @@ from the first to the last acceptance, read from the ledger (the source of truth
 is checked against it. Worker peak RSS is the kernel's ` + "`ru_maxrss`" + ` of the serve process.
 **Baseline**: bare asynq processing no-op tasks at concurrency 50 on the same redis-server (same number of
 tasks, enqueued first). **Targets**: ≥ 2,500 msgs/s; ≥ 60 % of the bare no-op rate; worker RSS ≤ 150 MB.
-SPEC §9's reference: a well-known Go newsletter manager does 2,300–2,600 emails/s with 290–540 MB RSS.`
+Reference: a well-known Go newsletter manager does 2,300–2,600 emails/s with 290–540 MB RSS.`
 
 const smsWhat = `
 Same as email with a **transactional** SMS step (one GSM-7 segment) to the in-process Twilio double of the
@@ -156,7 +156,7 @@ func benchEmail(ctx context.Context, e *env) (Section, error) {
 		fmt.Sprintf("audience %s rows, %s planned sends (expansion %s), ledger after the run: %v", groupThousands(fmt.Sprint(rows)), groupThousands(fmt.Sprint(r.planned)), r.expand.Wall.Round(time.Second), r.counts),
 		fmt.Sprintf("%s accepted in %s (first to last acceptance); SMTP server received %s messages over %d connections", groupThousands(fmt.Sprint(r.accepted)), r.span.Round(time.Millisecond), groupThousands(fmt.Sprint(smtp.Count())), smtp.Connections()),
 		fmt.Sprintf("worker: peak RSS %.0f MB, CPU %s over %s wall; %s", r.worker.MaxRSSMB, r.worker.CPU.Round(time.Second), r.worker.Wall.Round(time.Second), walNote(filepath.Join(dir, "relais.db"))),
-		fmt.Sprintf("baseline: bare asynq no-op processing of %s tasks at concurrency 50: %s tasks/s (SPEC §9 reference: 3,500–5,300)", groupThousands(fmt.Sprint(n)), fmtNum(base)),
+		fmt.Sprintf("baseline: bare asynq no-op processing of %s tasks at concurrency 50: %s tasks/s (reference: 3,500–5,300)", groupThousands(fmt.Sprint(n)), fmtNum(base)),
 	)
 	rate := check("email", "emails/s end to end (ledger + policy + render + tracking + SMTP)", r.rate, "msgs/s", "≥ 2,500", base, "bare asynq no-op, concurrency 50",
 		func(v, _ float64) bool { return v >= 2500 })

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -30,6 +32,7 @@ import (
 	"github.com/relais-dev/relais/internal/metrics"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/render"
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	storeopen "github.com/relais-dev/relais/internal/store/open"
@@ -61,6 +64,8 @@ type app struct {
 	// engine, so quiet hours can be tested on a chosen day.
 	now     func() time.Time
 	jsonOut bool
+	// noticedNewDB: the new-database notice was printed (once).
+	noticedNewDB bool
 
 	cfg config.Config
 	log *slog.Logger
@@ -83,8 +88,52 @@ func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	return root.ExecuteContext(ctx)
+	var err error
+	if len(args) == 0 || !readOnlyCommands[args[0]] {
+		err = root.ExecuteContext(ctx)
+	} else {
+		err = executeInterruptible(ctx, root)
+	}
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own error, with its "Did you mean this?" list: a typo
+		// is the user's (exit 1), not an internal failure.
+		return userErr(err)
+	}
+	return err
 }
+
+// executeInterruptible runs a read-only command. Such commands render user
+// templates, which cannot be interrupted mid-execution: on a signal they
+// are abandoned after a short grace instead of being waited for (nothing
+// is written that a half-done run could leave inconsistent).
+func executeInterruptible(ctx context.Context, root *cobra.Command) error {
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	render.Interrupt()
+	t := time.NewTimer(interruptGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return errInterrupted
+	}
+}
+
+// readOnlyCommands are abandoned within interruptGrace of a signal.
+var readOnlyCommands = map[string]bool{"preview": true, "validate": true}
+
+// interruptGrace is how long a read-only command may take to stop after
+// SIGTERM or Ctrl-C.
+const interruptGrace = 500 * time.Millisecond
+
+// errInterrupted ends a read-only command that did not stop in time.
+var errInterrupted = fmt.Errorf("interrupted: %w", context.Canceled)
 
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -106,13 +155,17 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 			}
 			a.cfg = cfg
 			a.log = newLogger(cfg, a.stderr)
+			render.SetBudget(cfg.RenderTimeout)
 			return nil
 		},
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default ./relais.yaml when present)")
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return userErr(err) })
-	root.AddCommand(a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.serveCmd(),
+	root.Version = currentBuild().Version
+	root.SetVersionTemplate("{{with .Annotations}}{{.build}}{{end}}\n")
+	root.Annotations = map[string]string{"build": currentBuild().String()}
+	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.heldCmd(), a.serveCmd(),
 		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd(),
 		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd(), a.migrateCmd(), a.probeCmd(),
 		a.pauseCmd(), a.resumeCmd(), a.cancelCmd())
@@ -137,7 +190,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // deps are the services a command uses; close releases them in the
-// shutdown order of DESIGN convention 10 (senders, queue, store).
+// shutdown order: senders, queue, store.
 type deps struct {
 	store    store.Store
 	redis    *embedded.Redis
@@ -172,6 +225,25 @@ func (d *deps) close() {
 	}
 }
 
+// noticeNewDatabase says on stderr, once per process, that a new local
+// database is about to be created: run from the wrong folder, relais would
+// otherwise start a fresh, empty ledger and contact base without a word,
+// and the user would see their runs and contacts "gone".
+func (a *app) noticeNewDatabase() {
+	path := strings.TrimPrefix(a.cfg.DatabaseURL, "sqlite:")
+	path, _, _ = strings.Cut(path, "?")
+	if path == "" || strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) || a.noticedNewDB {
+		return
+	}
+	a.noticedNewDB = true
+	wd, _ := os.Getwd()
+	fmt.Fprintf(a.stderr, "relais: no database here; creating a new local database %s in %s "+
+		"(run relais from your campaign folder, or set RELAIS_DATABASE_URL, to use an existing one)\n", path, wd)
+}
+
 // need says which services a command opens.
 type need struct{ queue, senders bool }
 
@@ -187,7 +259,8 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	}
 	d.catalog = a.newCatalog(d.channels)
 	if strings.HasPrefix(a.cfg.DatabaseURL, "sqlite:") {
-		if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+		a.noticeNewDatabase()
+		if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 			return nil, err
 		}
 	}
@@ -205,6 +278,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 	if d.links, err = tracking.NewLinks(d.signer, a.cfg.PublicURL); err != nil {
 		return nil, userErr(fmt.Errorf("public_url: %w", err))
 	}
+	d.links.AllowedHosts = a.cfg.LinkHosts
 	comp := compose.NewComposer()
 	comp.Channels = d.channels
 	d.links.Channels = d.channels
@@ -252,7 +326,7 @@ func (a *app) secret() ([]byte, error) {
 		return nil, err
 	}
 	s := hex.EncodeToString(buf)
-	if err := os.MkdirAll(a.cfg.DataDir, 0o755); err != nil {
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
@@ -271,6 +345,11 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 		Channels: d.channels}
 }
 
+// inFlightGrace is how long a submitting row is presumed in the hands of
+// a live worker: longer than an SMTP or Twilio call, shorter than asynq's
+// lease on the task of a killed worker.
+const inFlightGrace = 20 * time.Second
+
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
 	comp := compose.NewComposer()
@@ -279,7 +358,8 @@ func (a *app) worker(d *deps) *worker.Worker {
 		return twiliohook.MediaURL(d.secret, a.cfg.PublicURL, sp, ref)
 	}
 	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Channels: d.channels, Policy: d.policy,
-		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention}
+		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention,
+		InFlightGrace: inFlightGrace}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/config"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/rights"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -48,6 +49,25 @@ func resolve(ctx context.Context, rs store.RightsStore, ref string) (*contact.Co
 	return c, err
 }
 
+// erasedAddress reports whether ref, an email address or a phone number
+// no stored contact has, is on the suppression list because its contact
+// was erased: forgetting someone twice is then "already done", not an
+// error (the erasure blanked the row, so the address finds it no more).
+func (a *app) erasedAddress(ctx context.Context, d *deps, ref string) (bool, error) {
+	c := &contact.Contact{Email: ref, Phone: ref}
+	c.Normalize()
+	for _, key := range policy.SuppressionKeys(d.channels, d.secret, c) {
+		ok, reason, err := d.store.Suppressed(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		if ok && reason == "erased" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (a *app) contactsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "contacts",
@@ -69,7 +89,9 @@ else phone, so importing again updates rather than duplicates. Consent
 columns (consent_email, consent_sms, consent_postal: oui/non, yes/no, 1/0;
 empty = unknown) become consent records with the source "import:<file>" and
 the import time; a re-import never undoes a recorded refusal. Rows that
-cannot be imported are reported as file:line: reason and skipped. Exit 0
+cannot be imported are reported on stderr as file:line: reason and skipped;
+so are warnings about kept rows (a line break folded in a name, a country
+that is not recognised). The summary goes to stdout (--json: all of it). Exit 0
 when the import ran, even with rejected rows (they are counted).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,8 +124,14 @@ when the import ran, even with rejected rows (they are counted).`,
 			if a.jsonOut {
 				return json.NewEncoder(a.stdout).Encode(res)
 			}
+			// Rejected rows and warnings are diagnostics (stderr); the
+			// summary is the result (stdout), so `> summary.txt` keeps it
+			// clean and the problems stay on the screen.
 			for _, e := range res.Errors {
-				fmt.Fprintln(a.stdout, e)
+				fmt.Fprintln(a.stderr, e)
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(a.stderr, "warning:", w)
 			}
 			fmt.Fprintf(a.stdout, "%d inserted, %d updated, %d rejected; %d consent record(s) written\n",
 				res.Inserted, res.Updated, res.Rejected, res.Consents)
@@ -171,6 +199,14 @@ forgetting an erased contact again succeeds and says so.`,
 				}
 			} else {
 				c, err := resolve(ctx, rs, args[0])
+				if errors.Is(err, rights.ErrNoContact) {
+					if gone, serr := a.erasedAddress(ctx, d, args[0]); serr != nil {
+						return serr
+					} else if gone {
+						fmt.Fprintf(a.stdout, "%s was already erased; its address stays suppressed\n", args[0])
+						return nil
+					}
+				}
 				if err != nil {
 					return err
 				}

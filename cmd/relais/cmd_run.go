@@ -17,6 +17,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel/print"
+	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/scheduler"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -95,8 +96,18 @@ to everyone, and records why.`,
 			if !resend {
 				reason = ""
 			}
+			resume := "relais run " + args[0] + " --wait"
+			if runKey != "" {
+				resume += " --run-key " + runKey
+			}
+			if a.configPath != "" {
+				resume += " --config " + a.configPath
+			}
 			res, err := p.StartResend(ctx, sp, runKey, reason)
 			if err != nil {
+				if ctx.Err() != nil {
+					return a.interrupted("the run is not fully planned", resume)
+				}
 				return err
 			}
 			if !a.jsonOut {
@@ -115,6 +126,9 @@ to everyone, and records why.`,
 			}
 			counts, err := a.waitRun(ctx, d.store, res.Run.ID)
 			if err != nil {
+				if ctx.Err() != nil {
+					return a.interrupted(fmt.Sprintf("run %d is not finished", res.Run.ID), resume)
+				}
 				return err
 			}
 			var batches []print.BatchResult
@@ -363,7 +377,7 @@ func (a *app) printLive() error {
 func (a *app) recoverCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "recover",
-		Short: "Re-derive queued jobs from the send ledger (after Redis lost its data)",
+		Short: "Re-derive queued jobs from the send ledger for every unfinished row (after Redis lost its data, or tasks ran out of retries)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -375,22 +389,19 @@ func (a *app) recoverCmd() *cobra.Command {
 				return err
 			}
 			defer d.close()
-			runs, err := d.store.ListRuns(ctx, "", 1000)
+			insp := asynq.NewInspector(d.redisOpt)
+			defer insp.Close()
+			p := a.planner(d)
+			p.Tasks = queue.InspectorReviver{Inspector: insp}
+			rep, err := p.RecoverAll(ctx)
 			if err != nil {
-				return err
-			}
-			total := 0
-			for _, r := range runs {
-				n, err := a.planner(d).Recover(ctx, r)
-				if err != nil {
-					return fmt.Errorf("run %d: %w", r.ID, err)
-				}
-				total += n
+				return fmt.Errorf("recover: %w", err)
 			}
 			if a.jsonOut {
-				return json.NewEncoder(a.stdout).Encode(map[string]int{"enqueued": total})
+				return json.NewEncoder(a.stdout).Encode(rep)
 			}
-			fmt.Fprintf(a.stdout, "re-enqueued %d job(s) from the ledger\n", total)
+			fmt.Fprintf(a.stdout, "%d unfinished row(s) in %d run(s), %d found mid-submission; re-enqueued %d job(s) from the ledger\n",
+				rep.Rows, rep.Runs, rep.Submitting, rep.Enqueued)
 			return nil
 		},
 	}

@@ -61,21 +61,31 @@ closes senders and the database.`,
 			if err != nil {
 				return err
 			}
-			var httpSrv *http.Server
-			errc := make(chan error, 2)
+			var httpSrv, adminSrv *http.Server
+			errc := make(chan error, 3)
 			if want["api"] {
 				ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
 				if err != nil {
 					return fmt.Errorf("listen %s: %w", a.cfg.HTTPAddr, err)
 				}
-				h, closeHTTP, err := a.httpHandler(d, sch)
+				h, admin, closeHTTP, err := a.httpHandler(d, sch)
 				if err != nil {
+					ln.Close()
 					return err
 				}
 				defer closeHTTP()
-				httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+				httpSrv = a.httpServer(h)
 				go func() { errc <- httpSrv.Serve(ln) }()
 				a.log.Info("http listening", "addr", ln.Addr().String())
+				if admin != nil {
+					aln, err := net.Listen("tcp", a.cfg.AdminAddr)
+					if err != nil {
+						return fmt.Errorf("listen %s: %w", a.cfg.AdminAddr, err)
+					}
+					adminSrv = a.httpServer(admin)
+					go func() { errc <- adminSrv.Serve(aln) }()
+					a.log.Info("admin http listening", "addr", aln.Addr().String())
+				}
 			}
 			if !want["api"] && a.cfg.OpsAddr != "" {
 				ln, err := net.Listen("tcp", a.cfg.OpsAddr)
@@ -86,7 +96,7 @@ closes senders and the database.`,
 				mux.HandleFunc("/healthz", healthz)
 				mux.Handle("/readyz", a.readyz(d))
 				mux.Handle("/metrics", d.metrics.Handler())
-				opsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+				opsSrv := a.httpServer(mux)
 				go func() { _ = opsSrv.Serve(ln) }()
 				defer opsSrv.Close()
 				a.log.Info("health and metrics listening", "addr", ln.Addr().String())
@@ -132,10 +142,12 @@ closes senders and the database.`,
 			}
 			a.log.Info("shutting down")
 			// Stop intake first, then let in-flight sends finish.
-			if httpSrv != nil {
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = httpSrv.Shutdown(sctx)
-				cancel()
+			for _, hs := range []*http.Server{httpSrv, adminSrv} {
+				if hs != nil {
+					sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					_ = hs.Shutdown(sctx)
+					cancel()
+				}
 			}
 			sch.Shutdown()
 			if srv != nil {

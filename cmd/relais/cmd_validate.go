@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -39,11 +40,14 @@ path:line:col: warning: message and do not change the exit code.`,
 			if err != nil {
 				return err
 			}
-			var all []campaign.Error
-			var warns []campaign.Warning
-			for _, f := range files {
-				errs, ws := l.ValidateWithWarnings(f)
-				all, warns = append(all, errs...), append(warns, ws...)
+			all, warns := l.ValidateFiles(files)
+			hosts := []stepHosts{}
+			if len(all) == 0 {
+				for _, f := range files {
+					if sp, err := l.Load(f); err == nil {
+						hosts = append(hosts, linkHostsOf(f, sp)...)
+					}
+				}
 			}
 			if a.jsonOut {
 				type jerr struct {
@@ -57,7 +61,10 @@ path:line:col: warning: message and do not change the exit code.`,
 					Files    int    `json:"files"`
 					Errors   []jerr `json:"errors"`
 					Warnings []jerr `json:"warnings"`
-				}{Valid: len(all) == 0, Files: len(files), Errors: []jerr{}, Warnings: []jerr{}}
+					// LinkHosts are, per step, the hosts click tracking
+					// signs links to (those written in its templates).
+					LinkHosts []stepHosts `json:"link_hosts"`
+				}{Valid: len(all) == 0, Files: len(files), Errors: []jerr{}, Warnings: []jerr{}, LinkHosts: hosts}
 				for _, e := range all {
 					out.Errors = append(out.Errors, jerr{e.File, e.Line, e.Col, e.Msg})
 				}
@@ -73,6 +80,13 @@ path:line:col: warning: message and do not change the exit code.`,
 				}
 				for _, w := range warns {
 					fmt.Fprintln(a.stdout, w.String())
+				}
+				for _, h := range hosts {
+					list := strings.Join(h.Hosts, ", ")
+					if list == "" {
+						list = "none"
+					}
+					fmt.Fprintf(a.stdout, "%s: step %s: link hosts: %s\n", h.File, h.Step, list)
 				}
 				if len(all) == 0 {
 					fmt.Fprintf(a.stdout, "%d campaign file(s) valid\n", len(files))
@@ -179,4 +193,44 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
+}
+
+// stepHosts are the link hosts of one step of a campaign file.
+type stepHosts struct {
+	File     string   `json:"file"`
+	Campaign string   `json:"campaign"`
+	Step     string   `json:"step"`
+	Hosts    []string `json:"hosts"`
+}
+
+// linkHostsOf lists, per step of sp, the hosts written in the templates
+// the step uses (its content blocks name them by path; its subjects are
+// keyed by step), which are the only hosts click tracking signs besides
+// the link_hosts setting.
+func linkHostsOf(file string, sp *campaign.Spec) []stepHosts {
+	var out []stepHosts
+	keys := make([]string, 0, len(sp.Templates))
+	for k := range sp.Templates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, st := range sp.Steps {
+		b, _ := json.Marshal(st.Content) // the blocks' exported fields hold the template paths
+		content := string(b)
+		set := map[string]bool{}
+		for _, k := range keys {
+			if strings.Contains(content, k) || strings.HasPrefix(k, "steps."+st.ID+".") {
+				for _, h := range sp.Templates[k].LinkHosts() {
+					set[h] = true
+				}
+			}
+		}
+		hs := make([]string, 0, len(set))
+		for h := range set {
+			hs = append(hs, h)
+		}
+		sort.Strings(hs)
+		out = append(out, stepHosts{File: file, Campaign: sp.ID, Step: st.ID, Hosts: hs})
+	}
+	return out
 }

@@ -43,7 +43,7 @@ func writeAudience(t *testing.T, path string, n int) {
 // TestKillWorkerMidRun kills a worker process with SIGKILL while sends are
 // in flight and starts another: every recipient ends sent exactly once,
 // except the sends caught mid-submission, which are held as ambiguous
-// (sent at most once) and listed by `relais status` (SPEC §9).
+// (sent at most once) and listed by `relais status`.
 func TestKillWorkerMidRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for asynq to recover the killed worker's leases (about a minute)")

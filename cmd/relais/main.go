@@ -18,12 +18,13 @@ func main() {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// Exit codes (SPEC §2): 0 success, 1 user error (invalid file, refused
-// input), 2 internal or infrastructure error.
+// Exit codes, one table for every command (docs/operations.md): scripts
+// and CI tell "fix your input" from "try again later" from "stopped".
 const (
-	exitOK       = 0
-	exitUser     = 1
-	exitInternal = 2
+	exitOK          = 0   // done
+	exitUser        = 1   // user error: bad file, validation, refused request
+	exitInternal    = 2   // internal error or a service unavailable
+	exitInterrupted = 130 // interrupted (SIGINT / SIGTERM), as shells report it
 )
 
 // userError marks an error caused by the user's input (exit 1).
@@ -43,6 +44,14 @@ func userErr(err error) error {
 // userErrorf formats a user error.
 func userErrorf(format string, a ...any) error { return userError{fmt.Errorf(format, a...)} }
 
+// interrupted tells the user, on stderr, what an interruption left
+// undone and the command that picks it up again (the same one: runs are
+// idempotent by their key), and exits 130.
+func (a *app) interrupted(what, resume string) error {
+	fmt.Fprintf(a.stderr, "relais: interrupted; %s. Resume with:\n  %s\n", what, resume)
+	return silentError{exitInterrupted}
+}
+
 // silentError carries an exit code for an error already printed.
 type silentError struct{ code int }
 
@@ -55,6 +64,10 @@ func exitCode(err error, stderr io.Writer) int {
 	var s silentError
 	if errors.As(err, &s) {
 		return s.code
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "relais: interrupted")
+		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "relais:", err)
 	var u userError

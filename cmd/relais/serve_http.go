@@ -23,27 +23,36 @@ import (
 	"github.com/relais-dev/relais/internal/web"
 )
 
+// httpServer wraps h with every timeout: a slow or idle client cannot
+// hold a connection (and its goroutine) for ever.
+func (a *app) httpServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: a.cfg.HTTPReadTimeout,
+		WriteTimeout: a.cfg.HTTPWriteTimeout, IdleTimeout: a.cfg.HTTPIdleTimeout, MaxHeaderBytes: 64 << 10}
+}
+
 // httpHandler assembles the api role's HTTP server: the JSON API, tracking
 // endpoints, Twilio webhooks and MMS media, the dashboard, /metrics and
-// health. The returned function flushes pending events and closes the
-// dashboard after the server stopped.
-func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (http.Handler, func(), error) {
+// health. With admin_addr set, the dashboard and /metrics move to a second
+// handler, admin, for that listener (nil otherwise); on the public
+// listener /metrics then needs an API key. The returned function flushes
+// pending events and closes the dashboard after the servers stopped.
+func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http.Handler, closeAll func(), err error) {
 	m := d.metrics
 	bat := tracking.NewBatcher(events.NewSink(d.store), 0, 0)
 	if err := m.Register(bat.Collectors()...); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	insp := asynq.NewInspector(d.redisOpt)
 	if err := m.WatchQueues(insp, queue.Transactional, queue.Marketing, queue.Maintenance); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	track := tracking.NewHandler(tracking.Deps{Signer: d.signer, Events: bat, Unsubscriber: d.feedback,
 		Viewer: d.feedback, Responses: d.feedback, LandingURL: a.cfg.LandingURL, Log: a.log})
 	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, GitCommit: func() string { return scheduler.GitCommit(a.cfg.CampaignsDir) },
 		RunCommit: (&audit.Locator{Dir: a.cfg.CampaignsDir}).Commit, CheckKey: keyChecker(d.store, apikey.ScopeReports),
-		Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
+		LookupKey: keyLookup(d.store, apikey.ScopeReports), Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	deps := httpapi.Deps{Channels: d.channels, Store: d.store, API: d.store, Campaigns: d.catalog, Planner: a.planner(d), Events: d.store,
 		Signer: d.signer, Tracking: track, Dashboard: dash, Metrics: m.Handler(),
@@ -62,10 +71,20 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (http.Handler, func
 		mux.Handle("/", dash)
 		deps.Dashboard = mux
 	}
+	if a.cfg.AdminAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/ui/", deps.Dashboard)
+		mux.Handle("/metrics", deps.Metrics)
+		mux.Handle("/healthz", deps.Healthz)
+		admin = mux
+		deps.Dashboard, deps.Metrics = nil, nil
+	} else {
+		deps.MetricsScopes = []string{apikey.ScopeMetrics, apikey.ScopeReports}
+	}
 	var srv http.Handler = httpapi.NewServer(deps)
 	emailHooks, err := a.emailHooks(d)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if emailHooks != nil {
 		mux := http.NewServeMux()
@@ -73,12 +92,12 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (http.Handler, func
 		mux.Handle("/", srv)
 		srv = mux
 	}
-	closeAll := func() {
+	closeAll = func() {
 		_ = bat.Close()
 		dash.Close()
 		_ = insp.Close()
 	}
-	return srv, closeAll, nil
+	return srv, admin, closeAll, nil
 }
 
 func healthz(w http.ResponseWriter, _ *http.Request) {
@@ -107,18 +126,39 @@ func (a *app) readyz(d *deps) http.Handler {
 // keyChecker verifies a dashboard login: a valid, unrevoked API key with
 // scope (or admin).
 func keyChecker(st store.Store, scope string) web.KeyChecker {
-	return func(ctx context.Context, key string) (bool, error) {
+	return func(ctx context.Context, key string) (web.Identity, bool, error) {
 		id, ok := apikey.ID(key)
 		if !ok {
-			return false, nil
+			return web.Identity{}, false, nil
 		}
 		k, err := st.GetAPIKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
+			return web.Identity{}, false, nil
 		}
 		if err != nil {
-			return false, err
+			return web.Identity{}, false, err
 		}
-		return apikey.Verify(key, k) && apikey.Allows(k, scope), nil
+		if !apikey.Verify(key, k) || !apikey.Allows(k, scope) {
+			return web.Identity{}, false, nil
+		}
+		return web.Identity{KeyID: k.ID, Admin: apikey.Allows(k, apikey.ScopeAdmin)}, true, nil
+	}
+}
+
+// keyLookup re-checks a dashboard session's key on each request: revoked
+// or stripped of scope, the session ends.
+func keyLookup(st store.Store, scope string) web.KeyLookup {
+	return func(ctx context.Context, id string) (web.Identity, bool, error) {
+		k, err := st.GetAPIKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return web.Identity{}, false, nil
+		}
+		if err != nil {
+			return web.Identity{}, false, err
+		}
+		if !k.RevokedAt.IsZero() || !apikey.Allows(k, scope) {
+			return web.Identity{}, false, nil
+		}
+		return web.Identity{KeyID: k.ID, Admin: apikey.Allows(k, apikey.ScopeAdmin)}, true, nil
 	}
 }

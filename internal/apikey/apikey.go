@@ -27,12 +27,13 @@ const (
 	ScopeRuns     = "runs"     // start and read runs
 	ScopeContacts = "contacts" // upsert, import, export, forget, consent
 	ScopeEvents   = "events"   // responses and conversions
-	ScopeReports  = "reports"  // read reports
-	ScopeAdmin    = "admin"
+	ScopeReports  = "reports"  // read reports, the dashboard (read-only)
+	ScopeMetrics  = "metrics"  // scrape /metrics
+	ScopeAdmin    = "admin"    // everything, including queue actions
 )
 
 // AllScopes lists the valid scopes in a stable order.
-var AllScopes = []string{ScopeSend, ScopeRuns, ScopeContacts, ScopeEvents, ScopeReports, ScopeAdmin}
+var AllScopes = []string{ScopeSend, ScopeRuns, ScopeContacts, ScopeEvents, ScopeReports, ScopeMetrics, ScopeAdmin}
 
 const (
 	idBytes     = 6

@@ -171,11 +171,12 @@ func (s *FileSource) eachCSV(ctx context.Context, f io.Reader, fn func(c *contac
 			s.rowError(line, fmt.Sprintf("%d columns, the header has %d", len(rec), len(cols)))
 			continue
 		}
-		c, reason := buildCSV(cols, rec, checkUTF8)
+		c, reason, warns := buildCSV(cols, rec, checkUTF8)
 		if reason != "" {
 			s.rowError(line, reason)
 			continue
 		}
+		s.rowWarnings(line, warns)
 		if c == nil {
 			continue // every cell empty: the trailing ";;;;" rows spreadsheets export
 		}
@@ -186,7 +187,7 @@ func (s *FileSource) eachCSV(ctx context.Context, f io.Reader, fn func(c *contac
 }
 
 // buildCSV turns one record into a contact, or says why it cannot.
-func buildCSV(cols []column, rec []string, checkUTF8 bool) (*contact.Contact, string) {
+func buildCSV(cols []column, rec []string, checkUTF8 bool) (*contact.Contact, string, []string) {
 	empty := true
 	for _, cell := range rec {
 		if strings.TrimSpace(cell) != "" {
@@ -195,20 +196,21 @@ func buildCSV(cols []column, rec []string, checkUTF8 bool) (*contact.Contact, st
 		}
 	}
 	if empty {
-		return nil, ""
+		return nil, "", nil
 	}
 	c := &contact.Contact{}
 	for i := range cols {
 		cell := strings.TrimSpace(rec[i])
 		if checkUTF8 && !utf8.ValidString(cell) {
-			return nil, fmt.Sprintf("column %q: invalid UTF-8 (is the file in two encodings?)", cols[i].header)
+			return nil, fmt.Sprintf("column %q: invalid UTF-8 (is the file in two encodings?)", cols[i].header), nil
 		}
 		if err := cols[i].apply(c, cell); err != nil {
-			return nil, err.Error()
+			return nil, err.Error(), nil
 		}
 	}
-	if err := finish(c); err != nil {
-		return nil, err.Error()
+	warns, err := finish(c)
+	if err != nil {
+		return nil, err.Error(), nil
 	}
-	return c, ""
+	return c, "", warns
 }

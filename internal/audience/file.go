@@ -32,6 +32,11 @@ type FileSource struct {
 	// reads the file twice) do not report the same rows again. The count
 	// and the first 100 errors are always kept (RowErrors).
 	OnRowError func(RowError)
+	// OnRowWarning, when set, is called (on the first complete pass only,
+	// like OnRowError) for what normalization changed in a kept row that
+	// the user should know of: a line break folded in a name, a country
+	// it could not read. Reason names the column, never quotes a cell.
+	OnRowWarning func(RowError)
 
 	format    string // "csv" or "jsonl"
 	csv       csvFormat
@@ -115,6 +120,15 @@ func (s *FileSource) rowError(line int, reason string) {
 	}
 	if s.OnRowError != nil {
 		s.OnRowError(e)
+	}
+}
+
+func (s *FileSource) rowWarnings(line int, warns []string) {
+	if s.complete || s.OnRowWarning == nil {
+		return
+	}
+	for _, w := range warns {
+		s.OnRowWarning(RowError{File: s.Path, Line: line, Reason: w})
 	}
 }
 

@@ -42,11 +42,12 @@ func (s *FileSource) eachJSONL(ctx context.Context, f io.Reader, fn func(c *cont
 		if len(b) == 0 {
 			continue
 		}
-		c, err := s.buildJSON(b)
+		c, warns, err := s.buildJSON(b)
 		if err != nil {
 			s.rowError(line, err.Error())
 			continue
 		}
+		s.rowWarnings(line, warns)
 		if err := fn(c); err != nil {
 			return err
 		}
@@ -57,23 +58,24 @@ func (s *FileSource) eachJSONL(ctx context.Context, f io.Reader, fn func(c *cont
 	return nil
 }
 
-func (s *FileSource) buildJSON(b []byte) (*contact.Contact, error) {
+func (s *FileSource) buildJSON(b []byte) (*contact.Contact, []string, error) {
 	var rec map[string]any
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	if err := d.Decode(&rec); err != nil || rec == nil {
-		return nil, fmt.Errorf("not a JSON object")
+		return nil, nil, fmt.Errorf("not a JSON object")
 	}
 	c := &contact.Contact{}
 	for k, v := range rec {
 		if err := s.applyJSON(c, k, v); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if err := finish(c); err != nil {
-		return nil, err
+	warns, err := finish(c)
+	if err != nil {
+		return nil, nil, err
 	}
-	return c, nil
+	return c, warns, nil
 }
 
 func (s *FileSource) applyJSON(c *contact.Contact, key string, v any) error {

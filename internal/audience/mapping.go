@@ -13,7 +13,7 @@ import (
 )
 
 // Mapping says what each column of an import file means when its header
-// is not a canonical field name (SPEC §4). The zero value and nil both map
+// is not a canonical field name. The zero value and nil both map
 // nothing: canonical headers map to themselves, others become attributes
 // named by their header with automatic number detection.
 type Mapping struct {

@@ -173,11 +173,24 @@ func setField(c *contact.Contact, name, v string) error {
 }
 
 // finish normalizes a parsed contact and rejects what normalization cannot
-// fix without guessing.
-func finish(c *contact.Contact) error {
+// fix without guessing. warns say what normalization changed that the
+// user should know of (a line break folded in a name, a country it could
+// not read), naming the column, never quoting the cell.
+func finish(c *contact.Contact) (warns []string, err error) {
+	for _, f := range []struct {
+		name string
+		v    string
+	}{{"title", c.Title}, {"first_name", c.FirstName}, {"last_name", c.LastName}, {"company", c.Company}} {
+		if _, changed := contact.FoldSpaces(f.v); changed {
+			warns = append(warns, f.name+": line breaks or repeated spaces replaced by one space")
+		}
+	}
+	if _, ok := contact.NormalizeCountry(c.Address.Country); !ok {
+		warns = append(warns, "country: not a known country name or ISO code; kept as written")
+	}
 	c.Normalize()
 	if c.Kind != contact.KindPerson && c.Kind != contact.KindBusiness {
-		return errors.New(`kind must be "person" or "business" (map other values with a values map)`)
+		return nil, errors.New(`kind must be "person" or "business" (map other values with a values map)`)
 	}
-	return nil
+	return warns, nil
 }

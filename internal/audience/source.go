@@ -1,7 +1,7 @@
 // Package audience turns an audience (the contact store or a CSV/JSONL
 // file, with an optional column mapping) into a stream of contacts,
 // filtered by a where expression, cut to a Pareto top and de-duplicated,
-// without ever holding the audience in memory (SPEC §3, §4, §9).
+// without ever holding the audience in memory.
 package audience
 
 import (

@@ -124,7 +124,7 @@ type mapTarget struct {
 	field, attr string
 }
 
-// parseMapping reads a mapping file (SPEC §4): "Header: field" or
+// parseMapping reads a mapping file: "Header: field" or
 // "Header: {field|attr: x, type: …, values: {…}, format: …}". Problems are
 // reported in the mapping file. Only the targets matter here; the audience
 // importer applies types and value maps.

@@ -33,7 +33,7 @@ func (b *blockDecoder) Errorf(n *yaml.Node, format string, args ...any) {
 func (b *blockDecoder) File(v *yaml.Node, what string, use channel.FileUse) string {
 	s := b.d.str(v, what)
 	if s != "" {
-		b.pos.files = append(b.pos.files, fileRef{rel: s, node: v, use: fileUseOf(use)})
+		b.pos.files = append(b.pos.files, fileRef{rel: s, node: v, use: fileUseOf(use), channel: b.channel})
 	}
 	if use == channel.UseShortText {
 		b.pos.texts = append(b.pos.texts, textRef{step: b.step, channel: b.channel, rel: s, node: v})

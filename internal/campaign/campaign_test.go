@@ -276,3 +276,57 @@ func TestCSVHeader(t *testing.T) {
 		})
 	}
 }
+
+// TestYAMLSyntaxLine: yaml.v3 counts some syntax errors' lines from zero;
+// the error must name the line the user has to edit.
+func TestYAMLSyntaxLine(t *testing.T) {
+	tests := []struct {
+		name, src string
+		line      int
+	}{
+		{"unclosed flow sequence", "id: a\nname: b\npurpose: marketing\nchannels:\n  - email\naudience:\n  file: a.csv\nsteps: [1, 2\n", 8},
+		{"bad indentation", "id: a\nname: b\naudience:\n  file: a.csv\n where: x\n", 5},
+		{"mapping in plain value", "id: a\nname: b\nsteps: c: d\n", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "x.yaml")
+			if err := os.WriteFile(p, []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			errs := Validate(p)
+			if len(errs) != 1 || errs[0].Line != tc.line || !strings.Contains(errs[0].Msg, "YAML syntax") {
+				t.Errorf("got %v, want one YAML syntax error on line %d", Errors(errs), tc.line)
+			}
+		})
+	}
+}
+
+// TestDuplicateIDsNameBothFiles: two files with one campaign id are both
+// errors, each naming the other, and neither is loaded.
+func TestDuplicateIDsNameBothFiles(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, "testdata/ok", dir)
+	camp := filepath.Join(dir, "campaigns")
+	src, err := os.ReadFile(filepath.Join(camp, "printemps-2027.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(camp, "copie.yaml"), append([]byte("id: printemps-2027\n"), src...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(camp, "copie.yaml"), filepath.Join(camp, "printemps-2027.yaml")
+	check := func(t *testing.T, errs []Error) {
+		t.Helper()
+		if len(errs) != 2 || errs[0].File != a || !strings.Contains(errs[0].Msg, b) || errs[1].File != b || !strings.Contains(errs[1].Msg, a) {
+			t.Errorf("want one error per file naming the other, got:\n%s", Errors(errs))
+		}
+	}
+	specs, errs := LoadAll([]string{camp})
+	check(t, errs)
+	if len(specs) != 0 {
+		t.Errorf("loaded %d specs, want none", len(specs))
+	}
+	errs, _ = Loader{}.ValidateFiles([]string{a, b})
+	check(t, errs)
+}

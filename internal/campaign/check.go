@@ -236,6 +236,7 @@ func (c *checker) compileTemplates() {
 		if f.use == useSMS && c.sp.Purpose == Marketing && !render.ContainsOptOut(string(b)) {
 			c.errorf(f.node, "marketing SMS/MMS template %s has no STOP opt-out mention (e.g. \"STOP au 36180\")", f.rel)
 		}
+		c.checkUnsubscribeLink(f, t)
 		for _, ref := range t.Fields() {
 			if msg := c.fieldProblem(ref.Path); msg != "" {
 				c.errs = append(c.errs, Error{File: tplPath, Line: ref.Line, Col: ref.Col, Msg: msg})
@@ -249,9 +250,38 @@ func (c *checker) compileTemplates() {
 	}
 }
 
+// checkUnsubscribeLink warns when a marketing email's HTML or text
+// template shows no unsubscribe link: the List-Unsubscribe header alone
+// is not shown by every mail client, and the law wants a visible way out
+// in each message. A warning, not an error: the link may come from a
+// template the author includes in a way validate cannot follow.
+func (c *checker) checkUnsubscribeLink(f fileRef, t *render.Template) {
+	if c.sp.Purpose != Marketing || (f.use != useHTML && f.use != useText) || f.channel == "" || c.reg == nil {
+		return
+	}
+	if d, ok := c.reg.Lookup(f.channel); !ok || !d.Tracked {
+		return
+	}
+	for _, ref := range t.Fields() {
+		if strings.TrimPrefix(ref.Path, ".") == "Links.Unsubscribe" {
+			return
+		}
+	}
+	c.warns = append(c.warns, Warning{File: c.file, Line: f.node.Line, Col: f.node.Column,
+		Msg: fmt.Sprintf("marketing %s template %s shows no unsubscribe link ({{.Links.Unsubscribe}})", f.channel, f.rel)})
+}
+
 // subject compiles an inline subject; positions are inside the campaign
 // file, at the subject's value.
 func (c *checker) subject(key, src string, n *yaml.Node) {
+	if i := strings.IndexAny(src, "\r\n"); i >= 0 {
+		// A header is one line: a line break in a subject is a typo in
+		// the YAML (a quoted "\n", a block scalar), never what the author
+		// wants mail clients to show.
+		line, col := exprPos(n, 1, i)
+		c.errs = append(c.errs, Error{File: c.file, Line: line, Col: col, Msg: "subject contains a line break; a subject is one line"})
+		return
+	}
 	t, err := render.Parse(key, render.Text, src)
 	if err != nil {
 		c.templateError(c.file, n, err)

@@ -13,13 +13,14 @@ import (
 	"github.com/relais-dev/relais/internal/render"
 )
 
-// Known keys per mapping. They are the contract of SPEC §3: keys may be
+// Known keys per mapping. They are the contract of the campaign format (docs/campaign-format.md): keys may be
 // added here, never renamed or dropped. The keys named after channels
 // (step blocks, sender, limits, cost) come from the channel registry.
 var (
 	// TopLevelKeys lists every key a campaign file may have at its top
 	// level (the JSON Schema in docs/ is tested against it).
-	TopLevelKeys   = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous"}
+	TopLevelKeys = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous",
+		"max_recipients", "transactional_reason"}
 	audienceKeys   = []string{"source", "file", "mapping", "where", "top", "database", "query"}
 	topKeys        = []string{"by", "percent"}
 	postalKeys     = []string{"name", "lines"}

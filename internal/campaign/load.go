@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -123,7 +124,7 @@ func (l Loader) ValidateWithWarnings(path string) ([]Error, []Warning) {
 	if c == nil {
 		return errs, nil
 	}
-	return errs, c.sampleWarnings(sp)
+	return errs, c.warnings(sp)
 }
 
 // LoadAll loads every campaign under paths: a path is a campaign file or
@@ -155,21 +156,68 @@ func (l Loader) LoadAll(paths []string) ([]*Spec, []Error) {
 		}
 	}
 	var specs []*Spec
-	byID := map[string]string{}
+	ids := map[string]string{}
 	for _, f := range files {
 		sp, es := l.load(f)
 		errs = append(errs, es...)
+		if sp != nil {
+			ids[f] = sp.ID
+		}
 		if sp == nil || len(es) > 0 {
 			continue
 		}
-		if other, dup := byID[sp.ID]; dup {
-			errs = append(errs, Error{File: f, Line: 1, Col: 1, Msg: fmt.Sprintf("campaign id %q is also used by %s", sp.ID, other)})
-			continue
-		}
-		byID[sp.ID] = f
 		specs = append(specs, sp)
 	}
+	dups := DuplicateIDs(ids)
+	errs = append(errs, dups...)
+	specs = slices.DeleteFunc(specs, func(sp *Spec) bool {
+		return slices.ContainsFunc(dups, func(e Error) bool { return e.File == sp.Path })
+	})
 	return specs, errs
+}
+
+// ValidateFiles is ValidateWithWarnings for each file, plus an error on
+// every file whose campaign id another file also uses: runs, reports and
+// the ledger know a campaign by its id, so two files with one id would
+// make one of them silently unreachable.
+func (l Loader) ValidateFiles(files []string) ([]Error, []Warning) {
+	var errs []Error
+	var warns []Warning
+	ids := map[string]string{}
+	for _, f := range files {
+		sp, es, c := l.loadChecked(f)
+		errs = append(errs, es...)
+		if c == nil {
+			continue
+		}
+		ids[f] = sp.ID
+		warns = append(warns, c.warnings(sp)...)
+	}
+	return append(errs, DuplicateIDs(ids)...), warns
+}
+
+// DuplicateIDs returns one error per file (ids: file → campaign id) whose
+// id another file also uses, naming the other files, so that each file is
+// reported where the user will look for it.
+func DuplicateIDs(ids map[string]string) []Error {
+	byID := map[string][]string{}
+	for f, id := range ids {
+		byID[id] = append(byID[id], f)
+	}
+	var errs []Error
+	for id, files := range byID {
+		if len(files) < 2 {
+			continue
+		}
+		slices.Sort(files)
+		for _, f := range files {
+			others := slices.DeleteFunc(slices.Clone(files), func(o string) bool { return o == f })
+			errs = append(errs, Error{File: f, Line: 1, Col: 1,
+				Msg: fmt.Sprintf("campaign id %q is also used by %s", id, strings.Join(others, ", "))})
+		}
+	}
+	sortErrors(errs)
+	return errs
 }
 
 // RootOf returns the repository root of a campaign file: the parent of
@@ -244,9 +292,34 @@ func yamlError(path string, err error) Error {
 	n, after, _ := strings.Cut(rest, ":")
 	var line int
 	if _, err := fmt.Sscanf(n, "%d", &line); err == nil {
-		e.Line, e.Msg = line, "YAML syntax: "+strings.TrimSpace(after)
+		problem := strings.TrimSpace(after)
+		e.Line, e.Msg = line+yamlLineShift(problem), "YAML syntax: "+problem
 	}
 	return e
+}
+
+// yamlZeroBasedProblems are the yaml.v3 problems whose "line N" counts
+// from zero (the parser's marks), so they would point one line early;
+// the scanner's problems already count from one.
+var yamlZeroBasedProblems = []string{
+	"did not find expected <document start>",
+	"did not find expected node content",
+	"did not find expected key",
+	"did not find expected '-' indicator",
+	"did not find expected ',' or ']'",
+	"did not find expected ',' or '}'",
+	"found a tab character that violates indentation",
+}
+
+// yamlLineShift is what to add to yaml.v3's line for problem so that it
+// names the line the user must edit.
+func yamlLineShift(problem string) int {
+	for _, p := range yamlZeroBasedProblems {
+		if strings.HasPrefix(problem, p) {
+			return 1
+		}
+	}
+	return 0
 }
 
 // checker runs the checks that need the decoded spec as a whole.
@@ -258,6 +331,9 @@ type checker struct {
 	// audience fields: attrs the audience file provides (nil: any attr).
 	attrs        []string
 	audienceHead []byte // the start of the audience file, for its header
+	// warns are the warnings found while checking (sampleWarnings adds
+	// those that need the audience's rows).
+	warns []Warning
 }
 
 // readFiles reads every referenced file into Spec.Files, reporting a
@@ -314,8 +390,38 @@ func (c *checker) readAudience(f fileRef, full string) {
 	c.sp.AudienceHash = hex.EncodeToString(h.Sum(nil))
 	if n <= MaxInlineAudience {
 		c.sp.Files[f.rel] = head.Bytes()
+		c.checkAudienceRows(f, head.Bytes())
 	}
 	c.audienceHead = head.Bytes()[:min(head.Len(), 64<<10)]
+}
+
+// checkAudienceRows refuses an audience file with nothing in it (a failed
+// export: the run would have nobody to expand) and warns when it has a
+// header and no rows, which sends nothing, silently otherwise.
+func (c *checker) checkAudienceRows(f fileRef, b []byte) {
+	if len(bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")))) == 0 {
+		c.errorf(f.node, "audience file %s is empty", f.rel)
+		return
+	}
+	switch strings.ToLower(filepath.Ext(f.rel)) {
+	case ".jsonl", ".ndjson", ".json":
+		return // no header: any line is a row
+	}
+	rows := 0
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		if i > 0 && len(bytes.TrimSpace(line)) > 0 {
+			rows++
+		}
+	}
+	if rows == 0 {
+		c.warns = append(c.warns, Warning{File: c.file, Line: f.node.Line, Col: f.node.Column,
+			Msg: fmt.Sprintf("audience file %s has a header and no rows: the campaign sends nothing", f.rel)})
+	}
+}
+
+// warnings are the checker's warnings and those of the audience sample.
+func (c *checker) warnings(sp *Spec) []Warning {
+	return append(slices.Clone(c.warns), c.sampleWarnings(sp)...)
 }
 
 // limitedBuffer keeps the first max bytes written and discards the rest.

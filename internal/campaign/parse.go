@@ -41,6 +41,9 @@ type fileRef struct {
 	rel  string
 	node *yaml.Node
 	use  fileUse
+	// channel is the channel whose block names the file ("" outside a
+	// step block: the audience, its mapping).
+	channel string
 }
 
 type exprRef struct {
@@ -94,6 +97,14 @@ func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
 			sp.Name = d.str(v, "name")
 		case "purpose":
 			sp.Purpose = d.oneOf(v, "purpose", knownPurposes)
+		case "max_recipients":
+			if f := d.float(v, "max_recipients"); f >= 1 && f == float64(int(f)) {
+				sp.MaxRecipients = int(f)
+			} else {
+				d.errorf(v, "max_recipients must be a whole number of at least 1")
+			}
+		case "transactional_reason":
+			sp.TransactionalReason = strings.TrimSpace(d.str(v, "transactional_reason"))
 		case "on_ambiguous":
 			sp.OnAmbiguous = d.oneOf(v, "on_ambiguous", knownAmbiguous)
 		case "audience":
@@ -170,6 +181,12 @@ func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
 			})
 		}
 	})
+	// A transactional message skips marketing consent: it must answer a
+	// request of one person (an API send). A stored audience makes it a
+	// bulk send that bypasses consent, allowed only when the file says why.
+	if sp.Purpose == Transactional && pos.audience != nil && sp.TransactionalReason == "" {
+		d.errorf(pos.audience, "purpose transactional with a stored audience bypasses consent: send through the API to one recipient, or say why in transactional_reason (and bound it with max_recipients)")
+	}
 	return sp, pos
 }
 

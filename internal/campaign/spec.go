@@ -15,19 +15,26 @@ const (
 	Transactional = "transactional"
 )
 
-// Spec is a loaded campaign file (SPEC §3). It is not modified after Load.
+// Spec is a loaded campaign file. It is not modified after Load.
 type Spec struct {
-	ID       string
-	Name     string
-	Purpose  string // Marketing (default) or Transactional
-	Audience Audience
-	Channels []string // preference order
-	Sender   Sender
-	Steps    []Step
-	Schedule *Schedule
-	Limits   Limits
-	Cost     Cost
-	// OnAmbiguous is "hold" (default) or "resend" (SPEC §9).
+	ID      string
+	Name    string
+	Purpose string // Marketing (default) or Transactional
+	// MaxRecipients bounds a bulk run of a transactional campaign over a
+	// stored audience (such a run bypasses marketing consent); 0 means
+	// the default, 1.
+	MaxRecipients int
+	// TransactionalReason says why a transactional campaign has a stored
+	// audience; without it such a campaign is invalid.
+	TransactionalReason string
+	Audience            Audience
+	Channels            []string // preference order
+	Sender              Sender
+	Steps               []Step
+	Schedule            *Schedule
+	Limits              Limits
+	Cost                Cost
+	// OnAmbiguous is "hold" (default) or "resend".
 	OnAmbiguous string
 
 	// Path is the campaign file's path as given to Load; Root the
@@ -161,6 +168,15 @@ func (sp *Spec) Template(key string) *render.Template {
 		return nil
 	}
 	return sp.Templates[key]
+}
+
+// RecipientBound is the most recipients a bulk run of a transactional
+// campaign may reach (MaxRecipients, default 1).
+func (sp *Spec) RecipientBound() int {
+	if sp.MaxRecipients > 0 {
+		return sp.MaxRecipients
+	}
+	return 1
 }
 
 // ChannelsFor returns the channel preference order of step s.

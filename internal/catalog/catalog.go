@@ -56,13 +56,28 @@ func (c *Catalog) Reload() []error {
 		return []error{err}
 	}
 	var errs []error
+	var specs []*campaign.Spec
+	ids := map[string]string{}
 	for _, f := range files {
 		sp, err := c.Loader.Load(f)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		c.Add(sp)
+		ids[f] = sp.ID
+		specs = append(specs, sp)
+	}
+	// Two files with one id: neither becomes live, both are reported;
+	// keeping one by file name would send a campaign nobody chose.
+	dup := map[string]bool{}
+	for _, e := range campaign.DuplicateIDs(ids) {
+		dup[e.File] = true
+		errs = append(errs, e)
+	}
+	for _, sp := range specs {
+		if !dup[sp.Path] {
+			c.Add(sp)
+		}
 	}
 	return errs
 }

@@ -64,6 +64,12 @@ type Message struct {
 	ResponseURL  string
 	Inserts      []Attachment
 
+	// LinkHosts are the hosts click tracking may sign links to: those
+	// written in the templates that rendered the message (never a URL
+	// that came from contact or API data). Nil: no restriction (a message
+	// not made by the composer).
+	LinkHosts []string
+
 	// Extra carries what a channel's composer hands its own senders
 	// beyond the fields above, so a new channel needs no new field here.
 	Extra map[string]any
@@ -104,6 +110,33 @@ func ReasonOf(err error, fallback string) string {
 		return r.ReasonCode()
 	}
 	return fallback
+}
+
+// ErrAmbiguous is wrapped by a sender when the message was handed over
+// completely but the provider's answer was lost (the connection dropped or
+// timed out after the end of an SMTP DATA, an HTTP request written without
+// a response). The provider may or may not have taken it: resending could
+// deliver it twice, so the worker holds the row for review instead (or
+// resends it once with the same identity under on_ambiguous: resend).
+var ErrAmbiguous = errors.New("outcome unknown: the provider may have taken the message")
+
+// IsAmbiguous reports whether err says the message may have been taken.
+func IsAmbiguous(err error) bool { return errors.Is(err, ErrAmbiguous) }
+
+// Handover hands a prepared message to the provider. It must be called at
+// most once.
+type Handover func(ctx context.Context) (Receipt, error)
+
+// Preparer is implemented by senders that wait for something before they
+// can hand a message over (a pooled connection, a per-domain rate slot).
+// The worker prepares first and marks the row submitting only once the
+// sender is ready, so that a process killed while waiting leaves rows that
+// were certainly not sent, rather than rows held as ambiguous.
+type Preparer interface {
+	// Prepare builds m and waits until it can be handed over. On success
+	// the caller must call exactly one of send and abandon; abandon gives
+	// back what Prepare took without sending.
+	Prepare(ctx context.Context, m *Message) (send Handover, abandon func(), err error)
 }
 
 // FileAttachment is a campaign file sent as an attachment or insert, its

@@ -130,7 +130,8 @@ func (r *Registry) Close() error {
 // failover sends through the first sender that accepts. A permanent
 // failure stops there (another provider would refuse the same address);
 // a temporary one moves on, since a provider's temporary refusal means it
-// did not take the message.
+// did not take the message; a lost answer (ErrAmbiguous) stops there too,
+// since the first provider may have taken it.
 type failover struct {
 	name    string
 	senders []Sender
@@ -142,8 +143,8 @@ func (f failover) Send(ctx context.Context, m *Message) (Receipt, error) {
 	var errs []error
 	for _, s := range f.senders {
 		rc, err := s.Send(ctx, m)
-		if err == nil || IsPermanent(err) {
-			return rc, err
+		if err == nil || IsPermanent(err) || IsAmbiguous(err) {
+			return rc, err // an ambiguous send may have gone: no other provider
 		}
 		errs = append(errs, err)
 		if ctx.Err() != nil {

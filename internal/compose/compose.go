@@ -6,6 +6,7 @@ package compose
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,10 +83,11 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 	if desc.SenderKey != "" {
 		sender = sp.Sender.For(desc.SenderKey)
 	}
+	rec := &recorder{sp: sp, hosts: []string{}}
 	ci := &channel.ComposeInput{
 		Content: st.Content[in.Channel], Step: st.ID, Channel: in.Channel,
 		Sender: sender, Postal: sp.Sender.PostalLines(),
-		Contact: in.Contact, Data: d, Templates: sp,
+		Contact: in.Contact, Data: d, Templates: rec,
 	}
 	if c.MediaURL != nil {
 		ci.MediaURL = func(ref string) (string, error) { return c.MediaURL(sp, ref) }
@@ -93,8 +95,28 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 	if err := desc.Block.Compose(ci, m); err != nil {
 		return nil, err
 	}
+	slices.Sort(rec.hosts)
+	m.LinkHosts = slices.Compact(rec.hosts)
 	return m, nil
 }
+
+// recorder executes the campaign's templates for a channel composer and
+// collects the link hosts of those it ran.
+type recorder struct {
+	sp    *campaign.Spec
+	hosts []string
+}
+
+func (r *recorder) Execute(key string, d *render.Data) (string, error) {
+	if t := r.sp.Template(key); t != nil {
+		r.hosts = append(r.hosts, t.LinkHosts()...)
+	}
+	return r.sp.Execute(key, d)
+}
+
+func (r *recorder) File(path string) []byte { return r.sp.File(path) }
+
+func (r *recorder) SubjectKey(step, ch string) string { return r.sp.SubjectKey(step, ch) }
 
 // channels returns the registry messages are composed with.
 func (c *Composer) channels() *channel.Registry {

@@ -20,7 +20,7 @@ import (
 )
 
 // Config is relais' configuration. Empty infrastructure URLs select
-// embedded mode for that part (SPEC §1).
+// embedded mode for that part.
 type Config struct {
 	// RedisURL (RELAIS_REDIS_URL) is the asynq queue: redis://,
 	// rediss://, redis-sentinel://[:pw@]h1:26379,h2:26379/master[?db=N]
@@ -63,6 +63,26 @@ type Config struct {
 	// HTTPAddr (RELAIS_HTTP_ADDR) is the API/dashboard listen address.
 	// Default: 127.0.0.1:8080.
 	HTTPAddr string `yaml:"http_addr"`
+	// AdminAddr (RELAIS_ADMIN_ADDR), when set, is a second listener that
+	// alone serves the dashboard (/ui/) and /metrics, so the public
+	// listener (tracking, webhooks, API) does not expose them. Empty: both
+	// are on http_addr, and /metrics asks for an API key.
+	AdminAddr string `yaml:"admin_addr"`
+	// HTTPReadTimeout bounds reading one request, body included (a slow
+	// client is cut). Default: 60s.
+	HTTPReadTimeout time.Duration `yaml:"http_read_timeout"`
+	// HTTPWriteTimeout bounds writing one response. Default: 120s.
+	HTTPWriteTimeout time.Duration `yaml:"http_write_timeout"`
+	// HTTPIdleTimeout closes a kept-alive connection idle this long.
+	// Default: 120s.
+	HTTPIdleTimeout time.Duration `yaml:"http_idle_timeout"`
+	// LinkHosts are hosts click tracking signs links to in every message,
+	// beyond those written in its templates (a link whose URL comes from
+	// API data, such as an order page). Default: none.
+	LinkHosts []string `yaml:"link_hosts"`
+	// RenderTimeout is the time budget of rendering one message; a
+	// template over it fails that message (render_error). Default: 200ms.
+	RenderTimeout time.Duration `yaml:"render_timeout"`
 	// OpsAddr (RELAIS_OPS_ADDR), when set, is where a `relais serve`
 	// without the api role answers /healthz, /readyz and /metrics, so
 	// worker processes can be probed and scraped. Default: none.
@@ -115,17 +135,21 @@ type Config struct {
 // Default returns the configuration with every default applied.
 func Default() Config {
 	return Config{
-		HTTPAddr:        "127.0.0.1:8080",
-		CampaignsDir:    "campaigns",
-		DataDir:         "var",
-		Concurrency:     50,
-		ShutdownTimeout: 30 * time.Second,
-		TaskRetention:   time.Hour,
-		LogLevel:        "info",
-		Policy:          policy.DefaultRules(),
-		Print:           postal.DefaultLayout(),
-		Retention:       DefaultRetentionConfig(),
-		Deliverability:  DefaultDeliverability(),
+		HTTPAddr:         "127.0.0.1:8080",
+		HTTPReadTimeout:  60 * time.Second,
+		HTTPWriteTimeout: 120 * time.Second,
+		HTTPIdleTimeout:  120 * time.Second,
+		RenderTimeout:    200 * time.Millisecond,
+		CampaignsDir:     "campaigns",
+		DataDir:          "var",
+		Concurrency:      50,
+		ShutdownTimeout:  30 * time.Second,
+		TaskRetention:    time.Hour,
+		LogLevel:         "info",
+		Policy:           policy.DefaultRules(),
+		Print:            postal.DefaultLayout(),
+		Retention:        DefaultRetentionConfig(),
+		Deliverability:   DefaultDeliverability(),
 	}
 }
 
@@ -146,6 +170,7 @@ var env = []struct {
 	{"RELAIS_PUBLIC_URL", func(c *Config, v string) error { c.PublicURL = v; return nil }},
 	{"RELAIS_LANDING_URL", func(c *Config, v string) error { c.LandingURL = v; return nil }},
 	{"RELAIS_HTTP_ADDR", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+	{"RELAIS_ADMIN_ADDR", func(c *Config, v string) error { c.AdminAddr = v; return nil }},
 	{"RELAIS_OPS_ADDR", func(c *Config, v string) error { c.OpsAddr = v; return nil }},
 	{"RELAIS_CAMPAIGNS_DIR", func(c *Config, v string) error { c.CampaignsDir = v; return nil }},
 	{"RELAIS_DATA_DIR", func(c *Config, v string) error { c.DataDir = v; return nil }},
@@ -185,7 +210,7 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("%s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+			return c, decodeError(file, err)
 		}
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return c, fmt.Errorf("config: %w", err)
@@ -240,6 +265,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "must be positive")
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"http_read_timeout", c.HTTPReadTimeout}, {"http_write_timeout", c.HTTPWriteTimeout},
+		{"http_idle_timeout", c.HTTPIdleTimeout}, {"render_timeout", c.RenderTimeout}} {
+		if d.v <= 0 {
+			bad(d.key, "must be positive")
+		}
 	}
 	if c.TaskRetention < 0 {
 		bad("task_retention", "must not be negative")

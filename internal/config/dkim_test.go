@@ -85,7 +85,7 @@ func TestDKIMConfig(t *testing.T) {
 			env: map[string]string{"RELAIS_DKIM_PRIVATE_KEY": string(edPEM)}, want: []string{"dupont.example/s1/ed25519.PrivateKey"}},
 		{name: "key from the environment only", file: "dkim: {domain: dupont.example, selector: s1}\n",
 			env: map[string]string{"RELAIS_DKIM_PRIVATE_KEY": string(edPEM)}, want: []string{"dupont.example/s1/ed25519.PrivateKey"}},
-		{name: "unknown key", file: "dkim: {domain: dupont.example, selector: s1, private_key: x}\n", wantErr: "field private_key not found"},
+		{name: "unknown key", file: "dkim: {domain: dupont.example, selector: s1, private_key: x}\n", wantErr: `unknown key "private_key" in dkim of `},
 		{name: "unreadable file", file: "dkim: {domain: dupont.example, selector: s1, private_key_file: " + keys["missing"] + "}\n",
 			wantErr: "dkim.private_key_file: cannot read the key"},
 		{name: "not PEM", file: "dkim: {domain: dupont.example, selector: s1, private_key_file: " + keys["bad"] + "}\n",

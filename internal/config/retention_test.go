@@ -26,7 +26,7 @@ func TestRetentionConfig(t *testing.T) {
 		{name: "bad period", file: "retention: {older_than: trois ans}\n", wantErr: `line 1: "trois ans": want 3y`},
 		{name: "zero period", file: "retention: {older_than: 0y}\n", wantErr: "must be positive"},
 		{name: "bad cron", file: "retention: {cron: \"30 3 * *\"}\n", wantErr: "retention.cron: bad cron expression"},
-		{name: "unknown key", file: "retention: {older: 3y}\n", wantErr: "field older not found"},
+		{name: "unknown key", file: "retention: {older: 3y}\n", wantErr: `unknown key "older" in retention of `},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -56,7 +56,7 @@ type Contact struct {
 }
 
 // CanonicalFields lists the column names recognized as they are in import
-// headers and visible by these names in expressions (SPEC §4).
+// headers and visible by these names in expressions.
 var CanonicalFields = []string{
 	"external_id", "title", "first_name", "last_name", "company", "email", "phone",
 	"address_line1", "address_line2", "address_line3", "address_line4",

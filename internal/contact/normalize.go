@@ -10,7 +10,7 @@ import (
 )
 
 // Defaults filled by (*Contact).Normalize when a field is empty. The
-// audience is mostly French (SPEC §4), so France is the default everywhere.
+// audience is mostly French, so France is the default everywhere.
 const (
 	DefaultCountry  = "FR"
 	DefaultLocale   = "fr-FR" // BCP 47, as golang.org/x/text expects for number and date formatting
@@ -94,7 +94,9 @@ func IsMobile(e164 string) bool {
 	return false
 }
 
-// Normalize trims every text field, fills the defaults (Kind "person",
+// Normalize trims every text field, folds white space inside names (a
+// line break in a name is never meant), maps country names and codes to
+// ISO codes (NormalizeCountry), fills the defaults (Kind "person",
 // Address.Country "FR", Locale "fr-FR", Timezone "Europe/Paris"), sets
 // EmailNorm (empty when Email is invalid, so the address is kept but
 // flagged) and converts Phone to E.164 using the address country as the
@@ -114,7 +116,10 @@ func (c *Contact) Normalize() {
 	if c.Kind == "" {
 		c.Kind = DefaultKind
 	}
-	c.Address.Country = strings.ToUpper(c.Address.Country)
+	for _, p := range []*string{&c.Title, &c.FirstName, &c.LastName, &c.Company} {
+		*p, _ = FoldSpaces(*p)
+	}
+	c.Address.Country, _ = NormalizeCountry(c.Address.Country)
 	if c.Address.Country == "" {
 		c.Address.Country = DefaultCountry
 	}

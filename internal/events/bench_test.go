@@ -11,7 +11,7 @@ import (
 
 // BenchmarkBatcherToSQLite measures opens going through the tracking
 // batcher (defaults: 500 events or 200 ms) into SQLite through Sink; it
-// reports events persisted per second (SPEC §9 asks ≥ 10,000 for the
+// reports events persisted per second (the goal is ≥ 10,000 for the
 // pixel). Add is called from parallel goroutines, as the HTTP handlers do.
 func BenchmarkBatcherToSQLite(b *testing.B) {
 	s := openStore(b)

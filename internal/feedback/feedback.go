@@ -63,7 +63,7 @@ var (
 
 // Unsubscribe withdraws the marketing consent of the message's contact on
 // its channel, with the click as proof, and suppresses the address so
-// that no later marketing message reaches it (SPEC §4). Idempotent.
+// that no later marketing message reaches it. Idempotent.
 func (f *Feedback) Unsubscribe(ctx context.Context, cl tracking.Claims, source string) error {
 	row, err := f.Store.GetLedger(ctx, cl.LedgerID)
 	if err != nil {
@@ -164,7 +164,7 @@ func (f *Feedback) now() time.Time {
 }
 
 // SuppressOnFailure suppresses an address a provider refused for good
-// (SPEC §4–5: a hard bounce, a landline or an invalid number is not tried
+// (a hard bounce, a landline or an invalid number is not tried
 // again; Twilio's 21610 means the person texted STOP to the sender).
 // Other reasons change nothing.
 func (f *Feedback) SuppressOnFailure(ctx context.Context, row *store.LedgerRow, c *contact.Contact, reason string) error {

@@ -112,7 +112,7 @@ func (s *Scheduler) runSpec(ctx context.Context, id int64) (store.Run, *campaign
 }
 
 // Payload is a follow-up task's payload: ids only, no personal data on
-// Redis (SPEC §4).
+// Redis.
 type Payload struct {
 	RunID     int64  `json:"r"`
 	StepID    string `json:"s"`

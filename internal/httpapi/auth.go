@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,8 +18,9 @@ import (
 type ctxKey struct{}
 
 // auth checks the bearer key (401 when absent, malformed, unknown,
-// revoked or wrong), its scope (403) and its token bucket (429) before h.
-func (s *Server) auth(scope string, h http.HandlerFunc) http.Handler {
+// revoked or wrong), its scope (403; any of scope and alt is enough) and
+// its token bucket (429) before h.
+func (s *Server) auth(scope string, h http.HandlerFunc, alt ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		tok = strings.TrimSpace(tok)
@@ -44,7 +46,7 @@ func (s *Server) auth(scope string, h http.HandlerFunc) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		if !apikey.Allows(k, scope) {
+		if !apikey.Allows(k, scope) && !slices.ContainsFunc(alt, func(a string) bool { return apikey.Allows(k, a) }) {
 			writeError(w, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
 				Message: "this API key lacks the scope " + strconv.Quote(scope)})
 			return

@@ -99,6 +99,7 @@ func newEnv(t *testing.T, backend string, opt func(*httpapi.Deps)) *env {
 	cat := catalog.New(filepath.Join("testdata", "campaigns"))
 	cat.Add(loadCampaign(t, "confirm"))
 	cat.Add(loadCampaign(t, "news"))
+	cat.Add(loadCampaign(t, "notice"))
 	signer, err := tracking.SignerFromSecrets(string(secret))
 	if err != nil {
 		t.Fatal(err)

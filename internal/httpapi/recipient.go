@@ -14,7 +14,7 @@ import (
 )
 
 // Recipient is a contact as the API takes it: the canonical fields of
-// SPEC §4 (as in import headers) plus free attributes. Empty fields leave
+// in contact imports (as in import headers) plus free attributes. Empty fields leave
 // a stored contact's value as it is (the store merges).
 type Recipient struct {
 	ExternalID    string         `json:"external_id,omitempty"`

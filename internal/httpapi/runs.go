@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/relais-dev/relais/internal/apikey"
+	"github.com/relais-dev/relais/internal/audience"
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -20,16 +24,19 @@ type StartRunRequest struct {
 
 // RunResponse describes a run.
 type RunResponse struct {
-	ID          int64          `json:"id"`
-	CampaignID  string         `json:"campaign_id"`
-	RunKey      string         `json:"run_key"`
-	ContentHash string         `json:"content_hash"`
-	State       string         `json:"state"`
-	Planned     int            `json:"planned"`
-	Created     *bool          `json:"created,omitempty"`
-	Counts      map[string]int `json:"counts"` // ledger rows per state, "refused:<reason>" per reason
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	ID          int64  `json:"id"`
+	CampaignID  string `json:"campaign_id"`
+	RunKey      string `json:"run_key"`
+	ContentHash string `json:"content_hash"`
+	State       string `json:"state"`
+	Planned     int    `json:"planned"`
+	Created     *bool  `json:"created,omitempty"`
+	// ConsentBypassed marks a run of a transactional campaign: its
+	// messages are sent without checking marketing consent.
+	ConsentBypassed bool           `json:"consent_bypassed,omitempty"`
+	Counts          map[string]int `json:"counts"` // ledger rows per state, "refused:<reason>" per reason
+	CreatedAt       time.Time      `json:"created_at"`
+	UpdatedAt       time.Time      `json:"updated_at"`
 	// PausedAt, CanceledAt and CancelReason are set while an operator
 	// holds the run and once it was canceled.
 	PausedAt     *time.Time `json:"paused_at,omitempty"`
@@ -65,6 +72,11 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNotImplemented("runs cannot be started on this server"))
 		return
 	}
+	if sp.Purpose == campaign.Transactional {
+		if !s.bulkTransactionalAllowed(w, r, sp) {
+			return
+		}
+	}
 	key := req.RunKey
 	if key == "" {
 		key = run.DefaultRunKey(sp)
@@ -94,7 +106,46 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := runResponse(rn, nil)
 	resp.Created = &created
+	resp.ConsentBypassed = sp.Purpose == campaign.Transactional
 	writeJSON(w, status, resp)
+}
+
+var errOverBound = errors.New("over the recipient bound")
+
+// bulkTransactionalAllowed guards a bulk run of a transactional campaign,
+// which skips marketing consent: it needs an admin key, and the stored
+// audience must not exceed the campaign's max_recipients (default 1). It
+// writes the refusal and reports false; an allowed run is logged as a
+// consent-bypassing send.
+func (s *Server) bulkTransactionalAllowed(w http.ResponseWriter, r *http.Request, sp *campaign.Spec) bool {
+	k, _ := r.Context().Value(ctxKey{}).(store.APIKey)
+	if !apikey.Allows(k, apikey.ScopeAdmin) {
+		writeError(w, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
+			Message: "a bulk run of a transactional campaign bypasses consent and needs an API key with the admin scope"})
+		return false
+	}
+	src, err := run.Source(sp, s.d.Store, func(audience.RowError) {})
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	bound, n := sp.RecipientBound(), 0
+	err = src.Each(r.Context(), func(*contact.Contact) error {
+		if n++; n > bound {
+			return errOverBound
+		}
+		return nil
+	})
+	if errors.Is(err, errOverBound) {
+		s.fail(w, r, errInvalid("max_recipients", "the audience of this transactional campaign exceeds its max_recipients ("+strconv.Itoa(bound)+")"))
+		return false
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	s.d.Log.Warn("bulk transactional run: consent not checked", "campaign", sp.ID, "recipients", n, "api_key", k.ID)
+	return true
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {

@@ -35,13 +35,13 @@ type Planner interface {
 	StartOne(ctx context.Context, sp *campaign.Spec, c *contact.Contact, data map[string]any, runKey string) (run.Result, []store.LedgerRow, error)
 }
 
-// Exporter builds the access/portability export of a contact (SPEC §4);
+// Exporter builds the access/portability export of a contact;
 // the result is written as JSON.
 type Exporter interface {
 	ExportContact(ctx context.Context, contactID int64) (any, error)
 }
 
-// Forgetter erases a contact (SPEC §4: PII removed, suppression kept). It
+// Forgetter erases a contact (PII removed, suppression kept). It
 // reports false when the contact was erased already.
 type Forgetter interface {
 	ForgetContact(ctx context.Context, contactID int64) (bool, error)
@@ -97,6 +97,9 @@ type Deps struct {
 	Media         http.Handler // /media/ (MMS media served by relais)
 	Dashboard     http.Handler // /ui/
 	Metrics       http.Handler // /metrics
+	// MetricsScopes, when set, puts /metrics behind an API key holding
+	// one of these scopes (for a public listener).
+	MetricsScopes []string
 	Healthz       http.Handler // /healthz
 	Readyz        http.Handler // /readyz
 
@@ -189,6 +192,9 @@ func NewServer(d Deps) *Server {
 	mount("/webhooks/twilio/inbound", d.TwilioInbound)
 	mount("GET /media/", d.Media)
 	mount("/ui/", d.Dashboard)
+	if d.Metrics != nil && len(d.MetricsScopes) > 0 {
+		d.Metrics = s.auth(d.MetricsScopes[0], d.Metrics.ServeHTTP, d.MetricsScopes[1:]...)
+	}
 	mount("/metrics", d.Metrics)
 	mount("/healthz", d.Healthz)
 	mount("/readyz", d.Readyz)

@@ -93,7 +93,7 @@ func TestErrorsCarryNoPII(t *testing.T) {
 	}
 }
 
-// TestDecideTwice is the SPEC §4 scenario: a send allowed at plan time is
+// TestDecideTwice is the plan-then-send scenario: a send allowed at plan time is
 // refused at send time when an opt-out arrived in between.
 func TestDecideTwice(t *testing.T) {
 	lk := newMemLookup()

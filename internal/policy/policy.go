@@ -66,7 +66,7 @@ type Decision struct {
 	NotBefore time.Time
 }
 
-// Stage says which of the two checks of a send is asked (SPEC §4: every
+// Stage says which of the two checks of a send is asked (every
 // send is checked when its job is created and again before the provider
 // call, so an opt-out arriving mid-campaign stops the rest).
 type Stage int

@@ -81,7 +81,7 @@ func ForPurpose(purpose string) string {
 }
 
 // SendPayload is the payload of a TypeSend task. It carries ids only: the
-// recipient's address stays in the database (SPEC §4: no PII on Redis).
+// recipient's address stays in the database (no PII on Redis).
 type SendPayload struct {
 	LedgerID string `json:"l"`
 	RunID    int64  `json:"r"`
@@ -206,4 +206,78 @@ func redactErr(err error) error {
 // by health checks and the queue monitor.
 func Client(opt asynq.RedisConnOpt) redis.UniversalClient {
 	return opt.MakeRedisClient().(redis.UniversalClient)
+}
+
+// TypeRecord writes a send's outcome to the ledger when the store could
+// not be reached right after the provider answered: the outcome travels
+// on the queue until the store takes it, so a send is never lost.
+const TypeRecord = "relais:record"
+
+// RecordPayload is the payload of a TypeRecord task: the row, the state
+// it moves to from submitting and what the provider said (its message id,
+// never the recipient).
+type RecordPayload struct {
+	LedgerID   string `json:"l"`
+	RunID      int64  `json:"r"`
+	Purpose    string `json:"p,omitempty"`
+	To         string `json:"s"`
+	Reason     string `json:"rs,omitempty"`
+	ProviderID string `json:"id,omitempty"`
+	Error      string `json:"e,omitempty"`
+	Segments   int    `json:"n,omitempty"`
+}
+
+// RecordMaxRetry is how many times a record task is retried: asynq's
+// backoff spreads them over weeks, far beyond any store outage.
+const RecordMaxRetry = 25
+
+// NewRecordTask builds the record task of an outcome; its id is unique per
+// row and attempt count so that a second outcome of the same row (after a
+// resend) is not refused as a duplicate.
+func NewRecordTask(p RecordPayload, attempt int) *asynq.Task {
+	b, _ := json.Marshal(p) // cannot fail: strings and numbers
+	return asynq.NewTask(TypeRecord, b, asynq.TaskID(fmt.Sprintf("record:%s:%d", p.LedgerID, attempt)),
+		asynq.Queue(Transactional), asynq.MaxRetry(RecordMaxRetry))
+}
+
+// ParseRecord decodes a RecordPayload.
+func ParseRecord(t *asynq.Task) (RecordPayload, error) {
+	var p RecordPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("record payload: %w", err)
+	}
+	if p.LedgerID == "" || p.To == "" {
+		return p, errors.New("record payload: empty ledger id or state")
+	}
+	return p, nil
+}
+
+// Reviver clears the way for a task that exists on the queue but will
+// never run again, so that recovery can enqueue it anew.
+type Reviver interface {
+	// Revive deletes task id of queue qname when it is archived or
+	// completed, reporting whether it did; a pending, scheduled, retrying
+	// or running task, or none, is left alone (false).
+	Revive(ctx context.Context, qname, id string) (bool, error)
+}
+
+// InspectorReviver is the Reviver of a Redis queue.
+type InspectorReviver struct{ Inspector *asynq.Inspector }
+
+// Revive implements Reviver.
+func (r InspectorReviver) Revive(_ context.Context, qname, id string) (bool, error) {
+	info, err := r.Inspector.GetTaskInfo(qname, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("task %s: %w", id, err)
+	}
+	if info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted {
+		return false, nil
+	}
+	if err := r.Inspector.DeleteTask(qname, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return false, fmt.Errorf("task %s: %w", id, err)
+	}
+	return true, nil
 }

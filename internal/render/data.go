@@ -6,7 +6,7 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// Data is everything a template sees (SPEC §3 "Template data"). The field
+// Data is everything a template sees . The field
 // names are part of the campaign-file contract: templates in users'
 // repositories reference them, so they are added to, never renamed.
 type Data struct {
@@ -20,6 +20,8 @@ type Data struct {
 	// Locale selects the language of date, number, money and title
 	// ("fr", "en-GB"…); empty falls back to Contact.Locale, then to "fr".
 	Locale string
+
+	budget *budget // set by Execute on its own copy
 }
 
 // ContactData is the recipient as templates see it: names and address for

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	texttemplate "text/template"
 	"text/template/parse"
 	"time"
 )
@@ -132,49 +131,6 @@ func pipePath(p *parse.PipeNode, dot []string) []string {
 		}
 	case *parse.DotNode:
 		return dot
-	}
-	return nil
-}
-
-// checkTree rejects constructs that could run without bound: ranging over
-// an integer literal ({{range 1000000000}}) loops without writing, so the
-// output bound cannot stop it.
-func checkTree(name, src string, t *texttemplate.Template) error {
-	var bad *parse.RangeNode
-	var visit func(l *parse.ListNode)
-	visit = func(l *parse.ListNode) {
-		if l == nil || bad != nil {
-			return
-		}
-		for _, n := range l.Nodes {
-			switch n := n.(type) {
-			case *parse.RangeNode:
-				for _, c := range n.Pipe.Cmds {
-					for _, a := range c.Args {
-						if _, ok := a.(*parse.NumberNode); ok && bad == nil {
-							bad = n
-						}
-					}
-				}
-				visit(n.List)
-				visit(n.ElseList)
-			case *parse.IfNode:
-				visit(n.List)
-				visit(n.ElseList)
-			case *parse.WithNode:
-				visit(n.List)
-				visit(n.ElseList)
-			}
-		}
-	}
-	for _, tt := range t.Templates() {
-		if tt.Tree != nil {
-			visit(tt.Tree.Root)
-		}
-	}
-	if bad != nil {
-		line, col := posToLineCol(src, int(bad.Pos))
-		return &Error{Name: name, Line: line, Col: col, Msg: "range over a number is not allowed in templates"}
 	}
 	return nil
 }

@@ -62,6 +62,7 @@ func funcs(tag language.Tag) map[string]any {
 			return formatMoney(message.NewPrinter(t), l, amount, cur)
 		},
 		"truncate": truncate,
+		tickFunc:   tick,
 		"join":     join,
 	}
 }

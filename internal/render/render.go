@@ -9,7 +9,9 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	texttemplate "text/template"
+	"text/template/parse"
 	"time"
 
 	"golang.org/x/text/language"
@@ -30,8 +32,29 @@ const (
 // worker.
 const (
 	DefaultMaxOutput = 1 << 20
-	DefaultTimeout   = 2 * time.Second
+	DefaultTimeout   = 200 * time.Millisecond
 )
+
+var budgetNanos atomic.Int64
+
+// SetBudget sets the time budget of rendering one message for templates
+// parsed afterwards (the render_timeout setting); d <= 0 restores
+// DefaultTimeout. It is process-wide because every template of a process
+// answers to the same operator setting.
+func SetBudget(d time.Duration) {
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	budgetNanos.Store(int64(d))
+}
+
+// Budget returns the time budget SetBudget set (DefaultTimeout before).
+func Budget() time.Duration {
+	if n := budgetNanos.Load(); n > 0 {
+		return time.Duration(n)
+	}
+	return DefaultTimeout
+}
 
 // ErrOutputTooLarge is returned by Execute when the output exceeds the
 // template's MaxOutput.
@@ -44,15 +67,16 @@ var ErrTimeout = errors.New("template execution timed out")
 // Template is a compiled template. It is safe for concurrent use; the
 // bound fields must be set before the first Execute.
 type Template struct {
-	name string
-	kind Kind
-	src  string
-	tree *texttemplate.Template // parsed once, walked by Fields; never executed
+	name  string
+	kind  Kind
+	src   string
+	tree  *texttemplate.Template // parsed once, walked by Fields; never executed
+	hosts []string               // LinkHosts
 
 	// MaxOutput bounds the rendered size in bytes (DefaultMaxOutput).
 	MaxOutput int
-	// Timeout bounds the rendering time, checked at every write
-	// (DefaultTimeout).
+	// Timeout bounds the rendering time, checked at every write and every
+	// range iteration (Budget() when parsed).
 	Timeout time.Duration
 
 	mu     sync.Mutex
@@ -89,13 +113,18 @@ func Parse(name string, kind Kind, src string) (*Template, error) {
 		return nil, err
 	}
 	t := &Template{name: name, kind: kind, src: src, tree: tree,
-		MaxOutput: DefaultMaxOutput, Timeout: DefaultTimeout, clones: map[string]executor{}}
+		MaxOutput: DefaultMaxOutput, Timeout: Budget(), clones: map[string]executor{}, hosts: linkHosts(src)}
 	switch kind {
 	case HTML:
 		h, err := htmltemplate.New(name).Funcs(fm).Option("missingkey=error").Parse(src)
 		if err != nil {
 			return nil, convertError(name, src, err)
 		}
+		var trees []*parse.Tree
+		for _, x := range h.Templates() {
+			trees = append(trees, x.Tree)
+		}
+		addTicks(trees)
 		probe, err := h.Clone()
 		if err != nil {
 			return nil, convertError(name, src, err)
@@ -107,7 +136,18 @@ func Parse(name string, kind Kind, src string) (*Template, error) {
 		}
 		t.base = h
 	case Text:
-		t.base = tree
+		// The executed tree gets the budget ticks; tree stays as written
+		// for Fields.
+		ex, err := texttemplate.New(name).Funcs(fm).Option("missingkey=error").Parse(src)
+		if err != nil {
+			return nil, convertError(name, src, err)
+		}
+		var trees []*parse.Tree
+		for _, x := range ex.Templates() {
+			trees = append(trees, x.Tree)
+		}
+		addTicks(trees)
+		t.base = ex
 	default:
 		return nil, &Error{Name: name, Line: 1, Col: 1, Msg: "unknown template kind"}
 	}
@@ -130,10 +170,12 @@ func (t *Template) Execute(d *Data) (string, error) {
 		max = DefaultMaxOutput
 	}
 	if timeout <= 0 {
-		timeout = DefaultTimeout
+		timeout = Budget()
 	}
 	w := &limitWriter{max: max, deadline: time.Now().Add(timeout)}
-	if err := ex.Execute(w, d); err != nil {
+	dd := *d
+	dd.budget = &budget{deadline: w.deadline, gen: interrupts.Load()}
+	if err := ex.Execute(w, &dd); err != nil {
 		switch {
 		case errors.Is(err, ErrOutputTooLarge), errors.Is(err, ErrTimeout):
 			return "", err

@@ -1,5 +1,5 @@
 // Package report turns a campaign's ledger and events into the numbers
-// direct marketing is judged by (SPEC §8): the funnel per run, step and
+// direct marketing is judged by: the funnel per run, step and
 // channel, rates, cost, cost per response and ROI. The counting happens in
 // the database (store.ReportStore); this package only combines the groups
 // and prices them.

@@ -44,7 +44,7 @@ var backends = []struct {
 	}},
 }
 
-// costs are the example campaign's unit costs (SPEC §3).
+// costs are the example campaign's unit costs.
 var costs = campaign.Cost{Currency: "EUR", PerUnit: map[string]float64{"email": 0.001, "sms": 0.065, "mms": 0.20, "print": 0.70}}
 
 var (

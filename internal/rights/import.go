@@ -1,7 +1,7 @@
 // Package rights runs the contact base's data-protection operations on
 // the store: imports that turn consent columns into consent records with
 // their proof, the access/portability export, erasure and the retention
-// job (SPEC §4). The CLI and the HTTP API call it; the scheduler calls
+// job. The CLI and the HTTP API call it; the scheduler calls
 // Retention.
 package rights
 
@@ -38,6 +38,10 @@ type ImportResult struct {
 	Rejected int      `json:"rejected"`
 	Consents int      `json:"consents_recorded"`
 	Errors   []string `json:"errors"`
+	// Warnings holds, as "file:line: what", what normalization changed in
+	// imported rows that the user should check (a line break folded in a
+	// name, an unknown country).
+	Warnings []string `json:"warnings"`
 }
 
 // ImportOptions tune Import. The zero value is usable.
@@ -62,7 +66,7 @@ type ImportOptions struct {
 // are wrapped; the batches before one failed stay written (re-running the
 // import is safe: it is idempotent).
 func Import(ctx context.Context, st ImportStore, src *audience.FileSource, opts ImportOptions) (ImportResult, error) {
-	res := ImportResult{Errors: []string{}}
+	res := ImportResult{Errors: []string{}, Warnings: []string{}}
 	if src == nil {
 		return res, errors.New("rights: import: nil source")
 	}
@@ -86,6 +90,14 @@ func Import(ctx context.Context, st ImportStore, src *audience.FileSource, opts 
 		}
 	}
 	defer func() { src.OnRowError = prev }()
+	prevWarn := src.OnRowWarning
+	src.OnRowWarning = func(e audience.RowError) {
+		res.Warnings = append(res.Warnings, e.Error())
+		if prevWarn != nil {
+			prevWarn(e)
+		}
+	}
+	defer func() { src.OnRowWarning = prevWarn }()
 
 	batch := make([]*contact.Contact, 0, ImportBatch)
 	flush := func() error {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hibiken/asynq"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -39,6 +40,10 @@ type Planner struct {
 	TaskRetention time.Duration
 	// Channels are the channels runs plan for (nil: the built-in ones).
 	Channels *channel.Registry
+	// Tasks, when set, lets recovery replace a row's task that exists but
+	// will never run again (archived, or completed while the row is not
+	// final); without it such a row is skipped as already queued.
+	Tasks queue.Reviver
 }
 
 func (p *Planner) channels() *channel.Registry {
@@ -132,12 +137,16 @@ func initialSteps(sp *campaign.Spec) []*campaign.Step {
 // per channel and refusal reason, and the estimated cost (`relais plan`).
 func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 	res := newResult(sp)
-	earlier, err := p.Store.ListRuns(ctx, sp.ID, 1)
-	if err != nil {
-		return res, err
-	}
-	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
-		ids, err := p.ids(ctx, batch, len(earlier) > 0 && sp.Audience.Source == "file")
+	err := p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		if sp.Audience.Source == "file" {
+			// Start stores file rows and the policy then sees their stored
+			// consent and suppressions; the plan matches them the same way
+			// without writing, or it would count people run refuses.
+			if err := p.Store.MatchContacts(ctx, batch); err != nil {
+				return fmt.Errorf("match contacts: %w", err)
+			}
+		}
+		ids, err := p.ids(ctx, batch, false)
 		if err != nil {
 			return err
 		}
@@ -182,6 +191,12 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 			runKey += "+resend@" + p.now().UTC().Format(time.RFC3339Nano)
 		}
 	}
+	// An audience that cannot be opened (a missing or empty file) is
+	// reported before the run exists: a run created first would stay in
+	// "expanding" with nothing to expand.
+	if _, err := Source(sp, p.Store, nil); err != nil {
+		return Result{}, err
+	}
 	// The version is stored before any task exists, so every worker can
 	// load what the run's rows name, with or without the campaigns folder.
 	if err := version.Save(ctx, p.Store, sp); err != nil {
@@ -206,6 +221,12 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 	log := p.log().With("campaign", sp.ID, "run", r.ID)
 	log.Info("expanding run", "resumed", !created)
 	steps := initialSteps(sp)
+	var existing map[rowKey]store.LedgerRow
+	if !created {
+		if existing, err = p.existingRows(ctx, r.ID); err != nil {
+			return res, err
+		}
+	}
 	rows := make([]store.LedgerRow, 0, BatchSize*len(steps))
 	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
 		if sp.Audience.Source == "file" {
@@ -232,6 +253,12 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 		for i, c := range batch {
 			for j, st := range steps {
 				k := i*len(steps) + j
+				if e, ok := existing[rowKey{st.ID, c.ID}]; ok {
+					// Resumed: the contact has this step's row already,
+					// on whichever channel was chosen then.
+					chans[k], decs[k] = e.Channel, decisionOf(e)
+					continue
+				}
 				if skip[k] = got.has(p.channels(), sp, st, c.ID); skip[k] {
 					continue
 				}
@@ -253,6 +280,10 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 					continue
 				}
 				res.count(sp, chans[k], decs[k])
+				if e, ok := existing[rowKey{st.ID, c.ID}]; ok {
+					rows = append(rows, e)
+					continue
+				}
 				rows = append(rows, p.ledgerRow(r, sp, st, c, chans[k], decs[k]))
 			}
 		}
@@ -311,7 +342,18 @@ func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, err
 			continue
 		}
 		g.Go(func() error {
-			_, err := p.Queue.EnqueueContext(gctx, queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention))
+			t := queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention)
+			_, err := p.Queue.EnqueueContext(gctx, t)
+			if queue.IsDuplicate(err) {
+				// A task that will never run again (archived after its
+				// retries, completed and retained) is replaced.
+				var revived bool
+				if revived, err = p.revive(gctx, r, t); err == nil && revived {
+					_, err = p.Queue.EnqueueContext(gctx, t)
+				} else if err == nil {
+					err = asynq.ErrTaskIDConflict
+				}
+			}
 			switch {
 			case err == nil:
 				n.Add(1)

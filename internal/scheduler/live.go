@@ -156,17 +156,26 @@ func (l *Live) Reload() error {
 		results = append(results, loaded{f, sp, err})
 	}
 
+	// Files sharing a campaign id are all errors: keeping the first by
+	// name would make the other file silently do nothing.
+	ids := map[string]string{}
+	for _, r := range results {
+		if r.err == nil {
+			ids[r.file] = r.sp.ID
+		}
+	}
+	dups := map[string]error{}
+	for _, e := range campaign.DuplicateIDs(ids) {
+		dups[e.File] = e
+	}
+
 	l.mu.Lock()
 	var problems []error
-	seen := map[string]string{} // id → file, for duplicate ids
 	changed := false
 	keep := map[string]bool{}
 	for _, r := range results {
-		if r.err == nil {
-			if other, dup := seen[r.sp.ID]; dup {
-				r.err = fmt.Errorf("%s:1:1: campaign id %q is also used by %s", r.file, r.sp.ID, other)
-				r.sp = nil
-			}
+		if e, dup := dups[r.file]; dup && r.err == nil {
+			r.err, r.sp = e, nil
 		}
 		if r.err != nil {
 			problems = append(problems, r.err)
@@ -191,7 +200,6 @@ func (l *Live) Reload() error {
 			continue
 		}
 		sp := r.sp
-		seen[sp.ID] = r.file
 		keep[sp.ID] = true
 		l.fileIDs[r.file] = sp.ID
 		v := l.versions[sp.ID]

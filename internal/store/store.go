@@ -94,6 +94,10 @@ type Store interface {
 	// ids (two people sharing an address). An update merges as MergeContact
 	// does, so a partial import never blanks what it does not mention.
 	UpsertContacts(ctx context.Context, cs []*contact.Contact) (inserted, updated int, err error)
+	// MatchContacts sets the ID of each of cs that matches a stored
+	// contact by UpsertContacts' rules (0 for the others) and writes
+	// nothing: what `plan` needs to decide as `run` will.
+	MatchContacts(ctx context.Context, cs []*contact.Contact) error
 	// GetContact returns a contact by id or ErrNotFound.
 	GetContact(ctx context.Context, id int64) (*contact.Contact, error)
 	// GetContactsByID returns the contacts with these ids (missing ones

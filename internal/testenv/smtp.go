@@ -67,6 +67,7 @@ type SMTPServer struct {
 	failRcpt map[string]int
 	failData []int
 	hold     *dataHold
+	loseData int
 	notify   chan struct{} // closed and replaced on every accepted message
 }
 
@@ -216,6 +217,15 @@ func (s *SMTPServer) FailNext(n, code int) {
 	}
 }
 
+// LoseReplyAfterData makes the next n DATA commands keep the message (it
+// counts as received) and then drop the connection before the 250 reply:
+// the client cannot know that the message was taken.
+func (s *SMTPServer) LoseReplyAfterData(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loseData += n
+}
+
 // dataHold parks DATA commands until released.
 type dataHold struct {
 	entered chan struct{} // receives once per parked DATA
@@ -273,11 +283,12 @@ func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if !isTLS || b.s.opts.ImplicitTLS {
 		b.s.conns.Add(1)
 	}
-	return &smtpSession{s: b.s, authed: b.s.opts.Username == "", tls: isTLS}, nil
+	return &smtpSession{s: b.s, c: c, authed: b.s.opts.Username == "", tls: isTLS}, nil
 }
 
 type smtpSession struct {
 	s      *SMTPServer
+	c      *smtp.Conn
 	authed bool
 	tls    bool // the connection was encrypted when the session began
 	from   string
@@ -333,7 +344,8 @@ func (ss *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-// Data reads the body, applies HoldData and FailNext, then records it.
+// Data reads the body, applies HoldData and FailNext, then records it;
+// LoseReplyAfterData then drops the connection instead of answering.
 func (ss *smtpSession) Data(r io.Reader) error {
 	var data []byte
 	var err error
@@ -365,7 +377,16 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	if code != 0 {
 		return smtpErr(code, "message refused by test server")
 	}
+	ss.s.mu.Lock()
+	lose := ss.s.loseData > 0
+	if lose {
+		ss.s.loseData--
+	}
+	ss.s.mu.Unlock()
 	ss.s.accept(ReceivedMessage{From: ss.from, To: ss.to, Data: data})
+	if lose {
+		_ = ss.c.Conn().Close()
+	}
 	return nil
 }
 

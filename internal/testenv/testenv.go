@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // Missing skips t because service is unavailable, or fails it when the
@@ -44,4 +45,17 @@ func splitHostPort(addr string) (string, int, error) {
 	}
 	n, err := strconv.Atoi(p)
 	return h, n, err
+}
+
+// Eventually waits until cond holds, checking it every 10 ms, and fails
+// the test when it still does not after timeout.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", timeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -55,7 +55,7 @@ func BenchmarkPixel(b *testing.B) {
 }
 
 // BenchmarkPixelLoopback measures GET /o over real HTTP on 127.0.0.1 with
-// every event persisted into SQLite (SPEC §9: ≥ 10,000 req/s).
+// every event persisted into SQLite (goal: ≥ 10,000 req/s).
 func BenchmarkPixelLoopback(b *testing.B) {
 	s := newSigner(b, "a-secret-of-at-least-16-bytes")
 	sink := newSQLiteSink(b)

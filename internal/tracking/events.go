@@ -25,7 +25,7 @@ type Event struct {
 	LedgerID string
 	Type     string // one of the Event* constants
 	// Machine marks an interaction made by a proxy, scanner or prefetcher
-	// rather than a person; reports count it apart (SPEC §7).
+	// rather than a person; reports count it apart.
 	Machine bool
 	URL     string // clicked destination (clicked only)
 	At      time.Time
@@ -70,7 +70,7 @@ const (
 )
 
 // Batcher buffers events from the HTTP handlers and hands them to an
-// EventSink in batches, so the open pixel (≥ 10,000 req/s, SPEC §9) costs
+// EventSink in batches, so the open pixel (≥ 10,000 req/s) costs
 // one database write per batch, not per request.
 //
 // Drop versus block: when the buffer is full (the sink is down or slower

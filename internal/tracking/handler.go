@@ -56,6 +56,9 @@ var (
 	hdrNoRefer  = []string{"no-referrer"}
 	hdrNoSniff  = []string{"nosniff"}
 	hdrTextHTML = []string{"text/html; charset=utf-8"}
+	// hdrViewCSP lets a message shown in the browser load its images and
+	// styles but run nothing, submit nothing and not be framed.
+	hdrViewCSP = []string{"default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline' https:; font-src https: data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation"}
 )
 
 type handler struct {
@@ -67,7 +70,7 @@ type handler struct {
 // public URL): GET /o/{token} open pixel, GET /c/{token} click redirect,
 // GET and POST /u/{token} unsubscribe (also the RFC 8058 one-click
 // target), GET /v/{token} view in browser, GET /r/{code} personal URL.
-// Following DESIGN convention 13 they never fail the recipient: the pixel
+// They never fail the recipient: the pixel
 // is always a GIF and every page answers something readable.
 func NewHandler(d Deps) http.Handler {
 	if d.MachineWindow == 0 {
@@ -121,7 +124,7 @@ func (h *handler) open(w http.ResponseWriter, r *http.Request) {
 }
 
 // click redirects only to the URL signed inside the token: anything else
-// is a 400, never a redirect (no open redirect, SPEC §7).
+// is a 400, never a redirect (no open redirect).
 func (h *handler) click(w http.ResponseWriter, r *http.Request) {
 	c, err := h.d.Signer.VerifyFor(r.PathValue("token"), PurposeClick)
 	if err == nil && !isHTTP(c.URL) {
@@ -230,6 +233,7 @@ func (h *handler) view(w http.ResponseWriter, r *http.Request) {
 	hd["Content-Type"] = hdrTextHTML
 	hd["Referrer-Policy"] = hdrNoRefer
 	hd["X-Content-Type-Options"] = hdrNoSniff
+	hd["Content-Security-Policy"] = hdrViewCSP
 	hd.Set("Cache-Control", "private, no-store")
 	hd.Set("X-Robots-Tag", "noindex")
 	_, _ = w.Write([]byte(body))

@@ -313,6 +313,10 @@ func TestViewAndPURL(t *testing.T) {
 			} else if !strings.Contains(got, tc.wantIn) {
 				t.Fatalf("body lacks %q: %s", tc.wantIn, got)
 			}
+			if res.StatusCode != 302 && (!strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
+				res.Header.Get("X-Content-Type-Options") != "nosniff") {
+				t.Errorf("HTML page without CSP or nosniff: %v", res.Header)
+			}
 			evs := f.events(t)[before:]
 			if (tc.wantEvent == "") != (len(evs) == 0) || (len(evs) > 0 && evs[0].Type != tc.wantEvent) {
 				t.Fatalf("events %+v, want %q", evs, tc.wantEvent)

@@ -3,6 +3,7 @@ package tracking
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -25,6 +26,10 @@ type Links struct {
 	// (RFC 2369) whose subject carries the unsubscribe token, for mail
 	// clients that do not implement RFC 8058. Default "": none.
 	Mailto string
+	// AllowedHosts are link hosts signed in every message beyond those
+	// written in its templates (the link_hosts setting), for links whose
+	// URL comes from API data, such as an order page.
+	AllowedHosts []string
 	// Channels say which channels are tracked (email) and which carry a
 	// response code (print); nil: the built-in channels.
 	Channels *channel.Registry
@@ -109,7 +114,12 @@ func (l *Links) ResponseCode(ledgerID string) string { return l.signer.ResponseC
 
 // Decorate adds click and open tracking to a composed message: every
 // http(s) link of m.HTML (and, for email, every URL of the plain-text
-// part) becomes a /c/<token> redirect signed with its destination, and
+// part) whose host is written in the message's templates (m.LinkHosts) or
+// allowed by configuration (AllowedHosts) becomes a /c/<token> redirect
+// signed with its destination; any other URL came from data (a contact
+// field, an API payload) and is neither signed nor left clickable in HTML,
+// so the sender's domain never redirects to a place its author did not
+// write; and
 // when trackOpens is set (policy.Engine.TrackOpens) a 1×1 pixel loading
 // /o/<token> is inserted before </body>. Links to this service itself
 // (unsubscribe, view, personal URL) are left as they are. SMS and letters
@@ -124,6 +134,9 @@ func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bo
 	mk := func(u string) string {
 		if strings.HasPrefix(u, own) {
 			return ""
+		}
+		if !l.allowed(m, u) {
+			return dropLink
 		}
 		if c, ok := seen[u]; ok {
 			return c
@@ -143,4 +156,19 @@ func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bo
 	if m.Text != "" {
 		m.Text, _ = RewriteText(m.Text, mk)
 	}
+}
+
+// allowed reports whether u's host is one the message's templates or the
+// configuration name (case-insensitively). A message without LinkHosts was
+// not made by the composer and keeps every link.
+func (l *Links) allowed(m *channel.Message, u string) bool {
+	if m.LinkHosts == nil {
+		return true
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.User != nil {
+		return false
+	}
+	h := strings.ToLower(p.Hostname())
+	return h != "" && (slices.Contains(m.LinkHosts, h) || slices.ContainsFunc(l.AllowedHosts, func(a string) bool { return strings.EqualFold(a, h) }))
 }

@@ -9,6 +9,10 @@ import (
 	nethtml "golang.org/x/net/html"
 )
 
+// dropLink, returned by Rewrite's mk, removes the link from its <a> (the
+// text stays, no longer clickable).
+const dropLink = "\x00drop"
+
 // Rewrite replaces the href of every <a> whose link is http(s) with
 // mk(link) and returns the new HTML and the original links, in document
 // order. mailto:, tel:, #anchors and relative links are left alone, and so
@@ -50,9 +54,14 @@ func Rewrite(src string, mk func(url string) string) (string, []string) {
 			if nu == "" {
 				continue
 			}
+			changed = true
+			if nu == dropLink {
+				tok.Attr[i].Key = "data-relais-unlinked"
+				tok.Attr[i].Val = ""
+				continue
+			}
 			orig = append(orig, link)
 			tok.Attr[i].Val = nu
-			changed = true
 		}
 		if changed {
 			out.Truncate(mark)
@@ -92,7 +101,7 @@ func RewriteText(text string, mk func(url string) string) (string, []string) {
 	out := textURL.ReplaceAllStringFunc(text, func(m string) string {
 		u := strings.TrimRight(m, ".,;:!?")
 		nu := mk(u)
-		if nu == "" {
+		if nu == "" || nu == dropLink {
 			return m
 		}
 		orig = append(orig, u)

@@ -1,7 +1,7 @@
 // Package tracking signs the opaque tokens of tracking links (open pixel,
 // click redirect, unsubscribe, view in browser), rewrites the links of a
 // rendered message, and serves the public HTTP endpoints those links point
-// to, recording events in batches (SPEC §7).
+// to, recording events in batches.
 package tracking
 
 import (

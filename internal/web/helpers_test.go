@@ -19,11 +19,19 @@ const testKey = "rk_test_0123456789"
 // errBrokenKey makes the checker fail as a store outage would.
 const brokenKey = "rk_broken"
 
-func checkKey(_ context.Context, key string) (bool, error) {
-	if key == brokenKey {
-		return false, errors.New("api key store unavailable")
+// adminKey signs in with the admin scope.
+const adminKey = "rk_admin_0123456789"
+
+func checkKey(_ context.Context, key string) (web.Identity, bool, error) {
+	switch key {
+	case brokenKey:
+		return web.Identity{}, false, errors.New("api key store unavailable")
+	case testKey:
+		return web.Identity{KeyID: "test"}, true, nil
+	case adminKey:
+		return web.Identity{KeyID: "admin", Admin: true}, true, nil
 	}
-	return key == testKey, nil
+	return web.Identity{}, false, nil
 }
 
 // seededStore returns a SQLite store holding one run of the example

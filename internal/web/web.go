@@ -1,4 +1,4 @@
-// Package web is the dashboard (SPEC §8): a server-rendered campaigns list
+// Package web is the dashboard: a server-rendered campaigns list
 // and campaign pages with SVG charts drawn in Go (funnel, hourly
 // timeline, refusal reasons, cost and ROI), behind a login with an API
 // key, and the asynq queue monitor (asynqmon) under /ui/queues. There is
@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -27,9 +28,15 @@ import (
 var assets embed.FS
 
 // KeyChecker reports whether key is a valid API key allowed to use the
-// dashboard; an error means the check itself failed (the store is down)
-// and the login answers 503 instead of "invalid key".
-type KeyChecker func(ctx context.Context, key string) (ok bool, err error)
+// dashboard, and whom it identifies; an error means the check itself
+// failed (the store is down) and the login answers 503 instead of
+// "invalid key".
+type KeyChecker func(ctx context.Context, key string) (id Identity, ok bool, err error)
+
+// KeyLookup re-checks, on every request of a session, that the key with
+// this id is still valid and allowed to use the dashboard, so revoking a
+// key (or removing its scope) ends its sessions at once.
+type KeyLookup func(ctx context.Context, keyID string) (id Identity, ok bool, err error)
 
 // Campaigns lists the live campaign versions (*catalog.Catalog is one).
 type Campaigns interface {
@@ -59,13 +66,19 @@ type Deps struct {
 	RunCommit func(ctx context.Context, campaignID, contentHash string) string
 	// CheckKey verifies the API key typed in the login form.
 	CheckKey KeyChecker
-	// Secret signs the session cookie (the key derived from it is
-	// specific to dashboard sessions).
+	// LookupKey re-checks a session's key on each request; nil keeps the
+	// identity found at sign-in until the session ends.
+	LookupKey KeyLookup
+	// Secret is the deployment secret; sessions are random server-side
+	// ids, so it is only required to refuse an unconfigured deployment.
 	Secret []byte
 	// RedisConnOpt, when set, mounts asynqmon at /ui/queues.
 	RedisConnOpt asynq.RedisConnOpt
-	// SessionTTL is how long a login lasts. Default 12 h.
+	// SessionTTL is the absolute lifetime of a session. Default 12 h.
 	SessionTTL time.Duration
+	// SessionIdle ends a session without a request for this long.
+	// Default 30 min.
+	SessionIdle time.Duration
 	// SecureCookie sets the cookie's Secure flag: set it when the
 	// dashboard is served over HTTPS (RELAIS_PUBLIC_URL https://…).
 	SecureCookie bool
@@ -80,8 +93,11 @@ type Server struct {
 	d     Deps
 	mux   *http.ServeMux
 	pages map[string]*template.Template
-	mon   *asynqmon.HTTPHandler
-	key   []byte // session HMAC key
+	mon   *asynqmon.HTTPHandler // read-only
+	monRW *asynqmon.HTTPHandler // for admin sessions
+
+	sess       sessions
+	loginLimit loginLimiter
 }
 
 // New returns the dashboard handler. It connects to nothing: asynqmon's
@@ -94,13 +110,16 @@ func New(d Deps) (*Server, error) {
 	if d.SessionTTL <= 0 {
 		d.SessionTTL = 12 * time.Hour
 	}
+	if d.SessionIdle <= 0 {
+		d.SessionIdle = 30 * time.Minute
+	}
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{d: d, mux: http.NewServeMux(), key: sessionKey(d.Secret)}
+	s := &Server{d: d, mux: http.NewServeMux()}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -117,12 +136,17 @@ func New(d Deps) (*Server, error) {
 	s.mux.Handle("GET /ui/campaigns/{id}", s.auth(http.HandlerFunc(s.campaign)))
 	s.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	if d.RedisConnOpt != nil {
-		s.mon = asynqmon.New(asynqmon.Options{RootPath: "/ui/queues", RedisConnOpt: d.RedisConnOpt})
-		s.mux.Handle("/ui/queues/", s.auth(s.mon))
-		s.mux.Handle("/ui/queues", s.auth(s.mon))
+		s.mon = asynqmon.New(asynqmon.Options{RootPath: "/ui/queues", RedisConnOpt: d.RedisConnOpt, ReadOnly: true})
+		s.monRW = asynqmon.New(asynqmon.Options{RootPath: "/ui/queues", RedisConnOpt: d.RedisConnOpt})
+		s.mux.Handle("/ui/queues/", s.auth(http.HandlerFunc(s.queues)))
+		s.mux.Handle("/ui/queues", s.auth(http.HandlerFunc(s.queues)))
 	}
 	return s, nil
 }
+
+// ContentSecurityPolicy is sent with every dashboard page: no script, no
+// framing, forms only back to the dashboard, styles and images from itself.
+const ContentSecurityPolicy = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // ServeHTTP implements http.Handler. Pages are not cached: they show live
 // numbers and are personal to a session.
@@ -130,13 +154,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
+	if !strings.HasPrefix(r.URL.Path, "/ui/queues") {
+		// Our pages carry no script; asynqmon's single-page app sets its own.
+		w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
 // Close releases asynqmon's Redis connections.
 func (s *Server) Close() error {
 	if s.mon != nil {
-		return s.mon.Close()
+		return errors.Join(s.mon.Close(), s.monRW.Close())
 	}
 	return nil
 }

@@ -104,6 +104,11 @@ func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
 	switch {
 	case row.State.Terminal():
 		return false, nil
+	case row.State == store.Submitting && w.InFlightGrace > 0 && time.Since(row.UpdatedAt) < w.InFlightGrace:
+		// Another task of the same row (a second run attaching, a
+		// recovery) is submitting it right now: that attempt will settle
+		// it, this one looks again later instead of judging it dead.
+		return false, fmt.Errorf("ledger %s: being submitted by another worker; looking again later", row.ID)
 	case row.State == store.Submitting:
 		if s.sp.OnAmbiguous != "resend" || row.Attempts > 1 {
 			_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Ambiguous,
@@ -224,12 +229,15 @@ func (w *Worker) decorate(ctx context.Context, s *send, msg *channel.Message) er
 	return nil
 }
 
-// submit keeps the message's reply-coupon code, marks the row submitting
-// and calls the provider. Submitting is recorded before the call so that a
-// process dying during it leaves a trace (claim then holds the row as
-// ambiguous). called is false when the provider was not called; err is
-// then the task's result. Otherwise err is the provider's answer, for
-// record.
+// submit keeps the message's reply-coupon code, gets the sender ready
+// (a pooled SMTP connection in hand), marks the row submitting and hands
+// the message over. Submitting is recorded only once the sender is ready,
+// right before the handover, so that a process dying while it waits for a
+// connection leaves a claimed row (certainly not sent, resent by the
+// retry), and a process dying during the handover leaves a submitting row
+// (claim then holds it as ambiguous). called is false when the message
+// was not handed over; err is then the task's result. Otherwise err is
+// the provider's answer, for record.
 func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, called bool, err error) {
 	row, msg := &s.row, s.msg
 	if msg.ResponseCode != "" && w.Responses != nil {
@@ -245,46 +253,95 @@ func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, cal
 	if held, err := w.held(ctx, s); held {
 		return rcpt, false, err
 	}
+	handover := func(ctx context.Context) (channel.Receipt, error) { return sender.Send(ctx, msg) }
+	if p, ok := sender.(channel.Preparer); ok {
+		send, abandon, err := p.Prepare(ctx, msg)
+		if err != nil {
+			return rcpt, false, w.notHandedOver(ctx, s, err)
+		}
+		handover = send
+		defer func() {
+			if !called {
+				abandon()
+			}
+		}()
+	}
 	if ok, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Submitting, store.Change{}); err != nil || !ok {
 		return rcpt, false, err
 	}
+	called = true
 	s.start = w.now()
-	rcpt, err = sender.Send(ctx, msg)
+	rcpt, err = handover(ctx)
 	if w.Metrics != nil {
 		w.Metrics.ObserveSend(row.Channel, outcome(err), w.now().Sub(s.start))
 	}
 	return rcpt, true, err
 }
 
+// notHandedOver settles a claimed row whose message the sender refused
+// before any handover (a message that does not build, a closed sender, a
+// cancelled wait): permanent errors fail it, others release it for a retry.
+func (w *Worker) notHandedOver(ctx context.Context, s *send, err error) error {
+	row := &s.row
+	if channel.IsPermanent(err) {
+		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed,
+			store.Change{Reason: ReasonOf(err), Error: err.Error()})
+		s.log.Warn("send failed permanently", "reason", ReasonOf(err), "err", err)
+		return errors.Join(permanent(err), terr)
+	}
+	// A cancelled wait (the worker stops) still gives the row back.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return w.release(rctx, row.ID, err)
+}
+
 // record writes the provider's answer to the ledger. A permanent refusal
-// fails the row and stops retries (and may suppress the address); any
-// other error puts the row back to claimed for asynq to retry with
-// backoff; an acceptance records the provider's id and billed segments.
+// fails the row and stops retries (and may suppress the address); a lost
+// answer after the handover holds the row as ambiguous (or, under
+// on_ambiguous: resend, gives it one more attempt with the same
+// Message-ID); any other error puts the row back to claimed for asynq to
+// retry with backoff; an acceptance records the provider's id and billed
+// segments. The writes survive a store outage: see settle.
 func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err error) error {
 	row := &s.row
 	if err != nil {
+		if channel.IsAmbiguous(err) {
+			if s.sp.OnAmbiguous == "resend" && row.Reason != ReasonAmbiguousResend {
+				terr := w.settle(ctx, s, outcomeOf(store.Claimed, store.Change{Reason: ReasonAmbiguousResend, Error: err.Error()}))
+				s.log.Warn("send outcome unknown, resending once (on_ambiguous: resend)", "err", err)
+				return errors.Join(err, terr)
+			}
+			terr := w.settle(ctx, s, outcomeOf(store.Ambiguous, store.Change{Reason: ReasonNoAnswer, Error: err.Error()}))
+			s.log.Warn("send held as ambiguous: the provider's answer was lost after the handover", "err", err)
+			return errors.Join(permanent(err), terr)
+		}
 		if channel.IsPermanent(err) {
-			_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Failed,
-				store.Change{Reason: ReasonOf(err), Error: err.Error()})
+			terr := w.settle(ctx, s, outcomeOf(store.Failed, store.Change{Reason: ReasonOf(err), Error: err.Error()}))
 			s.log.Warn("send failed permanently", "reason", ReasonOf(err), "err", err)
-			if w.OnPermanent != nil {
-				terr = errors.Join(terr, w.OnPermanent(ctx, row, s.c, ReasonOf(err)))
+			if w.OnPermanent != nil && terr == nil {
+				terr = w.OnPermanent(ctx, row, s.c, ReasonOf(err))
 			}
 			return errors.Join(permanent(err), terr)
 		}
-		// The provider refused for now (4xx, 429, 5xx, network): the
-		// message was not accepted, so the row goes back to claimed and
-		// asynq retries it with backoff.
-		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Claimed, store.Change{Error: err.Error()})
+		// The provider refused for now (4xx, 429, 5xx, network before the
+		// handover): the message was not accepted, so the row goes back to
+		// claimed and asynq retries it with backoff.
+		terr := w.settle(ctx, s, outcomeOf(store.Claimed, store.Change{Error: err.Error()}))
 		s.log.Info("send failed, will retry", "err", err)
 		return errors.Join(err, terr)
 	}
-	if _, err := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Accepted,
-		store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments}); err != nil {
-		// Sent but not recorded: do not retry (that would resend); the
-		// row stays submitting and a later look holds it as ambiguous.
-		return permanent(fmt.Errorf("ledger %s: record acceptance: %w", row.ID, err))
+	if err := w.settle(ctx, s, outcomeOf(store.Accepted, store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments})); err != nil {
+		return permanent(err)
 	}
 	s.log.Debug("sent", "provider_latency", w.now().Sub(s.start))
 	return nil
 }
+
+// Reasons recorded on rows whose provider answer was lost.
+const (
+	// ReasonNoAnswer: held as ambiguous, the answer to the handover was lost.
+	ReasonNoAnswer = "no_answer_after_handover"
+	// ReasonAmbiguousResend: the answer was lost and the campaign resends
+	// once (on_ambiguous: resend); a second loss holds the row.
+	ReasonAmbiguousResend = "ambiguous_resend"
+)

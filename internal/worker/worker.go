@@ -68,6 +68,16 @@ type Worker struct {
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
 
+	// RecordPatience is how long an outcome is retried against an
+	// unreachable store before it goes to a record task (default
+	// DefaultRecordPatience).
+	RecordPatience time.Duration
+	// InFlightGrace is how long a row found submitting is presumed to be
+	// in the hands of a live worker (retried later) rather than left by a
+	// dead one (held as ambiguous); 0 judges at once. It should exceed the
+	// providers' timeouts.
+	InFlightGrace time.Duration
+
 	runs     sync.Map // run id → content hash (immutable once the run exists)
 	controls sync.Map // run id → control, re-read after ControlTTL
 }
@@ -90,6 +100,7 @@ func (w *Worker) runHash(ctx context.Context, runID int64) (string, error) {
 func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(queue.TypeSend, w.HandleSend)
 	mux.HandleFunc(queue.TypeAssemblePrint, w.HandleAssemble)
+	mux.HandleFunc(queue.TypeRecord, w.HandleRecord)
 }
 
 // permanent stops retries but keeps the cause, so logs and the ledger
@@ -120,6 +131,8 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return "accepted"
+	case channel.IsAmbiguous(err):
+		return "ambiguous"
 	case channel.IsPermanent(err):
 		return "failed"
 	}

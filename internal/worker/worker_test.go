@@ -48,6 +48,13 @@ func setup(t testing.TB, name string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return setupWith(t, name, st)
+}
+
+// setupWith is setup on store st.
+func setupWith(t testing.TB, name string, st *sqlstore.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	sp, err := campaign.Load(filepath.Join("testdata", "repo", "campaigns", name+".yaml"))
 	if err != nil {
 		t.Fatal(err)

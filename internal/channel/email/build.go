@@ -26,8 +26,22 @@ var reservedHeaders = map[string]bool{
 	"content-disposition": true, "dkim-signature": true, "return-path": true,
 }
 
+// messageNS is the UUID namespace of Message-IDs derived from ledger ids.
+var messageNS = uuid.MustParse("7d0b3f0e-5c1a-4e0b-9a43-2f1e7c9d6a10")
+
+// messageUUID is the left part of a message's Message-ID: derived from
+// the ledger id, so that a resend of an ambiguous send carries the same
+// Message-ID and receiving systems can drop the duplicate; random for a
+// message without a ledger row.
+func messageUUID(ledgerID string) string {
+	if ledgerID == "" {
+		return uuid.NewString()
+	}
+	return uuid.NewSHA1(messageNS, []byte(ledgerID)).String()
+}
+
 // Build validates m and builds its MIME message with go-mail: From, To (with
-// ToName), a UTF-8 Subject, Date, Message-ID <uuid@domain-of-From>, a
+// ToName), a UTF-8 Subject, Date, Message-ID <uuid@domain-of-From> (the uuid derived from m.LedgerID), a
 // multipart/alternative text + HTML body (text only when HTML is empty),
 // attachments (type guessed from the name when empty) and m.Headers. It
 // returns the message and its Message-ID without angle brackets.
@@ -59,7 +73,7 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
 	if domain == "" {
 		return nil, "", buildErr(ReasonInvalidAddress, errors.New("from: no domain"))
 	}
-	id := uuid.NewString() + "@" + domain
+	id := messageUUID(m.LedgerID) + "@" + domain
 
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	msg.FromMailAddress(from)

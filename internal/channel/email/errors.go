@@ -26,6 +26,9 @@ const (
 	// ReasonUnavailable: the relay could not be reached or the connection
 	// broke; retry later.
 	ReasonUnavailable = "unavailable"
+	// ReasonNoReply: the message was sent up to the final dot of DATA and
+	// the relay's reply was lost; it may have been queued (ambiguous).
+	ReasonNoReply = "no_reply_after_data"
 )
 
 // Error is a failed send. Its text carries the stage, SMTP code and reason
@@ -39,14 +42,20 @@ type Error struct {
 	// Enhanced is the RFC 3463 status ("5.1.1"), when the relay gave one.
 	Enhanced  string
 	Permanent bool
+	// Ambiguous: the reply to the end of DATA was lost (wraps
+	// channel.ErrAmbiguous).
+	Ambiguous bool
 	cause     error
 }
 
 // Error describes the failure without personal data.
 func (e *Error) Error() string {
 	kind := "temporary"
-	if e.Permanent {
+	switch {
+	case e.Permanent:
 		kind = "permanent"
+	case e.Ambiguous:
+		kind = "outcome unknown"
 	}
 	s := "email: " + e.Stage
 	if e.Code != 0 {
@@ -67,6 +76,9 @@ func (e *Error) Unwrap() []error {
 	errs := make([]error, 0, 2)
 	if e.Permanent {
 		errs = append(errs, channel.ErrPermanent)
+	}
+	if e.Ambiguous {
+		errs = append(errs, channel.ErrAmbiguous)
 	}
 	if e.cause != nil {
 		errs = append(errs, e.cause)
@@ -114,6 +126,8 @@ func classify(err error) *Error {
 		}
 	case e.Code >= 400 && e.Code < 500:
 		e.Reason = ReasonDeferred
+	case se.Reason == mail.ErrSMTPDataClose:
+		e.Reason, e.Ambiguous = ReasonNoReply, true
 	default:
 		e.Reason = ReasonUnavailable
 	}

@@ -201,36 +201,50 @@ func (s *Sender) Name() string { return emailch.Name }
 // angle brackets) as the ProviderID. Errors are *Error values (see Reason)
 // except for a cancelled ctx, which is returned wrapped: a 5xx reply wraps
 // channel.ErrPermanent ("hard_bounce" at RCPT, "rejected" elsewhere), a
-// 4xx reply or a network failure is temporary. A cancellation during DATA
-// leaves the outcome unknown; the ledger treats that as ambiguous.
+// 4xx reply or a network failure before the end of DATA is temporary, and
+// a lost reply after the end of DATA wraps channel.ErrAmbiguous.
 func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt, error) {
+	send, _, err := s.Prepare(ctx, m)
+	if err != nil {
+		return channel.Receipt{}, err
+	}
+	return send(ctx)
+}
+
+// Prepare builds and signs m, waits for the per-domain rate and for a
+// pooled connection, and returns the function that sends m on it. It
+// implements channel.Preparer.
+func (s *Sender) Prepare(ctx context.Context, m *channel.Message) (channel.Handover, func(), error) {
 	if err := ctx.Err(); err != nil {
-		return channel.Receipt{}, fmt.Errorf("email: send: %w", err)
+		return nil, nil, fmt.Errorf("email: send: %w", err)
 	}
 	msg, id, err := s.comp.compose(m)
 	if err != nil {
-		return channel.Receipt{}, err
+		return nil, nil, err
 	}
 	if s.throttle != nil {
 		if err := s.throttle.wait(ctx, m.To); err != nil {
-			return channel.Receipt{}, fmt.Errorf("email: per-domain rate: %w", err)
+			return nil, nil, fmt.Errorf("email: per-domain rate: %w", err)
 		}
 	}
-	if err := s.deliver(ctx, msg); err != nil {
-		return channel.Receipt{}, err
-	}
-	return channel.Receipt{ProviderID: id}, nil
-}
-
-// deliver sends msg on a pooled connection.
-func (s *Sender) deliver(ctx context.Context, msg *mail.Msg) error {
 	c, err := s.pool.get(ctx)
 	if err != nil {
 		if errors.Is(err, ErrClosed) {
-			return err
+			return nil, nil, err
 		}
-		return fmt.Errorf("email: waiting for a connection: %w", err)
+		return nil, nil, fmt.Errorf("email: waiting for a connection: %w", err)
 	}
+	send := func(ctx context.Context) (channel.Receipt, error) {
+		if err := s.deliver(ctx, c, msg); err != nil {
+			return channel.Receipt{}, err
+		}
+		return channel.Receipt{ProviderID: id}, nil
+	}
+	return send, func() { s.pool.put(c, false) }, nil
+}
+
+// deliver sends msg on the pooled connection c and puts c back.
+func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) error {
 	stop := context.AfterFunc(ctx, c.abort)
 	keep, err := s.attempt(ctx, c, msg)
 	if !stop() {
@@ -261,10 +275,20 @@ func (s *Sender) attempt(ctx context.Context, c *conn, msg *mail.Msg) (keep bool
 		if sendErr == nil {
 			return true, nil
 		}
+		e := classify(sendErr)
+		if e.Ambiguous {
+			// The whole message went out and the reply to its final dot
+			// was lost: the relay may have queued it.
+			c.drop()
+			s.log.Warn("smtp reply lost after the end of DATA: outcome unknown", "relay", s.cfg.Host)
+			if ctx.Err() != nil {
+				return false, fmt.Errorf("%w: %w", e, context.Cause(ctx))
+			}
+			return false, e
+		}
 		if ctx.Err() != nil {
 			return false, fmt.Errorf("email: send: %w", context.Cause(ctx))
 		}
-		e := classify(sendErr)
 		if e.Code == 0 {
 			c.drop()
 		}

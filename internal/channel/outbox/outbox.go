@@ -20,14 +20,15 @@ import (
 var ErrInvalidName = errors.New("outbox: invalid file name")
 
 // Write stores data as dir/name atomically and returns the final path. The
-// directory is created (0o755) when missing; the file is 0o644. A file of the
+// directory is created (0o700) when missing; the file is 0o600 (messages
+// hold personal data). A file of the
 // same name is replaced, which makes a retried delivery idempotent. Errors
 // wrap ErrInvalidName or the underlying file-system error.
 func Write(dir, name string, data []byte) (path string, err error) {
 	if err := checkName(name); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("outbox: create directory: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
@@ -50,7 +51,7 @@ func Write(dir, name string, data []byte) (path string, err error) {
 	if err = tmp.Sync(); err != nil {
 		return "", fmt.Errorf("outbox: sync %s: %w", name, err)
 	}
-	if err = tmp.Chmod(0o644); err != nil {
+	if err = tmp.Chmod(0o600); err != nil {
 		return "", fmt.Errorf("outbox: chmod %s: %w", name, err)
 	}
 	if err = tmp.Close(); err != nil {

@@ -9,7 +9,7 @@ import (
 
 // BenchmarkLetters measures the whole print path per letter: Send (address,
 // spool) and Assemble (layout with reply coupon and vector QR, batch PDF,
-// manifest, preflight), reported as letters/s (SPEC §9: ≥ 1,000/s).
+// manifest, preflight), reported as letters/s (goal: ≥ 1,000/s).
 func BenchmarkLetters(b *testing.B) {
 	bt, err := NewBatcher(b.TempDir(), testLayout)
 	if err != nil {

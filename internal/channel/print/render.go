@@ -293,7 +293,7 @@ const fs10 = 10.0
 
 // drawQR draws the QR code of s as filled vector rectangles, one per run of
 // dark modules in a row: a PNG per letter would cost a decode and an image
-// object per page and cut throughput by a factor of five (SPEC §9).
+// object per page and cut throughput by a factor of five.
 func drawQR(f *fpdf.Fpdf, l *letter, x, y, size float64) error {
 	bm := l.qr
 	if bm == nil {

@@ -32,7 +32,7 @@ func NewOutbox(dir, name string) (*Outbox, error) {
 	if name != smsch.SMS && name != smsch.MMS {
 		return nil, fmt.Errorf("sms outbox: channel name %q: want %q or %q", name, smsch.SMS, smsch.MMS)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sms outbox: %w", err)
 	}
 	return &Outbox{dir: dir, name: name}, nil

@@ -7,6 +7,7 @@ import (
 
 	twclient "github.com/twilio/twilio-go/client"
 
+	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/sms"
 )
 
@@ -54,3 +55,18 @@ func classify(err error) error {
 	}
 	return e
 }
+
+// answered reports whether err carries an answer from Twilio (a REST
+// error), as opposed to a transport failure.
+func answered(err error) bool {
+	var tre *twclient.TwilioRestError
+	return errors.As(err, &tre)
+}
+
+// ambiguousError is a create request that went out without an answer.
+type ambiguousError struct{ error }
+
+func (e ambiguousError) Unwrap() []error { return []error{e.error, channel.ErrAmbiguous} }
+
+// ambiguous marks e as a send whose outcome is unknown.
+func ambiguous(e error) error { return ambiguousError{e} }

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	twclient "github.com/twilio/twilio-go/client"
@@ -173,12 +175,18 @@ func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt,
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	c := s.base
+	wrote := &atomic.Bool{}
 	c.HTTPClient = &http.Client{
-		Transport:     bound{ctx: ctx, next: s.next},
+		Transport:     bound{ctx: ctx, next: s.next, wrote: wrote},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	msg, err := twapi.NewApiServiceWithClient(&c).CreateMessage(p)
 	if err != nil {
+		if !answered(err) && wrote.Load() {
+			// The create request went out whole and no answer came
+			// back: Twilio may have created the message.
+			return channel.Receipt{}, ambiguous(classify(err))
+		}
 		return channel.Receipt{}, classify(err)
 	}
 	if msg.Sid == nil || *msg.Sid == "" {
@@ -249,11 +257,24 @@ func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 // bound gives each request the send's context: twilio-go builds its
 // requests with context.Background, so without this a cancelled send would
 // wait for the full timeout.
+// It also notes when a request was written out whole (wrote), which tells
+// a lost answer (ambiguous) from a request that never left.
 type bound struct {
-	ctx  context.Context
-	next http.RoundTripper
+	ctx   context.Context
+	next  http.RoundTripper
+	wrote *atomic.Bool
 }
 
 func (b bound) RoundTrip(req *http.Request) (*http.Response, error) {
-	return b.next.RoundTrip(req.WithContext(b.ctx))
+	ctx := b.ctx
+	if b.wrote != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(i httptrace.WroteRequestInfo) {
+				if i.Err == nil {
+					b.wrote.Store(true)
+				}
+			},
+		})
+	}
+	return b.next.RoundTrip(req.WithContext(ctx))
 }

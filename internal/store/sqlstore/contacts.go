@@ -77,7 +77,7 @@ func (s *Store) UpsertContacts(ctx context.Context, cs []*contact.Contact) (inse
 	}
 	m := newMatcher()
 	for start := 0; start < len(cs); start += maxIDsPerQuery {
-		if err := s.loadCandidates(ctx, tx, cs[start:min(start+maxIDsPerQuery, len(cs))], m); err != nil {
+		if err := s.loadCandidates(ctx, tx, cs[start:min(start+maxIDsPerQuery, len(cs))], m, s.d.lockRows); err != nil {
 			return 0, 0, s.errf("upsert contacts: match: %w", err)
 		}
 	}
@@ -112,9 +112,35 @@ func (s *Store) UpsertContacts(ctx context.Context, cs []*contact.Contact) (inse
 	return inserted, updated, nil
 }
 
+// MatchContacts sets the ID of each of cs that matches a stored contact
+// by UpsertContacts' rules, and leaves the others at 0; it writes
+// nothing. A plan uses it so that it decides with the consent and
+// suppressions the run will see, without importing the audience.
+func (s *Store) MatchContacts(ctx context.Context, cs []*contact.Contact) error {
+	m := newMatcher()
+	for start := 0; start < len(cs); start += maxIDsPerQuery {
+		if err := s.loadCandidates(ctx, s.r, cs[start:min(start+maxIDsPerQuery, len(cs))], m, ""); err != nil {
+			return s.errf("match contacts: %w", err)
+		}
+	}
+	for _, c := range cs {
+		c.ID = 0
+		if sl := m.match(c); sl != nil {
+			c.ID = sl.id
+		}
+	}
+	return nil
+}
+
+// queryer is a transaction or a pool.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // loadCandidates adds to m the stored contacts sharing a matching key with
-// one of cs, locked until commit where the dialect locks rows.
-func (s *Store) loadCandidates(ctx context.Context, tx *sql.Tx, cs []*contact.Contact, m *matcher) error {
+// one of cs; lock is the dialect's row-locking suffix when the caller
+// writes them (UpsertContacts), "" for a read-only match.
+func (s *Store) loadCandidates(ctx context.Context, tx queryer, cs []*contact.Contact, m *matcher, lock string) error {
 	var exts, emails, phones []string
 	for _, c := range cs {
 		if c.ExternalID != "" {
@@ -132,7 +158,7 @@ func (s *Store) loadCandidates(ctx context.Context, tx *sql.Tx, cs []*contact.Co
 	inPhone, args := in(s.d, args, phones)
 	// No ORDER BY: SQLite would then walk the whole table in id order
 	// instead of using the three indexes; the matcher orders by id.
-	q := qMatchCandidates + "external_id " + inExt + " OR email_norm " + inEmail + " OR phone " + inPhone + s.d.lockRows
+	q := qMatchCandidates + "external_id " + inExt + " OR email_norm " + inEmail + " OR phone " + inPhone + lock
 	rows, err := tx.QueryContext(ctx, q, append(append([]any(nil), s.d.exact...), args...)...)
 	if err != nil {
 		return err

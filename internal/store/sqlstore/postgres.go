@@ -37,8 +37,11 @@ var postgresDialect = &dialect{
 	insertEvents:  pgInsertEvents,
 	writeContacts: pgWriteContacts,
 	sql: map[string]string{
-		"timeline":       fmt.Sprintf(timelineSQL, pgHour("updated_at"), pgHour("at")),
-		"eraseEvents":    `UPDATE events SET detail = '', url = split_part(url, '?', 1) WHERE contact_id = $1`,
+		"timeline":    fmt.Sprintf(timelineSQL, pgHour("updated_at"), pgHour("at")),
+		"eraseEvents": `UPDATE events SET detail = '', url = split_part(split_part(url, '?', 1), '#', 1) WHERE contact_id = $1`,
+		// The erased values stay in dead row versions until a vacuum: run
+		// one on the touched tables at once (outside any transaction).
+		"eraseAfter":     `VACUUM contacts, events, ledger_payloads`,
 		"hasPayloads":    `SELECT to_regclass('ledger_payloads') IS NOT NULL`,
 		"lastTouchOrder": ` ORDER BY created_at DESC, id DESC LIMIT 1`,
 	},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
@@ -142,6 +144,9 @@ func (s *Store) eraseTx(ctx context.Context, contactID int64, keys func(*contact
 	if _, err := tx.ExecContext(ctx, s.d.sql["eraseEvents"], contactID); err != nil {
 		return false, s.errf("erase contact %d: events: %w", contactID, err)
 	}
+	if err := scrubClickURLs(ctx, tx, c); err != nil {
+		return false, s.errf("erase contact %d: clicked URLs: %w", contactID, err)
+	}
 	var payloads bool
 	if err := tx.QueryRowContext(ctx, s.d.sql["hasPayloads"]).Scan(&payloads); err != nil {
 		return false, s.errf("erase contact %d: %w", contactID, err)
@@ -167,4 +172,103 @@ func (s *Store) InactiveContacts(ctx context.Context, since time.Time, afterID i
 		return nil, s.errf("inactive contacts: %w", err)
 	}
 	return out, nil
+}
+
+// scrubClickURLs removes personal data from the clicked URLs of c's
+// events: the query and fragment, and every path segment that holds the
+// contact's email address (or its local part), phone number or name
+// (/profile/jean.dupont@example.org/ → /profile/-/).
+func scrubClickURLs(ctx context.Context, tx *sql.Tx, c *contact.Contact) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, url FROM events WHERE contact_id = $1 AND url <> ''`, c.ID)
+	if err != nil {
+		return err
+	}
+	type fix struct {
+		id  int64
+		url string
+	}
+	var fixes []fix
+	for rows.Next() {
+		var f fix
+		if err := rows.Scan(&f.id, &f.url); err != nil {
+			rows.Close()
+			return err
+		}
+		if u := ScrubURL(f.url, c); u != f.url {
+			fixes = append(fixes, fix{f.id, u})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, f := range fixes {
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET url = $1 WHERE id = $2`, f.url, f.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ScrubURL returns u without query, fragment and the path segments that
+// hold c's email address, its local part, phone number (digits) or a name
+// of three letters or more, compared case-insensitively after unescaping.
+func ScrubURL(u string, c *contact.Contact) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	var pii []string
+	add := func(s string) {
+		if s = strings.ToLower(strings.TrimSpace(s)); len(s) >= 3 {
+			pii = append(pii, s)
+		}
+	}
+	add(c.Email)
+	if local, _, ok := strings.Cut(c.Email, "@"); ok {
+		add(local)
+	}
+	add(c.FirstName)
+	add(c.LastName)
+	for _, ph := range []string{digits(c.Phone), digits(c.PhoneRaw)} {
+		add(ph)
+		if len(ph) > 9 {
+			add(ph[len(ph)-9:]) // the national number, written with or without its prefix
+		}
+	}
+	if len(pii) == 0 {
+		return u
+	}
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		dec, err := url.PathUnescape(seg)
+		if err != nil {
+			dec = seg
+		}
+		dec = strings.ToLower(dec)
+		for _, p := range pii {
+			if strings.Contains(dec, p) || (len(digits(dec)) >= 6 && strings.Contains(digits(dec), p)) {
+				segs[i] = "-"
+				break
+			}
+		}
+	}
+	if path == "" && !strings.Contains(rest, "/") {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + "/" + strings.Join(segs, "/")
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -74,12 +74,18 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: empty database path")
 	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("sqlite: create database directory: %w", err)
 		}
 	}
+	// The database holds personal data: create it readable by its owner
+	// only (SQLite gives its -wal and -shm files the same mode).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create database file: %w", err)
+	}
+	f.Close()
 	s := &Store{d: sqliteDialect, now: func() time.Time { return time.Now().UTC() }}
-	var err error
 	if s.w, err = sql.Open("sqlite", dsn(path, false)); err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}

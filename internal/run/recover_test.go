@@ -1,0 +1,225 @@
+package run_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/relais-dev/relais/internal/audience"
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/run"
+	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/store/sqlstore"
+	"github.com/relais-dev/relais/internal/testenv"
+)
+
+// resumeRepo copies the resume campaign into a fresh repository with an
+// audience of n generated persons.
+func resumeRepo(t *testing.T, n int) *campaign.Spec {
+	t.Helper()
+	return repoWith(t, "resume", n)
+}
+
+// repoWith copies campaign name into a fresh repository with an audience
+// of n generated persons.
+func repoWith(t *testing.T, name string, n int) *campaign.Spec {
+	t.Helper()
+	repo := t.TempDir()
+	for _, p := range []string{"campaigns/" + name + ".yaml", "templates/hello.txt"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "repo", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(repo, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, p), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(repo, "samples"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(repo, "samples", "audience.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audience.GenerateCSV(f, n); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	sp, err := campaign.Load(filepath.Join(repo, "campaigns", name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+// TestRecoverAllRevivesDeadTasks: rows whose task was archived (retries
+// exhausted), deleted (Redis lost it) or completed while the row is not
+// final all get a task again; queued ones are left alone; a second
+// recovery enqueues nothing.
+func TestRecoverAllRevivesDeadTasks(t *testing.T) {
+	ctx := context.Background()
+	sp := resumeRepo(t, 60)
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, redisURL := testenv.StartRedis(t)
+	opt, err := queue.RedisOpt(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	pol, err := policy.New(policy.DefaultRules(), st, []byte("run-test-secret-0123456789"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &run.Planner{Store: st, Queue: client, Policy: pol, Tasks: queue.InspectorReviver{Inspector: insp}}
+	res, err := p.Start(ctx, sp, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.ListLedger(ctx, store.LedgerFilter{RunID: res.Run.ID, States: []store.State{store.Planned}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 20 {
+		t.Fatalf("%d planned rows, want at least 20", len(rows))
+	}
+	q := queue.ForPurpose(sp.Purpose)
+	for _, r := range rows[:5] { // retries exhausted
+		if err := insp.ArchiveTask(q, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rows[5:9] { // lost with Redis
+		if err := insp.DeleteTask(q, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rows[9:12] { // found mid-submission, task archived
+		if _, err := st.Transition(ctx, r.ID, []store.State{store.Planned}, store.Submitting, store.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := insp.ArchiveTask(q, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := p.RecoverAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := run.RecoverReport{Rows: len(rows), Submitting: 3, Enqueued: 12, Runs: 1}
+	if rep != want {
+		t.Fatalf("RecoverAll = %+v, want %+v", rep, want)
+	}
+	qi, err := insp.GetQueueInfo(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qi.Pending != len(rows) || qi.Archived != 0 {
+		t.Fatalf("queue: %d pending, %d archived; want %d pending, 0 archived", qi.Pending, qi.Archived, len(rows))
+	}
+	rep, err = p.RecoverAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Enqueued != 0 {
+		t.Fatalf("second RecoverAll enqueued %d, want 0", rep.Enqueued)
+	}
+}
+
+// TestResumeTwoChannelStepKeepsOneRowPerContact: an expansion resumed
+// after a crash keeps the channel an earlier expansion chose for a
+// contact (here sms, though email comes first now): exactly one row per
+// contact and step.
+func TestResumeTwoChannelStepKeepsOneRowPerContact(t *testing.T) {
+	ctx := context.Background()
+	sp := repoWith(t, "resume2", 40)
+	dbPath := filepath.Join(t.TempDir(), "relais.db")
+	st, err := sqlstore.OpenSQLite(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, redisURL := testenv.StartRedis(t)
+	opt, err := queue.RedisOpt(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	pol, err := policy.New(policy.DefaultRules(), st, []byte("run-test-secret-0123456789"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dying := &dyingQueue{c: client, limit: 10}
+	p := &run.Planner{Store: st, Queue: dying, Policy: pol}
+	if _, err := p.Start(ctx, sp, "k"); err == nil {
+		t.Fatal("first expansion did not die")
+	}
+	r, err := st.FindRun(ctx, sp.ID, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.ListLedger(ctx, store.LedgerFilter{RunID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pretend the first expansion chose sms for half of the contacts it
+	// reached (they had no email address then): their rows move to sms.
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	moved := 0
+	for i, row := range first {
+		if i%2 == 1 || row.Channel != "email" {
+			continue
+		}
+		id := store.LedgerID(r.ID, row.StepID, row.ContactID, "sms")
+		if _, err := db.ExecContext(ctx, "UPDATE ledger SET id = ?, channel = 'sms' WHERE id = ?", id, row.ID); err != nil {
+			t.Fatal(err)
+		}
+		moved++
+	}
+	db.Close()
+	p.Queue = client
+	res, err := p.Start(ctx, sp, "k")
+	if err != nil {
+		t.Fatalf("resumed expansion: %v", err)
+	}
+	all, err := st.ListLedger(ctx, store.LedgerFilter{RunID: r.ID, Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[int64]int{}
+	sms := 0
+	for _, row := range all {
+		per[row.ContactID]++
+		if row.Channel == "sms" {
+			sms++
+		}
+	}
+	for c, n := range per {
+		if n != 1 {
+			t.Fatalf("contact %d has %d rows for step s1, want 1", c, n)
+		}
+	}
+	if moved == 0 || len(all) != len(first) || sms != moved || res.Planned+res.Refused != len(all) {
+		t.Fatalf("%d rows (want %d), %d sms rows (want %d), planned+refused %d", len(all), len(first), sms, moved, res.Planned+res.Refused)
+	}
+}
