@@ -100,6 +100,9 @@ to everyone, and records why.`,
 			if runKey != "" {
 				resume += " --run-key " + runKey
 			}
+			if resend {
+				resume += " --resend --reason " + strconv.Quote(reason)
+			}
 			if a.configPath != "" {
 				resume += " --config " + a.configPath
 			}

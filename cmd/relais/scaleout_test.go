@@ -121,7 +121,7 @@ func TestScaleOutWorkersWithoutCheckout(t *testing.T) {
 		}
 		return b.String()
 	}
-	deliver := func(wantTotal int) int64 {
+	deliver := func(wantTotal int, extra ...string) int64 {
 		t.Helper()
 		start := time.Now()
 		var res struct {
@@ -130,7 +130,7 @@ func TestScaleOutWorkersWithoutCheckout(t *testing.T) {
 			} `json:"run"`
 			Planned int `json:"planned"`
 		}
-		out := c.mustRun(ctx, "run", "campaigns/printemps-2027.yaml", "--json")
+		out := c.mustRun(ctx, append([]string{"run", "campaigns/printemps-2027.yaml", "--json"}, extra...)...)
 		if err := json.Unmarshal([]byte(out.stdout), &res); err != nil {
 			t.Fatalf("run --json: %v\n%s", err, out.stdout)
 		}
@@ -147,7 +147,9 @@ func TestScaleOutWorkersWithoutCheckout(t *testing.T) {
 
 	deliver(scaleOutRecipients)
 	editFile(t, campaignFile, "le printemps arrive", "les nouveautés du printemps")
-	deliver(2 * scaleOutRecipients)
+	// Each person gets a step once per campaign: the new version goes to
+	// everyone again only when asked.
+	deliver(2*scaleOutRecipients, "--resend", "--reason", "new subject")
 
 	if got := smtp.Count(); got != 2*scaleOutRecipients {
 		t.Fatalf("SMTP server accepted %d messages, want %d", got, 2*scaleOutRecipients)
