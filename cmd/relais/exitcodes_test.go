@@ -92,7 +92,9 @@ func TestExitCodes(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := make(chan result, 1)
-		go func() { done <- c.run(ctx, "run", camp, "--wait", "--run-key", "k3", "--resend", "--reason", "interrupt test") }()
+		go func() {
+			done <- c.run(ctx, "run", camp, "--wait", "--run-key", "k3", "--resend", "--reason", "interrupt test")
+		}()
 		select {
 		case <-entered:
 		case r := <-done:
