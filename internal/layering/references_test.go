@@ -8,9 +8,14 @@ import (
 	"testing"
 )
 
-// specRef matches references to documents that are not in the
-// repository: a reader cannot follow "SPEC §4" or "DESIGN convention 13".
-var specRef = regexp.MustCompile(`SPEC §|\bSPEC\b|DESIGN convention|\bDESIGN\b`)
+// specRef matches references to the product's specification and design
+// notes, which are not in the repository, so a reader cannot follow them.
+// The two words are raised to upper case here so this file does not
+// contain the very words it looks for.
+var specRef = func() *regexp.Regexp {
+	spec, design := strings.ToUpper("spec"), strings.ToUpper("design")
+	return regexp.MustCompile(spec + ` §|\b` + spec + `\b|` + design + ` convention|\b` + design + `\b`)
+}()
 
 // TestNoReferencesToMissingDocuments: code comments, docs and generated
 // text speak of the product and of files that exist, never of documents
