@@ -342,7 +342,7 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 		q = d.client
 	}
 	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
-		Channels: d.channels}
+		Channels: d.channels, Batch: a.cfg.Batch.Batching()}
 }
 
 // inFlightGrace is how long a submitting row is presumed in the hands of
@@ -359,7 +359,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 	}
 	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Channels: d.channels, Policy: d.policy,
 		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention,
-		InFlightGrace: inFlightGrace}
+		InFlightGrace: inFlightGrace, SendParallelism: a.cfg.Concurrency}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
 	}
@@ -380,7 +380,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 
 // asynqServer returns a worker server on d's queue.
 func (a *app) asynqServer(d *deps) *asynq.Server {
-	return asynq.NewServer(d.redisOpt, asynq.Config{
+	cfg := asynq.Config{
 		Concurrency: a.cfg.Concurrency,
 		Queues:      queue.Weights(),
 		// asynq looks at empty queues once a second by default; a
@@ -395,7 +395,11 @@ func (a *app) asynqServer(d *deps) *asynq.Server {
 		ShutdownTimeout:          a.cfg.ShutdownTimeout,
 		Logger:                   asynqLogger{a.log},
 		LogLevel:                 asynq.WarnLevel,
-	})
+	}
+	// Marketing sends are grouped by run step and channel and handled in
+	// batches (worker.HandleBatch).
+	a.cfg.Batch.Batching().Server(&cfg)
+	return asynq.NewServer(d.redisOpt, cfg)
 }
 
 // loadCampaign loads one campaign file (a user error when invalid) and
