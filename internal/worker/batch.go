@@ -348,6 +348,12 @@ func (f *followUps) add(ctx context.Context, id string, runID int64, err error) 
 	} else {
 		w.log().Info("send of a batch failed, retried on its own", "ledger", id, "err", err)
 	}
+	if w.Queue == nil {
+		f.mu.Lock()
+		f.errs = append(f.errs, fmt.Errorf("ledger %s: no queue to retry on: %w", id, err))
+		f.mu.Unlock()
+		return
+	}
 	at := w.now().Add(delay)
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
