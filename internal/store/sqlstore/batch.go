@@ -3,8 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
+	"encoding/json"
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
@@ -42,46 +41,63 @@ func (s *Store) ClaimLedger(ctx context.Context, ids []string) ([]store.LedgerRo
 	return out, nil
 }
 
-// Settle implements store.BatchStore with one UPDATE … FROM a VALUES list
-// of the rows' changes.
-func (s *Store) Settle(ctx context.Context, from []store.State, to store.State, outs []store.Outcome) ([]string, error) {
-	if len(outs) == 0 || len(from) == 0 {
-		return nil, nil
-	}
-	var moved []string
-	const chunk = 500 // 5 parameters a row, far below both databases' limits
-	for start := 0; start < len(outs); start += chunk {
-		args := []any{string(to), s.d.t(s.now())}
-		var b strings.Builder
-		b.WriteString("WITH v(id, reason, provider_id, error, segments) AS (VALUES ")
-		for i, o := range outs[start:min(start+chunk, len(outs))] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			args = append(args, o.ID, o.Reason, nullStr(o.ProviderID), o.Error, o.Segments)
-			p := func(k int) string { return s.d.mark + strconv.Itoa(n+k) }
-			b.WriteString("(CAST(" + p(1) + " AS TEXT), CAST(" + p(2) + " AS TEXT), CAST(" + p(3) + " AS TEXT), CAST(" +
-				p(4) + " AS TEXT), CAST(" + p(5) + " AS INTEGER))")
-		}
-		b.WriteString(`)
-UPDATE ledger SET state = ` + s.d.mark + `1,
+// qSettle is the statement of Settle: the rows' changes are one JSON
+// array parameter, so the statement is the same whatever their number and
+// is prepared once.
+func qSettle(d *dialect) string {
+	return `UPDATE ledger SET state = $1,
 	reason = CASE WHEN v.reason = '' THEN ledger.reason ELSE v.reason END,
 	provider_id = COALESCE(v.provider_id, ledger.provider_id),
 	error = CASE WHEN v.error = '' THEN ledger.error ELSE v.error END,
 	segments = CASE WHEN v.segments = 0 THEN ledger.segments ELSE v.segments END,
-	updated_at = ` + s.d.mark + `2
-FROM v WHERE ledger.id = v.id AND ledger.state `)
-		cond, a := in(s.d, args, states(from))
-		b.WriteString(cond + " RETURNING ledger.id")
-		if err := s.queryW(ctx, b.String(), a, func(r *sql.Rows) error {
-			var id string
-			err := r.Scan(&id)
-			moved = append(moved, id)
-			return err
-		}); err != nil {
+	updated_at = $2
+FROM ` + d.sql["settleRows"] + `
+WHERE ledger.id = v.id AND ledger.state IN ` + d.sql["settleStates"] + `
+RETURNING ledger.id`
+}
+
+// settleRow is one row of Settle's JSON parameter.
+type settleRow struct {
+	ID         string  `json:"id"`
+	Reason     string  `json:"reason"`
+	ProviderID *string `json:"provider_id"`
+	Error      string  `json:"error"`
+	Segments   int     `json:"segments"`
+}
+
+// Settle implements store.BatchStore with one UPDATE … FROM the rows'
+// changes.
+func (s *Store) Settle(ctx context.Context, from []store.State, to store.State, outs []store.Outcome) ([]string, error) {
+	if len(outs) == 0 || len(from) == 0 {
+		return nil, nil
+	}
+	rows := make([]settleRow, len(outs))
+	for i, o := range outs {
+		rows[i] = settleRow{ID: o.ID, Reason: o.Reason, Error: o.Error, Segments: o.Segments}
+		if o.ProviderID != "" {
+			rows[i].ProviderID = &o.ProviderID
+		}
+	}
+	changes, err := json.Marshal(rows)
+	if err != nil {
+		return nil, s.errf("settle: %w", err)
+	}
+	fromJSON, _ := json.Marshal(states(from)) // cannot fail: strings
+	res, err := s.settle.QueryContext(ctx, string(to), s.d.t(s.now()), string(changes), string(fromJSON))
+	if err != nil {
+		return nil, s.errf("settle %d ledger rows → %s: %w", len(outs), to, err)
+	}
+	defer res.Close()
+	moved := make([]string, 0, len(outs))
+	for res.Next() {
+		var id string
+		if err := res.Scan(&id); err != nil {
 			return moved, s.errf("settle %d ledger rows → %s: %w", len(outs), to, err)
 		}
+		moved = append(moved, id)
+	}
+	if err := res.Err(); err != nil {
+		return moved, s.errf("settle %d ledger rows → %s: %w", len(outs), to, err)
 	}
 	return moved, nil
 }
