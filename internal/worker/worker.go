@@ -1,5 +1,6 @@
-// Package worker is the send path of one ledger row: load it, claim it,
-// check policy again, render, call the channel, and record the outcome.
+// Package worker is the send path of ledger rows, one at a time or in
+// batches: load, claim, check policy again, render, call the channel, and
+// record the outcome.
 package worker
 
 import (
