@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -106,4 +107,39 @@ func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 		t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+// TestPauseButtonInChromium signs in with an admin key in a real browser,
+// clicks Pause on a sending run, confirms, and finds the run paused in
+// the store and on the page: the form carries the CSRF token the server
+// checks.
+func TestPauseButtonInChromium(t *testing.T) {
+	ctx := browser(t)
+	st := seededStore(t)
+	r := activeRun(t, st)
+	srv := httptest.NewServer(newServer(t, web.Deps{Store: st}))
+	defer srv.Close()
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/ui/runs/"+strconv.FormatInt(r.ID, 10)),
+		chromedp.WaitVisible(chromedp.CSS("#key")),
+		chromedp.SendKeys(chromedp.CSS("#key"), adminKey),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#action-pause")),
+		chromedp.Click(chromedp.CSS("#action-pause")),
+		chromedp.WaitVisible(chromedp.CSS("#confirm")),
+		chromedp.Click(chromedp.CSS("#confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#done")),
+	); err != nil {
+		t.Fatalf("browser: sign in, pause and confirm: %v", err)
+	}
+	status := run(t, ctx, chromedp.Text(chromedp.CSS("#status")))
+	resume := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#action-resume').length`))
+	got, err := st.GetRun(t.Context(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != "paused" || resume != 1 || got.PausedAt.IsZero() {
+		t.Errorf("after the click: status shown %q, %d resume button, paused at %v; want paused, 1, set", status, resume, got.PausedAt)
+	}
 }
