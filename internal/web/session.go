@@ -183,7 +183,6 @@ func sameOrigin(r *http.Request) bool {
 }
 
 type loginPage struct {
-	chrome
 	Next, Error string
 }
 

@@ -1,8 +1,10 @@
-// Package web is the dashboard: a server-rendered campaigns list
-// and campaign pages with SVG charts drawn in Go (funnel, hourly
-// timeline, refusal reasons, cost and ROI), behind a login with an API
-// key, and the asynq queue monitor (asynqmon) under /ui/queues. There is
-// no JavaScript of ours and no front-end build step.
+// Package web is the dashboard: a server-rendered campaigns list,
+// campaign pages with SVG charts drawn in Go (funnel, hourly timeline,
+// refusal reasons, cost and ROI) and run pages with pause, resume and
+// cancel controls, behind a login with an API key (sessions stored in the
+// database, CSRF tokens on every POST), and the asynq queue monitor
+// (asynqmon) under /ui/queues. There is no JavaScript of ours and no
+// front-end build step.
 package web
 
 import (
