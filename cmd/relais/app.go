@@ -374,6 +374,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 			d.limiter = queue.NewLimiter(queue.Client(d.redisOpt))
 		}
 		w.Limiter = d.limiter
+		w.ChannelRates, _ = a.cfg.Rates() // checked when the configuration was loaded
 	}
 	return w
 }

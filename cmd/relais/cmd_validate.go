@@ -152,16 +152,30 @@ func (a *app) printPlan(sp *campaign.Spec, res campaignrun.Result) {
 	if res.RowErrors > 0 {
 		fmt.Fprintf(w, "invalid audience rows\t%d (skipped)\n", res.RowErrors)
 	}
+	global, _ := a.cfg.Rates() // checked when the configuration was loaded
 	for _, ch := range sortedKeys(res.ByChannel) {
-		if r, ok := sp.Limits.Rates[ch]; ok && r.N > 0 && res.ByChannel[ch] > 1 {
+		if r, from, ok := slowest(sp.Limits.Rates[ch], global[ch]); ok && res.ByChannel[ch] > 1 {
 			d := time.Duration(res.ByChannel[ch]-1) * r.Per / time.Duration(r.N)
-			fmt.Fprintf(w, "send duration\tat least %s for %s at %d/%s\n", d.Round(time.Second), ch, r.N, unit(r.Per))
+			fmt.Fprintf(w, "send duration\tat least %s for %s at %d/%s (%s)\n", d.Round(time.Second), ch, r.N, unit(r.Per), from)
 		}
 	}
 	if res.Currency != "" {
 		fmt.Fprintf(w, "estimated cost\t%.2f %s\n", res.Cost, res.Currency)
 	}
 	w.Flush()
+}
+
+// slowest is the rate that bounds a channel's sends, the campaign's
+// limit or the configuration's, and which it is; ok is false when
+// neither is set.
+func slowest(camp, conf campaign.Rate) (campaign.Rate, string, bool) {
+	switch {
+	case camp.N <= 0 && conf.N <= 0:
+		return campaign.Rate{}, "", false
+	case conf.N <= 0 || (camp.N > 0 && camp.Per*time.Duration(conf.N) >= conf.Per*time.Duration(camp.N)):
+		return camp, "campaign limit", true
+	}
+	return conf, "configured limit", true
 }
 
 // unit names a rate's period as campaign files write it.
