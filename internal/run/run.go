@@ -191,6 +191,9 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 			runKey += "+resend@" + p.now().UTC().Format(time.RFC3339Nano)
 		}
 	}
+	if err := p.CheckApproval(ctx, sp); err != nil {
+		return Result{}, err
+	}
 	// An audience that cannot be opened (a missing or empty file) is
 	// reported before the run exists: a run created first would stay in
 	// "expanding" with nothing to expand.
