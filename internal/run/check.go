@@ -8,7 +8,6 @@ import (
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
-	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/store"
@@ -154,21 +153,11 @@ func (p *Planner) Check(ctx context.Context, sp *campaign.Spec, st *campaign.Ste
 		}
 		out.AlreadyReceived = got.has(p.channels(), sp, st, c.ID)
 	}
-	if ch == "" {
-		var err error
-		out.Channel, out.Decision, err = p.choose(ctx, sp, st, c)
-		return out, err
+	chans := sp.ChannelsFor(st)
+	if ch != "" {
+		chans = []string{ch}
 	}
-	out.Channel = ch
-	at := p.now()
-	if st.At != nil {
-		at = *st.At
-	}
-	dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
-		FrequencyCap: compose.CapOf(sp)})
-	if err != nil {
-		return out, fmt.Errorf("policy: %w", err)
-	}
-	out.Decision = dec
-	return out, nil
+	var err error
+	out.Channel, out.Decision, err = p.chooseFrom(ctx, sp, st, c, chans)
+	return out, err
 }

@@ -67,8 +67,8 @@ type Worker struct {
 	// ChannelRates are the configuration's per-channel limits, shared by
 	// every campaign on top of their own (relais.yaml limits:).
 	ChannelRates map[string]campaign.Rate
-	Log     *slog.Logger
-	Now     func() time.Time
+	Log          *slog.Logger
+	Now          func() time.Time
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
 
