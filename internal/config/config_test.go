@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoad(t *testing.T) {
@@ -41,6 +42,18 @@ func TestLoad(t *testing.T) {
 				}
 			}},
 		{name: "bad database url", file: "database_url: mysql://x\n", wantErr: "database_url"},
+		{name: "channel limits and proof reviewers", file: "limits: {email: 500/h, sms: 2/s}\nproof_to: [bat@dupont.example]\n",
+			check: func(t *testing.T, c Config) {
+				r, err := c.Rates()
+				if err != nil || len(r) != 2 || r["email"].N != 500 || r["email"].Per != time.Hour || r["sms"].N != 2 || r["sms"].Per != time.Second {
+					t.Errorf("rates %+v, %v", r, err)
+				}
+				if len(c.ProofTo) != 1 || c.ProofTo[0] != "bat@dupont.example" {
+					t.Errorf("proof_to %q", c.ProofTo)
+				}
+			}},
+		{name: "limit of an unknown channel", file: "limits: {fax: 1/s}\n", wantErr: "limits.fax: unknown channel"},
+		{name: "limit that is not a rate", file: "limits: {email: lots}\n", wantErr: `limits.email: bad rate "lots"`},
 		{name: "empty file is defaults", file: "\n", check: func(t *testing.T, c Config) {
 			if c.Concurrency != 50 {
 				t.Errorf("concurrency %d", c.Concurrency)
