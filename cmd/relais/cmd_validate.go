@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	campaignrun "github.com/relais-dev/relais/internal/run"
+	"github.com/relais-dev/relais/internal/store"
 )
 
 func (a *app) validateCmd() *cobra.Command {
@@ -131,9 +133,30 @@ func (a *app) planCmd() *cobra.Command {
 				}{sp.ID, sp.ContentHash, res})
 			}
 			a.printPlan(sp, res)
-			return nil
+			return a.printApproval(ctx, d.store, sp, args[0])
 		},
 	}
+}
+
+// printApproval says, for a campaign with approval: required, who
+// approved this version, or the commands that would.
+func (a *app) printApproval(ctx context.Context, st store.Store, sp *campaign.Spec, arg string) error {
+	if sp.Approval != campaign.ApprovalRequired {
+		return nil
+	}
+	as, err := st.Approvals(ctx, sp.ID, sp.ContentHash)
+	if err != nil {
+		return err
+	}
+	if len(as) == 0 {
+		fmt.Fprintf(a.stdout, "approval required: version %s is NOT approved (relais proof %s --to ADDR, then relais approve %s --version %s --by NAME)\n",
+			short(sp.ContentHash), arg, arg, short(sp.ContentHash))
+		return nil
+	}
+	for _, ap := range as {
+		fmt.Fprintf(a.stdout, "approval required: version %s approved by %s at %s%s\n", short(sp.ContentHash), ap.By, ap.At.Format(time.RFC3339), noteOf(ap.Note))
+	}
+	return nil
 }
 
 func (a *app) printPlan(sp *campaign.Spec, res campaignrun.Result) {

@@ -82,6 +82,9 @@ func TestProofApproveRun(t *testing.T) {
 		t.Errorf("proofs made runs or ledger rows: status --json = %s", st)
 	}
 
+	if plan := c.mustRun(bg, "plan", file).stdout; !strings.Contains(plan, "approval required: version "+v1[1]+" is NOT approved") {
+		t.Errorf("plan does not say the version is not approved:\n%s", plan)
+	}
 	r = c.run(bg, "run", file)
 	wantErr := "campaign printemps-2027 version " + v1[1] + " needs an approved proof: relais approve " + file + " --version " + v1[1] + " --by NAME"
 	if r.code != 1 || !strings.Contains(r.stderr, wantErr) {
@@ -104,6 +107,9 @@ func TestProofApproveRun(t *testing.T) {
 		t.Fatalf("second proof: SMTP got %d in all, want 4", smtp.Count())
 	}
 	c.mustRun(bg, "approve", "printemps-2027", "--version", v2[1], "--by", "Marc")
+	if plan := c.mustRun(bg, "plan", file).stdout; !strings.Contains(plan, "approval required: version "+v2[1]+" approved by Marc at ") {
+		t.Errorf("plan does not show the approval:\n%s", plan)
+	}
 	r = c.mustRun(bg, "run", file, "--wait")
 	if !strings.Contains(r.stdout, "5 to send") {
 		t.Fatalf("approved run says:\n%s", r.stdout)
