@@ -193,7 +193,7 @@ func (a *app) sendProofs(ctx context.Context, d *deps, sp *campaign.Spec, st *ca
 		}
 		record := func(to, providerID string, id string) error {
 			pr := store.Proof{ID: id, CampaignID: sp.ID, Version: sp.ContentHash, StepID: st.ID, Channel: msg.Channel,
-				ContactID: c.ID, Recipient: b.Recipient, To: to, ProviderID: providerID, SentAt: time.Now().UTC()}
+				ContactID: c.ID, Recipient: c.ExternalID, To: to, ProviderID: providerID, SentAt: time.Now().UTC()}
 			if err := d.store.RecordProof(ctx, pr); err != nil {
 				return err
 			}

@@ -15,7 +15,7 @@ type Proof struct {
 	StepID     string    `json:"step"`
 	Channel    string    `json:"channel"`
 	ContactID  int64     `json:"contact_id"` // the real recipient (0: not stored yet)
-	Recipient  string    `json:"recipient"`  // its external id or address, as the reviewer reads it in the banner
+	Recipient  string    `json:"recipient"`  // its external id (never its name or address)
 	To         string    `json:"to"`         // the reviewer's address, number or folder
 	ProviderID string    `json:"provider_id,omitempty"`
 	SentAt     time.Time `json:"sent_at"`
