@@ -23,6 +23,7 @@ import (
 	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/tracking"
+	campaignversion "github.com/relais-dev/relais/internal/version"
 )
 
 // defaultProofRecipients is how many recipients `relais proof` copies
@@ -167,6 +168,11 @@ func (a *app) sendProofs(ctx context.Context, d *deps, sp *campaign.Spec, st *ca
 	}
 	if len(targets) == 0 {
 		return nil, userErrorf("campaign %s: its audience has no recipient to copy", sp.ID)
+	}
+	// The version proved is stored as a run's would be, so that what was
+	// approved can be shown (relais show, review) after the files change.
+	if err := campaignversion.Save(ctx, d.store, sp); err != nil {
+		return nil, err
 	}
 	w := a.worker(d)
 	w.Links, w.Decorator, w.TrackOpens = tracking.Inert{}, tracking.Inert{Tracked: d.links}, nil
