@@ -65,9 +65,16 @@ missing consent…) and why. Nothing is written to the database.
 				}
 			}
 			if a.jsonOut {
-				return json.NewEncoder(a.stdout).Encode(previewJSON(sp, msg, path, code, reason, refused))
+				o := previewJSON(sp, msg, path, code, reason, refused)
+				if chk.Row != nil && chk.Row.ID == msg.LedgerID {
+					o.LedgerState = string(chk.Row.State)
+				}
+				return json.NewEncoder(a.stdout).Encode(o)
 			}
 			fmt.Fprintln(a.stdout, path)
+			if chk.Row != nil && chk.Row.ID == msg.LedgerID {
+				fmt.Fprintf(a.stdout, "this version's run %d has this message: %s\n", chk.Row.RunID, chk.Row.State)
+			}
 			if refused {
 				fmt.Fprintf(a.stdout, "a run would NOT send this message: %s", code)
 				if reason != "" {
@@ -154,6 +161,9 @@ type previewOut struct {
 	Media    []string          `json:"media,omitempty"`
 	File     string            `json:"file,omitempty"`
 	Refusal  *refusal          `json:"refusal"`
+	// LedgerState is the state of the message in this version's run,
+	// when the run exists ("" before).
+	LedgerState string `json:"ledger_state,omitempty"`
 }
 
 // refusal says why a run would not send a message.

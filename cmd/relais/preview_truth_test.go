@@ -13,13 +13,14 @@ import (
 
 // previewJSONOut is what the tests read of `relais preview --json`.
 type previewJSONOut struct {
-	LedgerID string            `json:"ledger_id"`
-	To       string            `json:"to"`
-	Headers  map[string]string `json:"headers"`
-	Subject  string            `json:"subject"`
-	HTML     string            `json:"html"`
-	Text     string            `json:"text"`
-	Refusal  *struct {
+	LedgerID    string            `json:"ledger_id"`
+	LedgerState string            `json:"ledger_state"`
+	To          string            `json:"to"`
+	Headers     map[string]string `json:"headers"`
+	Subject     string            `json:"subject"`
+	HTML        string            `json:"html"`
+	Text        string            `json:"text"`
+	Refusal     *struct {
 		Code   string `json:"code"`
 		Reason string `json:"reason"`
 	} `json:"refusal"`
@@ -111,6 +112,10 @@ func TestPreviewMatchesSend(t *testing.T) {
 	sg, err := tracking.SignerFromSecrets(proofSecret)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p.LedgerState != "accepted" || before.LedgerState != "" || before.LedgerID == p.LedgerID {
+		t.Errorf("preview's row: before the run %q (%s), after %q (%s); want none, then the run's accepted row",
+			before.LedgerID, before.LedgerState, p.LedgerID, p.LedgerState)
 	}
 	if p.Subject != sent.Subject {
 		t.Errorf("subject: preview %q, sent %q", p.Subject, sent.Subject)
