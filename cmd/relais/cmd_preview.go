@@ -57,7 +57,7 @@ missing consent…) and why. Nothing is written to the database.
 			code, reason, refused := chk.Refused()
 			var path string
 			if out != "" {
-				if err := os.MkdirAll(out, 0o755); err != nil {
+				if err := os.MkdirAll(out, 0o700); err != nil {
 					return err
 				}
 				if path, err = a.writePreview(ctx, d.channels, out, msg); err != nil {
@@ -193,7 +193,7 @@ func (a *app) writePreview(ctx context.Context, r *channel.Registry, dir string,
 	if d, ok := r.Lookup(m.Channel); ok && d.Block.Preview != nil {
 		name, data := d.Block.Preview(m)
 		p := filepath.Join(dir, name)
-		return p, os.WriteFile(p, data, 0o644)
+		return p, os.WriteFile(p, data, 0o600)
 	}
 	return "", userErrorf("preview of channel %s is not available", m.Channel)
 }

@@ -280,11 +280,11 @@ func (a *app) proofLetter(ctx context.Context, d *deps, sp *campaign.Spec, m *ch
 	}
 	name := safeName("bat-"+sp.ID+"-"+cp.Step+"-"+id[:8]) + ".pdf"
 	if out != "" {
-		if err := os.MkdirAll(out, 0o755); err != nil {
+		if err := os.MkdirAll(out, 0o700); err != nil {
 			return err
 		}
 		path := filepath.Join(out, name)
-		if err := os.WriteFile(path, pdf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, pdf.Bytes(), 0o600); err != nil {
 			return err
 		}
 		if err := record(path, "", id); err != nil {
