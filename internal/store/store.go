@@ -160,6 +160,7 @@ type Store interface {
 	ControlStore
 	VersionStore
 	BatchStore
+	ApprovalStore
 	SessionStore
 	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.
