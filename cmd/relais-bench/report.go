@@ -13,6 +13,7 @@ const (
 	statusPass        = "pass"
 	statusFail        = "FAIL"
 	statusNotMeasured = "not measured"
+	statusInfo        = "—" // context, no target
 )
 
 // Result is one row of the report: a measured value, its target and the
@@ -29,11 +30,16 @@ type Result struct {
 	Ratio    float64 // Value / Baseline (NaN: none)
 	Status   string  // pass, FAIL or not measured
 	Note     string
+	// Min, Max and Runs describe the runs Value is the median of (Runs
+	// ≤ 1: a single run); BaseMin, BaseMax and BaseRuns the baseline's.
+	Min, Max, BaseMin, BaseMax float64
+	Runs, BaseRuns             int
 }
 
 // check builds a Result and sets Status from ok(value, ratio).
 func check(bench, metric string, value float64, unit, target string, baseline float64, baseName string, ok func(v, r float64) bool) Result {
-	r := Result{Bench: bench, Metric: metric, Value: value, Unit: unit, Target: target, Baseline: baseline, BaseName: baseName, Ratio: math.NaN()}
+	r := Result{Bench: bench, Metric: metric, Value: value, Unit: unit, Target: target, Baseline: baseline, BaseName: baseName, Ratio: math.NaN(),
+		Runs: 1, BaseRuns: 1}
 	if !math.IsNaN(baseline) && baseline > 0 {
 		r.Ratio = value / baseline
 	}
@@ -66,7 +72,8 @@ type Section struct {
 // Report is the whole BENCHMARKS.md.
 type Report struct {
 	Machine  Machine
-	Quick    bool
+	Scale    float64 // size factor (1: the full sizes)
+	Runs     int     // runs per figure
 	Args     string
 	Started  time.Time
 	Duration time.Duration
@@ -119,8 +126,8 @@ func (r *Report) Write(w io.Writer) error {
 	b.WriteString("Every benchmark is compared with a baseline measured **in the same run on the same machine**, ")
 	b.WriteString("so the ratios survive a change of hardware better than the absolute numbers. ")
 	b.WriteString("Targets are the product's performance goals. A missed target is reported as FAIL with the measured value; the harness is not tuned to pass.\n\n")
-	if r.Quick {
-		b.WriteString("> **Quick run** (`-quick`): smaller sizes, a smoke test of the harness — not the full-size numbers.\n\n")
+	if r.Scale != 1 {
+		fmt.Fprintf(&b, "> **Scaled run** (`-scale %g`): smaller sizes, a smoke test of the harness — not the full-size numbers.\n\n", r.Scale)
 	}
 	b.WriteString("## Machine and build\n\n| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| date | %s |\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
@@ -135,10 +142,10 @@ func (r *Report) Write(w io.Writer) error {
 	fmt.Fprintf(&b, "| command | `%s` |\n", r.Args)
 	fmt.Fprintf(&b, "| total duration | %s |\n\n", r.Duration.Round(time.Second))
 
-	b.WriteString("## Summary\n\n| benchmark | metric | value | unit | target | baseline (same run) | ratio | result |\n|---|---|---:|---|---|---:|---:|---|\n")
+	b.WriteString("## Summary\n\n| benchmark | metric | value: median (min–max, runs) | unit | target | baseline (same run) | ratio of medians | result |\n|---|---|---:|---|---|---:|---:|---|\n")
 	for _, s := range r.Sections {
 		for _, x := range s.Results {
-			base := fmtNum(x.Baseline)
+			base := spread{Median: x.Baseline, Min: x.BaseMin, Max: x.BaseMax, N: x.BaseRuns}.String()
 			if x.BaseName != "" && !math.IsNaN(x.Baseline) {
 				base += " (" + x.BaseName + ")"
 			}
@@ -146,7 +153,7 @@ func (r *Report) Write(w io.Writer) error {
 			if status == statusFail {
 				status = "**FAIL**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", x.Bench, x.Metric, fmtNum(x.Value), x.Unit, x.Target, base, fmtRatio(x.Ratio), status)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", x.Bench, x.Metric, spread{Median: x.Value, Min: x.Min, Max: x.Max, N: x.Runs}.String(), x.Unit, x.Target, base, fmtRatio(x.Ratio), status)
 		}
 	}
 	b.WriteString("\n")
