@@ -25,19 +25,19 @@ const benchSecret = "relais-bench-secret-0123456789abcdef"
 // env is what all benchmarks share: the relais binary, a scratch
 // directory, and a redis-server of our own.
 type env struct {
-	root  string // repository root (fonts, templates)
-	bin   string // absolute path of bin/relais
-	dir   string // scratch directory, removed at the end unless -keep
+	root  string   // repository root (fonts, templates)
+	bin   string   // absolute path of bin/relais
+	dir   string   // scratch directory, removed at the end unless -keep
 	runs  int      // runs per figure
 	scale float64  // size factor
 	dbs   []string // databases to measure on
 	log   io.Writer
 	// profileOut is where the email worker's CPU profile top list goes.
 	profileOut string
-	redis *testenv.RedisServer
-	rdb   *redis.Client
-	noop  map[[2]int]float64 // bare no-op rates by task count and run
-	commit string           // the commit measured
+	redis      *testenv.RedisServer
+	rdb        *redis.Client
+	noop       map[[2]int]float64 // bare no-op rates by task count and run
+	commit     string             // the commit measured
 }
 
 // progress prints a line on the harness' log (stderr).

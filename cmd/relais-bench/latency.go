@@ -214,7 +214,7 @@ func (e *env) latencyOn(ctx context.Context, kind string, sec *Section) error {
 		stopWorker()
 		return err
 	}
-	e.progress("latency ["+kind+"]: baseline, transactional sends on an idle queue")
+	e.progress("latency [" + kind + "]: baseline, transactional sends on an idle queue")
 	idle, err := txLatencies(ctx, p, sp, "idle", 50*time.Millisecond, time.Duration(e.size(10, 5))*time.Second, nil)
 	if err != nil {
 		stopWorker()
