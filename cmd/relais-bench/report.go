@@ -183,12 +183,22 @@ func (r *Report) Write(w io.Writer) error {
 
 const reproduce = `## How to reproduce
 
-    make bench                                   # builds bin/relais, runs everything (≤ 15 min on 2 cores), writes this file
-    go run ./cmd/relais-bench -quick -out /tmp/b.md          # 1–2 minute smoke version
-    go run ./cmd/relais-bench -only email,sms -out /tmp/b.md # some benchmarks only
+    make bench                                                   # builds bin/relais, runs everything, writes this file
+    go run ./cmd/relais-bench -only email -scale 0.1 -runs 1 -out /tmp/b.md   # a quick look at one benchmark
+    go run ./cmd/relais-bench -db sqlite -only expansion,sms -out /tmp/b.md   # SQLite only, some benchmarks
+
+Flags: ` + "`-only`" + ` (comma-separated benchmarks), ` + "`-db sqlite,postgres`" + ` (the databases to measure on, both by
+default), ` + "`-runs N`" + ` (runs per figure, default 3: the report gives the median and min–max), ` + "`-scale F`" + `
+(multiplies every size; ` + "`-quick`" + ` is ` + "`-scale 0.1 -runs 1`" + `), ` + "`-keep`" + ` (keep the scratch directory).
+The default run takes about 30–40 minutes on 2 cores, most of it the 3 × 2 drains of 100,000 emails and SMS and the
+1,000,000-row expansions. Single runs, because three of each would not fit in that time: the 1,000,000-row
+expansions, the latency benchmark, print and pixel (these three measure over a fixed window or a fixed number of
+letters and vary little).
 
 Needs ` + "`redis-server`" + ` on the PATH (started by the harness on a free loopback port in a
-temporary directory, never an existing one) and a built ` + "`bin/relais`" + `. The SMTP server
-(emersion/go-smtp, discarding) and the Twilio double run inside the harness on 127.0.0.1;
-the store is SQLite in the temporary directory. Nothing leaves the loopback interface.
+temporary directory, never an existing one), a built ` + "`bin/relais`" + ` and, for ` + "`-db postgres`" + `, a PostgreSQL
+server on 127.0.0.1:5432 accepting user postgres (or the admin URL in ` + "`RELAIS_BENCH_DATABASE_URL`" + `), on which
+the harness creates a database ` + "`relais_bench_<random>`" + ` per run and drops it afterwards; no other database is
+touched. The SMTP server (emersion/go-smtp, discarding) and the Twilio double run inside the harness on 127.0.0.1;
+SQLite databases live in the temporary directory. Nothing leaves the loopback interface.
 `
