@@ -34,7 +34,7 @@ type Store struct {
 	w *sql.DB // writes (SQLite: one connection; PostgreSQL: the pool)
 	r *sql.DB // reads (SQLite: a read-only pool; PostgreSQL: the pool)
 
-	insContact, updContact, getContact *sql.Stmt
+	updContact, getContact *sql.Stmt
 
 	now    func() time.Time
 	schema Schema
@@ -59,7 +59,6 @@ func (s *Store) start(ctx context.Context, opts ...goose.ProviderOption) error {
 		dst **sql.Stmt
 		q   string
 	}{
-		{s.w, &s.insContact, qInsertContact},
 		{s.w, &s.updContact, qUpdateContact},
 		{s.r, &s.getContact, qGetContact},
 	} {
@@ -128,7 +127,7 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
-	for _, st := range []*sql.Stmt{s.insContact, s.updContact, s.getContact} {
+	for _, st := range []*sql.Stmt{s.updContact, s.getContact} {
 		if st != nil {
 			st.Close()
 		}
