@@ -167,7 +167,7 @@ func TestBenchRepoValidates(t *testing.T) {
 func TestReportMarkdown(t *testing.T) {
 	rep := &Report{
 		Machine: Machine{Commit: "abc123", GoVersion: "go1.26", CPU: "Test CPU", Cores: 2, MaxProcs: 2, Memory: "4 GiB"},
-		Started: time.Date(2027, 3, 20, 9, 0, 0, 0, time.UTC), Args: "relais-bench -quick", Quick: true,
+		Started: time.Date(2027, 3, 20, 9, 0, 0, 0, time.UTC), Args: "relais-bench -scale 0.1", Scale: 0.1, Runs: 3,
 		Sections: []Section{{Name: "email", Title: "Email", What: "what", Details: []string{"detail one"}, Results: []Result{
 			check("email", "emails/s", 1234, "msgs/s", "≥ 2,500", 5000, "bare", func(v, _ float64) bool { return v >= 2500 }),
 			notMeasured("email", "other", "≥ 1", "missing service"),
@@ -179,7 +179,7 @@ func TestReportMarkdown(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{"abc123", "Test CPU", "2027-03-20", "| email | emails/s | 1,234 | msgs/s | ≥ 2,500 | 5,000 (bare) | 0.25 | **FAIL** |",
-		"not measured", "missing service", "detail one", "Quick run", "How to reproduce"} {
+		"not measured", "missing service", "detail one", "Scaled run", "How to reproduce"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -25,14 +25,19 @@ const benchSecret = "relais-bench-secret-0123456789abcdef"
 // env is what all benchmarks share: the relais binary, a scratch
 // directory, and a redis-server of our own.
 type env struct {
-	root  string // repository root (fonts, templates)
-	bin   string // absolute path of bin/relais
-	dir   string // scratch directory, removed at the end unless -keep
-	quick bool
+	root  string   // repository root (fonts, templates)
+	bin   string   // absolute path of bin/relais
+	dir   string   // scratch directory, removed at the end unless -keep
+	runs  int      // runs per figure
+	scale float64  // size factor
+	dbs   []string // databases to measure on
 	log   io.Writer
-	redis *testenv.RedisServer
-	rdb   *redis.Client
-	noop  map[int]float64 // bare no-op rates by task count
+	// profileOut is where the email worker's CPU profile top list goes.
+	profileOut string
+	redis      *testenv.RedisServer
+	rdb        *redis.Client
+	noop       map[[2]int]float64 // bare no-op rates by task count and run
+	commit     string             // the commit measured
 }
 
 // progress prints a line on the harness' log (stderr).
@@ -40,12 +45,9 @@ func (e *env) progress(format string, a ...any) {
 	fmt.Fprintf(e.log, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 }
 
-// size picks the full or the -quick value.
-func (e *env) size(full, quick int) int {
-	if e.quick {
-		return quick
-	}
-	return full
+// size scales full by -scale, never below floor.
+func (e *env) size(full, floor int) int {
+	return max(int(float64(full)*e.scale), floor)
 }
 
 // flushRedis empties our own redis-server between measurements so that

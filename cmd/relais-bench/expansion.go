@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -12,91 +13,166 @@ import (
 
 const expansionWhat = `
 Generates CSV audiences with ` + "`audience.GenerateCSV`" + ` (realistic French export: ` + "`;`" + `, decimal commas,
-quoted fields, ~1 % duplicate emails), writes a campaign repository (one email step, ` + "`source: file`" + `,
-purpose ` + "`transactional`" + ` so that every valid row becomes a queued send and the enqueue rate is not
-diluted by plan-time consent refusals), and runs the built binary ` + "`bin/relais run CAMPAIGN --json`" + ` as a
-subprocess against our redis-server and a fresh SQLite database, with no worker running: the measure is
-expansion only (stream the file, upsert contacts, policy check, ledger rows, one asynq task per row).
-Wall time and peak RSS (kernel ` + "`ru_maxrss`" + `) are those of the whole process.
+quoted fields, ~1 % duplicate emails, consent_email Oui/Non/empty), writes a campaign repository and runs the
+built binary ` + "`bin/relais run CAMPAIGN --json`" + ` as a subprocess against our redis-server and a fresh
+database (a new SQLite file, or a new PostgreSQL database created for the run and dropped after), with no
+worker running: the measure is expansion only (stream the file, upsert contacts, policy check, ledger rows,
+one asynq task per sendable row). Two campaigns, one email step each:
+**transactional** (the cheapest policy path: every valid row becomes a queued send) and **marketing**
+(no ` + "`where`" + `: every row is judged by the policy — suppression list, stored and imported consent,
+the frequency cap of 3 per 7 days, and quiet hours, which this repository's ` + "`relais.yaml`" + ` turns on for email;
+about a third of the generated people opted in, the others get a refused ledger row, and rows
+deferred by quiet hours are enqueued for later). The marketing rate counts **ledger rows written per second**
+(planned + refused), each one a policy decision. Wall time and peak RSS (kernel ` + "`ru_maxrss`" + `) are those of
+the whole process; CPU is split between relais, redis-server and the PostgreSQL backends of the run's database
+(/proc/<pid>/stat; SQLite runs inside relais).
 **Baseline**: a bare parallel asynq enqueue loop (8 goroutines, one client, tasks with a payload of the
-same size) enqueuing the same number of tasks on the same redis-server, flushed between measurements.
-**Targets**: enqueue rate ≥ 80 % of the bare loop; peak RSS < 300 MB at 1,000,000 rows; memory flat
-(peak RSS at 1,000,000 rows ≤ 1.5 × the peak at 100,000 rows).`
+same size) on the same redis-server, flushed between measurements.
+**Targets**: marketing expansion of 1,000,000 rows ≥ 60 % of the bare loop on PostgreSQL; peak RSS < 300 MB;
+memory flat (peak RSS at 1,000,000 rows ≤ 1.5 × the peak at 100,000 rows). The 100,000-row figures are the
+median of the runs; the 1,000,000-row expansions are **single runs** (each takes minutes: three of them on
+each database would take the whole time budget of ` + "`make bench`" + `).`
 
+// expansionConfig turns quiet hours on for email too, so that the
+// marketing expansion computes them for every allowed row.
+const expansionConfig = `policy:
+  quiet_hours:
+    enabled: true
+    channels: [email, sms, mms]
+    days: [mon, tue, wed, thu, fri, sat]
+    start: "08:00"
+    end: "20:00"
+    holidays: fr
+`
+
+// expansionRun is one measured `relais run`.
 type expansionRun struct {
-	rows     int
 	res      runResult
 	st       procStats
-	enqRate  float64
-	rowsRate float64
+	cpu      cpuSplit
+	enqRate  float64 // tasks enqueued per second
+	rowsRate float64 // ledger rows (planned + refused) per second
+}
+
+// expandOnce runs campaign id on a fresh database of kind and measures it.
+func (e *env) expandOnce(ctx context.Context, dir, kind, id string) (expansionRun, error) {
+	var r expansionRun
+	if err := e.flushRedis(ctx); err != nil {
+		return r, err
+	}
+	db, err := e.newDatabase(ctx, kind, dir, id)
+	if err != nil {
+		return r, err
+	}
+	defer db.drop(ctx)
+	redis0 := e.redisCPU(ctx)
+	smp := sampleDB(ctx, db)
+	r.res, r.st, err = e.expand(ctx, dir, "campaigns/"+id+".yaml", db.URL)
+	r.cpu.DB, r.cpu.DBMeasured = smp.total()
+	r.cpu.Redis, r.cpu.Relais = e.redisCPU(ctx)-redis0, r.st.CPU
+	if err != nil {
+		return r, err
+	}
+	r.enqRate = float64(r.res.Enqueued) / r.st.Wall.Seconds()
+	r.rowsRate = float64(r.res.Planned+r.res.Refused) / r.st.Wall.Seconds()
+	return r, nil
+}
+
+func (r expansionRun) detail(label string, rows int) string {
+	return fmt.Sprintf("%s, %s rows: %s planned, %s refused %v, %s tasks enqueued in %s (%s ledger rows/s, %s tasks/s), peak RSS %.0f MB; CPU per ledger row: %s",
+		label, groupThousands(fmt.Sprint(rows)), groupThousands(fmt.Sprint(r.res.Planned)), groupThousands(fmt.Sprint(r.res.Refused)), r.res.ByReason,
+		groupThousands(fmt.Sprint(r.res.Enqueued)), r.st.Wall.Round(time.Millisecond), fmtNum(r.rowsRate), fmtNum(r.enqRate), r.st.MaxRSSMB,
+		r.cpu.perMsg(r.res.Planned+r.res.Refused))
 }
 
 func benchExpansion(ctx context.Context, e *env) (Section, error) {
 	sec := Section{Name: "expansion", Title: "Expansion: streaming a CSV audience into the ledger and the queue", What: expansionWhat}
-	small, big := e.size(100_000, 10_000), e.size(1_000_000, 100_000)
+	small, big := e.size(100_000, 10_000), e.size(1_000_000, 20_000)
 	dir, err := e.sub("expansion")
 	if err != nil {
 		return sec, err
 	}
 	e.progress("expansion: generating %d and %d-row audiences", small, big)
 	camps := []campaignDef{
-		{ID: "exp-small", Purpose: "transactional", Channel: "email", Audience: "audiences/small.csv"},
-		{ID: "exp-big", Purpose: "transactional", Channel: "email", Audience: "audiences/big.csv"},
+		{ID: "tx-small", Purpose: "transactional", Channel: "email", Audience: "audiences/small.csv"},
+		{ID: "mkt-small", Purpose: "marketing", Channel: "email", Audience: "audiences/small.csv"},
+		{ID: "mkt-big", Purpose: "marketing", Channel: "email", Audience: "audiences/big.csv"},
 	}
 	if err := writeRepo(dir, camps, map[string]int{"audiences/small.csv": small, "audiences/big.csv": big}); err != nil {
 		return sec, err
 	}
-	runs := map[string]*expansionRun{}
-	for _, c := range []struct {
-		id   string
-		rows int
-	}{{"exp-small", small}, {"exp-big", big}} {
-		if err := e.flushRedis(ctx); err != nil {
-			return sec, err
-		}
-		e.progress("expansion: relais run %s (%d rows)", c.id, c.rows)
-		db := "sqlite:" + filepath.Join(dir, c.id+".db")
-		res, st, err := e.expand(ctx, dir, "campaigns/"+c.id+".yaml", db)
-		if err != nil {
-			return sec, err
-		}
-		r := &expansionRun{rows: c.rows, res: res, st: st}
-		r.enqRate = float64(res.Enqueued) / st.Wall.Seconds()
-		r.rowsRate = float64(c.rows) / st.Wall.Seconds()
-		runs[c.id] = r
-		sec.Details = append(sec.Details, fmt.Sprintf("%s rows: %s planned, %s refused at plan time %v, %s tasks enqueued in %s (%s rows/s, %s tasks/s), peak RSS %.0f MB, CPU %s",
-			groupThousands(fmt.Sprint(c.rows)), groupThousands(fmt.Sprint(res.Planned)), groupThousands(fmt.Sprint(res.Refused)), res.ByReason,
-			groupThousands(fmt.Sprint(res.Enqueued)), st.Wall.Round(time.Millisecond), fmtNum(r.rowsRate), fmtNum(r.enqRate), st.MaxRSSMB, st.CPU.Round(time.Millisecond)))
-	}
-	if err := e.flushRedis(ctx); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "relais.yaml"), []byte(expansionConfig), 0o644); err != nil {
 		return sec, err
 	}
-	bigRun := runs["exp-big"]
-	e.progress("expansion: baseline, bare asynq enqueue of %d tasks (8 goroutines)", bigRun.res.Enqueued)
 	opt, err := queue.RedisOpt(e.redis.URL())
 	if err != nil {
 		return sec, err
 	}
-	bare, err := bareEnqueue(ctx, opt, bigRun.res.Enqueued, 8)
-	if err != nil {
-		return sec, err
+	var bares []float64
+	for i := range e.runs {
+		if err := e.flushRedis(ctx); err != nil {
+			return sec, err
+		}
+		e.progress("expansion: baseline %d/%d, bare asynq enqueue of %d tasks (8 goroutines)", i+1, e.runs, small)
+		b, err := bareEnqueue(ctx, opt, small, 8)
+		if err != nil {
+			return sec, err
+		}
+		bares = append(bares, b)
 	}
-	if err := e.flushRedis(ctx); err != nil {
-		return sec, err
+	bare := spreadOf(bares)
+	sec.Details = append(sec.Details, fmt.Sprintf("baseline: bare asynq enqueue of %s tasks, 8 goroutines: %s tasks/s (reference on a 2-core machine: ~30,000–40,000)",
+		groupThousands(fmt.Sprint(small)), bare))
+	const baseName = "bare asynq enqueue, 8 goroutines"
+	for _, kind := range e.dbs {
+		var txRates, mktRates, mktRSS []float64
+		for i := range e.runs {
+			for _, id := range []string{"tx-small", "mkt-small"} {
+				e.progress("expansion [%s]: run %d/%d, relais run %s (%d rows)", kind, i+1, e.runs, id, small)
+				r, err := e.expandOnce(ctx, dir, kind, id)
+				if err != nil {
+					return sec, err
+				}
+				sec.Details = append(sec.Details, r.detail(fmt.Sprintf("%s, %s, run %d", dbLabel(kind), id, i+1), small))
+				if id == "tx-small" {
+					txRates = append(txRates, r.enqRate)
+				} else {
+					mktRates, mktRSS = append(mktRates, r.rowsRate), append(mktRSS, r.st.MaxRSSMB)
+				}
+			}
+		}
+		e.progress("expansion [%s]: relais run mkt-big (%d rows, single run)", kind, big)
+		r, err := e.expandOnce(ctx, dir, kind, "mkt-big")
+		if err != nil {
+			return sec, err
+		}
+		sec.Details = append(sec.Details, r.detail(fmt.Sprintf("%s, mkt-big (single run)", dbLabel(kind)), big))
+		lbl, sl, bl := dbLabel(kind), groupThousands(fmt.Sprint(small)), groupThousands(fmt.Sprint(big))
+		tx := checkSpread("expansion", lbl+": transactional enqueue rate, "+sl+" rows (tasks / wall time)", spreadOf(txRates), "tasks/s", "— (context)",
+			bare, baseName, func(float64, float64) bool { return true })
+		tx.Status = statusInfo
+		mkt := checkSpread("expansion", lbl+": marketing expansion, "+sl+" rows (ledger rows / wall time)", spreadOf(mktRates), "rows/s", "— (context)",
+			bare, baseName, func(float64, float64) bool { return true })
+		mkt.Status = statusInfo
+		target := "≥ 60 % of bare loop"
+		if kind != dbPostgres {
+			target = "— (the target is on PostgreSQL)"
+		}
+		head := checkSpread("expansion", lbl+": marketing expansion, "+bl+" rows (ledger rows / wall time)", one(r.rowsRate), "rows/s", target,
+			bare, baseName, func(_, ratio float64) bool { return ratio >= 0.6 })
+		if kind != dbPostgres {
+			head.Status = statusInfo
+		}
+		rss := check("expansion", lbl+": peak RSS of `relais run`, "+bl+" rows", r.st.MaxRSSMB, "MB", "< 300 MB",
+			math.NaN(), "", func(v, _ float64) bool { return v < 300 })
+		smallRSS := spreadOf(mktRSS).Median
+		g := check("expansion", fmt.Sprintf("%s: memory growth, peak RSS at %s ÷ at %s rows", lbl, bl, sl), r.st.MaxRSSMB/smallRSS, "×", "≤ 1.5 (flat)",
+			math.NaN(), "", func(v, _ float64) bool { return v <= 1.5 })
+		g.Note = fmt.Sprintf("%.0f MB at %s rows (median), %.0f MB at %s rows", smallRSS, sl, r.st.MaxRSSMB, bl)
+		sec.Results = append(sec.Results, tx, mkt, head, rss, g)
 	}
-	sec.Details = append(sec.Details, fmt.Sprintf("baseline: bare asynq enqueue of %s tasks, 8 goroutines: %s tasks/s (reference on a 2-core machine: ~30,000)",
-		groupThousands(fmt.Sprint(bigRun.res.Enqueued)), fmtNum(bare)))
-	label := groupThousands(fmt.Sprint(big))
-	sec.Results = append(sec.Results,
-		check("expansion", "enqueue rate, "+label+" rows (tasks / wall time of `relais run`)", bigRun.enqRate, "tasks/s", "≥ 80 % of bare loop",
-			bare, "bare asynq enqueue, 8 goroutines", func(_, r float64) bool { return r >= 0.8 }),
-		check("expansion", "peak RSS of `relais run`, "+label+" rows", bigRun.st.MaxRSSMB, "MB", "< 300 MB",
-			math.NaN(), "", func(v, _ float64) bool { return v < 300 }),
-	)
-	growth := bigRun.st.MaxRSSMB / runs["exp-small"].st.MaxRSSMB
-	g := check("expansion", fmt.Sprintf("memory growth: peak RSS at %s ÷ at %s rows", label, groupThousands(fmt.Sprint(small))), growth, "×", "≤ 1.5 (flat)",
-		math.NaN(), "", func(v, _ float64) bool { return v <= 1.5 })
-	g.Note = fmt.Sprintf("%.0f MB at %s rows, %.0f MB at %s rows", runs["exp-small"].st.MaxRSSMB, groupThousands(fmt.Sprint(small)), bigRun.st.MaxRSSMB, label)
-	sec.Results = append(sec.Results, g)
 	return sec, nil
 }
+
+// dbLabel names a database kind in the report.
+func dbLabel(kind string) string { return (&database{Kind: kind}).label() }

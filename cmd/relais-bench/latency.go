@@ -25,12 +25,15 @@ Transactional priority under load. A marketing email campaign (as in ` + "`email
 ` + "`relais serve --roles worker`" + ` subprocess (concurrency 50, queue weights transactional 10 /
 marketing 3 / maintenance 1) starts draining it to the discarding SMTP server. Once it is sending, the
 harness starts one transactional run of a one-recipient email campaign every 50 ms, in process, through
-` + "`run.Planner.Start`" + ` on the same SQLite database and redis-server (what an API-triggered send does:
+` + "`run.Planner.Start`" + ` on the same database and redis-server (what an API-triggered send does:
 contact upsert, ledger row, policy check, enqueue on the transactional queue), for a fixed window or until the
 marketing backlog is nearly gone. The latency of each is the ledger row's ` + "`created_at`" + ` (written just
 before the enqueue) to its ` + "`updated_at`" + ` when it became ` + "`accepted`" + ` (the SMTP server took it).
 **Baseline**: the median latency of the same transactional sends measured the same way with an idle queue
-(no marketing backlog), so the ratio is the slowdown the backlog causes. **Target**: p95 < 1 s.`
+(no marketing backlog), so the ratio is the slowdown the backlog causes. **Target**: p95 < 1 s. Measured on each
+database, a single run each; the backlog is a 100,000-recipient campaign rather than 1,000,000 (expanding the
+latter takes minutes per database, and what the transactional sends wait for is the queue's priority order, not
+the backlog's length).`
 
 // txSample is one transactional send: when the harness asked for it and
 // its ledger timestamps.
@@ -121,61 +124,78 @@ func percentile(xs []float64, p float64) float64 {
 
 func benchLatency(ctx context.Context, e *env) (Section, error) {
 	sec := Section{Name: "latency", Title: "Transactional latency while a marketing campaign drains", What: latencyWhat}
-	n := e.size(100_000, 20_000)
+	for _, kind := range e.dbs {
+		if err := e.latencyOn(ctx, kind, &sec); err != nil {
+			return sec, err
+		}
+	}
+	return sec, nil
+}
+
+// latencyOn measures the transactional latency on a fresh database of
+// kind and adds its rows to sec.
+func (e *env) latencyOn(ctx context.Context, kind string, sec *Section) error {
+	lbl := dbLabel(kind)
+	n := e.size(100_000, 2_000)
 	window := time.Duration(e.size(45, 15)) * time.Second
 	dir, err := e.sub("latency")
 	if err != nil {
-		return sec, err
+		return err
 	}
 	camps := []campaignDef{
 		{ID: "bench-news", Purpose: "marketing", Channel: "email", Audience: "audiences/contacts.csv", Where: "consent.email == true"},
 		{ID: "bench-tx", Purpose: "transactional", Channel: "email", Audience: "audiences/one.csv"},
 	}
 	if err := writeRepo(dir, camps, map[string]int{"audiences/contacts.csv": n * 3, "audiences/one.csv": 1}); err != nil {
-		return sec, err
+		return err
 	}
 	smtp, err := testenv.NewSMTPServer(testenv.SMTPOptions{Discard: true})
 	if err != nil {
-		return sec, err
+		return err
 	}
 	defer smtp.Close()
-	dbURL := "sqlite:" + filepath.Join(dir, "relais.db")
-	if err := e.flushRedis(ctx); err != nil {
-		return sec, err
+	db, err := e.newDatabase(ctx, kind, dir, "relais")
+	if err != nil {
+		return err
 	}
-	e.progress("latency: expanding the marketing campaign (~%d recipients)", n)
+	defer db.drop(ctx)
+	dbURL := db.URL
+	if err := e.flushRedis(ctx); err != nil {
+		return err
+	}
+	e.progress("latency ["+kind+"]: expanding the marketing campaign (~%d recipients)", n)
 	news, est, err := e.expand(ctx, dir, "campaigns/bench-news.yaml", dbURL)
 	if err != nil {
-		return sec, err
+		return err
 	}
 	st, err := openStore(ctx, dbURL)
 	if err != nil {
-		return sec, err
+		return err
 	}
 	defer st.Close()
 	p, client, err := inProcessPlanner(st, e.redis.URL())
 	if err != nil {
-		return sec, err
+		return err
 	}
 	defer client.Close()
 	sp, err := campaign.Load(filepath.Join(dir, "campaigns", "bench-tx.yaml"))
 	if err != nil {
-		return sec, fmt.Errorf("transactional campaign: %w", err)
+		return fmt.Errorf("transactional campaign: %w", err)
 	}
 	w, err := e.startWorker(ctx, dir, dbURL, map[string]string{"RELAIS_SMTP_URL": smtp.URL()})
 	if err != nil {
-		return sec, err
+		return err
 	}
 	stopWorker := func() procStats { s, _ := w.stop(time.Minute); return s }
 	// Wait until the marketing campaign is being sent.
 	for smtp.Count() < 100 {
 		if w.exited() {
-			return sec, fmt.Errorf("worker exited (see %s)", filepath.Join(dir, "worker.log"))
+			return fmt.Errorf("worker exited (see %s)", filepath.Join(dir, "worker.log"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	before, _ := st.CountLedger(ctx, news.Run.ID)
-	e.progress("latency: marketing draining (%d accepted); one transactional send every 50 ms for up to %s", before[string(store.Accepted)], window)
+	e.progress("latency ["+kind+"]: marketing draining (%d accepted); one transactional send every 50 ms for up to %s", before[string(store.Accepted)], window)
 	nearlyDone := func() bool {
 		c, err := st.CountLedger(ctx, news.Run.ID)
 		return err == nil && pendingOf(c) < news.Planned/20
@@ -183,53 +203,53 @@ func benchLatency(ctx context.Context, e *env) (Section, error) {
 	samples, err := txLatencies(ctx, p, sp, "load", 50*time.Millisecond, window, nearlyDone)
 	if err != nil {
 		stopWorker()
-		return sec, err
+		return err
 	}
 	after, _ := st.CountLedger(ctx, news.Run.ID)
 	ledgerLat, callLat, err := collect(ctx, st, samples, 2*time.Minute)
 	if err != nil {
 		stopWorker()
-		return sec, err
+		return err
 	}
 	// Baseline: the same sends on an idle queue (marketing tasks removed
 	// from Redis; their ledger rows are left as they are).
 	if err := e.flushRedis(ctx); err != nil {
 		stopWorker()
-		return sec, err
+		return err
 	}
-	e.progress("latency: baseline, transactional sends on an idle queue")
+	e.progress("latency [" + kind + "]: baseline, transactional sends on an idle queue")
 	idle, err := txLatencies(ctx, p, sp, "idle", 50*time.Millisecond, time.Duration(e.size(10, 5))*time.Second, nil)
 	if err != nil {
 		stopWorker()
-		return sec, err
+		return err
 	}
 	idleLat, _, err := collect(ctx, st, idle, time.Minute)
 	wst := stopWorker()
 	if err != nil {
-		return sec, err
+		return err
 	}
 	p50, p95, p99, mx := percentile(ledgerLat, 50), percentile(ledgerLat, 95), percentile(ledgerLat, 99), percentile(ledgerLat, 100)
 	base := percentile(idleLat, 50)
 	drained := after[string(store.Accepted)] - before[string(store.Accepted)]
 	sec.Details = append(sec.Details,
-		fmt.Sprintf("marketing campaign: %s planned sends (expansion %s); %s of them accepted during the transactional window, %s still pending at its end",
+		fmt.Sprintf(lbl+": marketing campaign: %s planned sends (expansion %s); %s of them accepted during the transactional window, %s still pending at its end",
 			groupThousands(fmt.Sprint(news.Planned)), est.Wall.Round(time.Second), groupThousands(fmt.Sprint(drained)), groupThousands(fmt.Sprint(pendingOf(after)))),
-		fmt.Sprintf("%d transactional sends under load: created→accepted p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; call→accepted (including the contact upsert and ledger insert) p95 %.0f ms",
+		fmt.Sprintf(lbl+": %d transactional sends under load: created→accepted p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms; call→accepted (including the contact upsert and ledger insert) p95 %.0f ms",
 			len(ledgerLat), p50*1000, p95*1000, p99*1000, mx*1000, percentile(callLat, 95)*1000),
-		fmt.Sprintf("baseline: %d transactional sends on an idle queue: created→accepted p50 %.0f ms, p95 %.0f ms", len(idleLat), base*1000, percentile(idleLat, 95)*1000),
-		fmt.Sprintf("worker peak RSS %.0f MB; %s", wst.MaxRSSMB, walNote(filepath.Join(dir, "relais.db"))),
+		fmt.Sprintf(lbl+": baseline: %d transactional sends on an idle queue: created→accepted p50 %.0f ms, p95 %.0f ms", len(idleLat), base*1000, percentile(idleLat, 95)*1000),
+		fmt.Sprintf(lbl+": worker peak RSS %.0f MB; %s", wst.MaxRSSMB, walNote(filepath.Join(dir, "relais.db"))),
 	)
-	sec.Results = append(sec.Results, check("latency", "transactional p95 created→accepted while marketing drains", p95*1000, "ms", "< 1,000 ms",
+	sec.Results = append(sec.Results, check("latency", lbl+": transactional p95 created→accepted while marketing drains", p95*1000, "ms", "< 1,000 ms",
 		base*1000, "p50 on an idle queue", func(v, _ float64) bool { return v < 1000 }))
 	// Not a performance goal, but the same promise: an order confirmation sent
 	// when nothing else is queued must not wait longer than under load.
-	idle95 := check("latency", "transactional p95 created→accepted on an idle queue", percentile(idleLat, 95)*1000, "ms", "< 1,000 ms",
+	idle95 := check("latency", lbl+": transactional p95 created→accepted on an idle queue", percentile(idleLat, 95)*1000, "ms", "< 1,000 ms",
 		math.NaN(), "", func(v, _ float64) bool { return v < 1000 })
 	if idle95.Status == statusFail {
 		idle95.Note = "an idle asynq server polls empty queues about once a second (asynq.Config.TaskCheckInterval, default 1 s), so a send to an idle queue waits up to that long"
 	}
 	sec.Results = append(sec.Results, idle95)
-	return sec, nil
+	return nil
 }
 
 // inProcessPlanner builds a run.Planner on st and the redis at url, as

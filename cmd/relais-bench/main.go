@@ -61,16 +61,22 @@ type options struct {
 	quick bool
 	only  map[string]bool
 	keep  bool
+	runs  int
+	scale float64
+	dbs   []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var only string
+	var only, dbs string
 	fs := flag.NewFlagSet("relais-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "report file to write (overwritten)")
 	fs.StringVar(&o.bin, "bin", "bin/relais", "relais binary to measure (make build)")
-	fs.BoolVar(&o.quick, "quick", false, "smaller sizes: a 1–2 minute smoke run, not the full-size numbers")
+	fs.BoolVar(&o.quick, "quick", false, "a smoke run: -scale 0.1 -runs 1 unless given")
+	fs.IntVar(&o.runs, "runs", 3, "runs per figure (the report gives the median and min–max)")
+	fs.Float64Var(&o.scale, "scale", 1, "multiplies every size (rows, recipients, durations); 0.1 for a quick run")
+	fs.StringVar(&dbs, "db", dbSQLite+","+dbPostgres, "comma-separated databases to measure on: sqlite,postgres")
 	fs.StringVar(&only, "only", "", "comma-separated benchmarks to run (default all): "+names())
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, logs) for inspection")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +84,31 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.quick {
+		if !set["scale"] {
+			o.scale = 0.1
+		}
+		if !set["runs"] {
+			o.runs = 1
+		}
+	}
+	if o.runs < 1 {
+		return o, fmt.Errorf("-runs %d: want at least 1", o.runs)
+	}
+	if o.scale <= 0 || o.scale > 10 {
+		return o, fmt.Errorf("-scale %v: want a factor in (0, 10]", o.scale)
+	}
+	o.dbs = nil
+	for _, d := range strings.Split(dbs, ",") {
+		switch d = strings.TrimSpace(d); d {
+		case dbSQLite, dbPostgres:
+			o.dbs = append(o.dbs, d)
+		default:
+			return o, fmt.Errorf("-db: unknown database %q (sqlite, postgres)", d)
+		}
 	}
 	if only != "" {
 		o.only = map[string]bool{}
@@ -134,7 +165,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	e := &env{root: root, bin: bin, dir: dir, quick: o.quick, log: stderr}
+	e := &env{root: root, bin: bin, dir: dir, runs: o.runs, scale: o.scale, dbs: o.dbs, log: stderr,
+		profileOut: filepath.Join(filepath.Dir(o.out), "bench", "email-worker-pprof.txt")}
 	if err := os.MkdirAll(filepath.Join(dir, "redis"), 0o755); err != nil {
 		return err
 	}
@@ -145,8 +177,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	e.rdb = redis.NewClient(&redis.Options{Addr: e.redis.Addr})
 	defer e.rdb.Close()
 
-	rep := &Report{Machine: describeMachine(ctx), Quick: o.quick, Started: time.Now(),
+	rep := &Report{Machine: describeMachine(ctx, o.dbs), Scale: o.scale, Runs: o.runs, Started: time.Now(),
 		Args: strings.TrimSpace("relais-bench " + strings.Join(args, " "))}
+	e.commit = rep.Machine.Commit
 	for _, b := range benchmarks {
 		if o.only != nil && !o.only[b.name] {
 			continue

@@ -13,6 +13,7 @@ const (
 	statusPass        = "pass"
 	statusFail        = "FAIL"
 	statusNotMeasured = "not measured"
+	statusInfo        = "—" // context, no target
 )
 
 // Result is one row of the report: a measured value, its target and the
@@ -29,11 +30,16 @@ type Result struct {
 	Ratio    float64 // Value / Baseline (NaN: none)
 	Status   string  // pass, FAIL or not measured
 	Note     string
+	// Min, Max and Runs describe the runs Value is the median of (Runs
+	// ≤ 1: a single run); BaseMin, BaseMax and BaseRuns the baseline's.
+	Min, Max, BaseMin, BaseMax float64
+	Runs, BaseRuns             int
 }
 
 // check builds a Result and sets Status from ok(value, ratio).
 func check(bench, metric string, value float64, unit, target string, baseline float64, baseName string, ok func(v, r float64) bool) Result {
-	r := Result{Bench: bench, Metric: metric, Value: value, Unit: unit, Target: target, Baseline: baseline, BaseName: baseName, Ratio: math.NaN()}
+	r := Result{Bench: bench, Metric: metric, Value: value, Unit: unit, Target: target, Baseline: baseline, BaseName: baseName, Ratio: math.NaN(),
+		Runs: 1, BaseRuns: 1}
 	if !math.IsNaN(baseline) && baseline > 0 {
 		r.Ratio = value / baseline
 	}
@@ -66,7 +72,8 @@ type Section struct {
 // Report is the whole BENCHMARKS.md.
 type Report struct {
 	Machine  Machine
-	Quick    bool
+	Scale    float64 // size factor (1: the full sizes)
+	Runs     int     // runs per figure
 	Args     string
 	Started  time.Time
 	Duration time.Duration
@@ -119,8 +126,8 @@ func (r *Report) Write(w io.Writer) error {
 	b.WriteString("Every benchmark is compared with a baseline measured **in the same run on the same machine**, ")
 	b.WriteString("so the ratios survive a change of hardware better than the absolute numbers. ")
 	b.WriteString("Targets are the product's performance goals. A missed target is reported as FAIL with the measured value; the harness is not tuned to pass.\n\n")
-	if r.Quick {
-		b.WriteString("> **Quick run** (`-quick`): smaller sizes, a smoke test of the harness — not the full-size numbers.\n\n")
+	if r.Scale != 1 {
+		fmt.Fprintf(&b, "> **Scaled run** (`-scale %g`): smaller sizes, a smoke test of the harness — not the full-size numbers.\n\n", r.Scale)
 	}
 	b.WriteString("## Machine and build\n\n| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| date | %s |\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
@@ -135,10 +142,10 @@ func (r *Report) Write(w io.Writer) error {
 	fmt.Fprintf(&b, "| command | `%s` |\n", r.Args)
 	fmt.Fprintf(&b, "| total duration | %s |\n\n", r.Duration.Round(time.Second))
 
-	b.WriteString("## Summary\n\n| benchmark | metric | value | unit | target | baseline (same run) | ratio | result |\n|---|---|---:|---|---|---:|---:|---|\n")
+	b.WriteString("## Summary\n\n| benchmark | metric | value: median (min–max, runs) | unit | target | baseline (same run) | ratio of medians | result |\n|---|---|---:|---|---|---:|---:|---|\n")
 	for _, s := range r.Sections {
 		for _, x := range s.Results {
-			base := fmtNum(x.Baseline)
+			base := spread{Median: x.Baseline, Min: x.BaseMin, Max: x.BaseMax, N: x.BaseRuns}.String()
 			if x.BaseName != "" && !math.IsNaN(x.Baseline) {
 				base += " (" + x.BaseName + ")"
 			}
@@ -146,7 +153,7 @@ func (r *Report) Write(w io.Writer) error {
 			if status == statusFail {
 				status = "**FAIL**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", x.Bench, x.Metric, fmtNum(x.Value), x.Unit, x.Target, base, fmtRatio(x.Ratio), status)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", x.Bench, x.Metric, spread{Median: x.Value, Min: x.Min, Max: x.Max, N: x.Runs}.String(), x.Unit, x.Target, base, fmtRatio(x.Ratio), status)
 		}
 	}
 	b.WriteString("\n")
@@ -176,12 +183,22 @@ func (r *Report) Write(w io.Writer) error {
 
 const reproduce = `## How to reproduce
 
-    make bench                                   # builds bin/relais, runs everything (≤ 15 min on 2 cores), writes this file
-    go run ./cmd/relais-bench -quick -out /tmp/b.md          # 1–2 minute smoke version
-    go run ./cmd/relais-bench -only email,sms -out /tmp/b.md # some benchmarks only
+    make bench                                                   # builds bin/relais, runs everything, writes this file
+    go run ./cmd/relais-bench -only email -scale 0.1 -runs 1 -out /tmp/b.md   # a quick look at one benchmark
+    go run ./cmd/relais-bench -db sqlite -only expansion,sms -out /tmp/b.md   # SQLite only, some benchmarks
+
+Flags: ` + "`-only`" + ` (comma-separated benchmarks), ` + "`-db sqlite,postgres`" + ` (the databases to measure on, both by
+default), ` + "`-runs N`" + ` (runs per figure, default 3: the report gives the median and min–max), ` + "`-scale F`" + `
+(multiplies every size; ` + "`-quick`" + ` is ` + "`-scale 0.1 -runs 1`" + `), ` + "`-keep`" + ` (keep the scratch directory).
+The default run takes about 30–40 minutes on 2 cores, most of it the 3 × 2 drains of 100,000 emails and SMS and the
+1,000,000-row expansions. Single runs, because three of each would not fit in that time: the 1,000,000-row
+expansions, the latency benchmark, print and pixel (these three measure over a fixed window or a fixed number of
+letters and vary little).
 
 Needs ` + "`redis-server`" + ` on the PATH (started by the harness on a free loopback port in a
-temporary directory, never an existing one) and a built ` + "`bin/relais`" + `. The SMTP server
-(emersion/go-smtp, discarding) and the Twilio double run inside the harness on 127.0.0.1;
-the store is SQLite in the temporary directory. Nothing leaves the loopback interface.
+temporary directory, never an existing one), a built ` + "`bin/relais`" + ` and, for ` + "`-db postgres`" + `, a PostgreSQL
+server on 127.0.0.1:5432 accepting user postgres (or the admin URL in ` + "`RELAIS_BENCH_DATABASE_URL`" + `), on which
+the harness creates a database ` + "`relais_bench_<random>`" + ` per run and drops it afterwards; no other database is
+touched. The SMTP server (emersion/go-smtp, discarding) and the Twilio double run inside the harness on 127.0.0.1;
+SQLite databases live in the temporary directory. Nothing leaves the loopback interface.
 `

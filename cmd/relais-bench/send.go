@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -11,33 +12,20 @@ import (
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
-const emailWhat = `
-End to end through the real send path: ` + "`bin/relais run`" + ` expands a marketing campaign (one email step,
-~5 KB multipart message with personalization, tracking links, open pixel and List-Unsubscribe headers;
-` + "`where: consent.email == true`" + ` so that every planned recipient may receive it), then one
-` + "`bin/relais serve --roles worker`" + ` subprocess (concurrency 50) drains the queue: ledger claim and
-transitions, second policy check (consent, suppression, frequency cap), render, SMTP to an in-process
-discarding SMTP server (emersion/go-smtp) on loopback. The rate is accepted messages divided by the time
-from the first to the last acceptance, read from the ledger (the source of truth); the SMTP server's count
-is checked against it. Worker peak RSS is the kernel's ` + "`ru_maxrss`" + ` of the serve process.
-**Baseline**: bare asynq processing no-op tasks at concurrency 50 on the same redis-server (same number of
-tasks, enqueued first). **Targets**: ≥ 2,500 msgs/s; ≥ 60 % of the bare no-op rate; worker RSS ≤ 150 MB.
-Reference: a well-known Go newsletter manager does 2,300–2,600 emails/s with 290–540 MB RSS.`
+// sendConcurrency is RELAIS_CONCURRENCY of the measured workers and the
+// concurrency of the bare asynq and HTTP baselines.
+const sendConcurrency = 50
 
-const smsWhat = `
-Same as email with a **transactional** SMS step (one GSM-7 segment) to the in-process Twilio double of the
-Messages API (twilio-go pointed at it with ` + "`TWILIO_API_BASE_URL`" + `, recording off). Transactional
-because the generated audience has consent_sms Oui/Non/empty and because marketing SMS are deferred outside
-quiet hours (the benchmark may run at night); transactional sends skip marketing consent and quiet hours but
-still run the ledger, policy (suppression, invalid numbers), render and provider call. Every generated
-recipient has a French mobile number. **Baseline**: the same bare asynq no-op rate. **Target**: ≥ 1,500 SMS/s.`
+// smtpConns is how many connections the bare SMTP client pushes over.
+const smtpConns = 20
 
-// noopBaseline measures (once per size) bare asynq's no-op processing rate.
-func (e *env) noopBaseline(ctx context.Context, n int) (float64, error) {
+// noopBaseline measures bare asynq's no-op processing rate of n tasks at
+// sendConcurrency, once per size and run index.
+func (e *env) noopBaseline(ctx context.Context, n, run int) (float64, error) {
 	if e.noop == nil {
-		e.noop = map[int]float64{}
+		e.noop = map[[2]int]float64{}
 	}
-	if r, ok := e.noop[n]; ok {
+	if r, ok := e.noop[[2]int{n, run}]; ok {
 		return r, nil
 	}
 	if err := e.flushRedis(ctx); err != nil {
@@ -47,19 +35,19 @@ func (e *env) noopBaseline(ctx context.Context, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	e.progress("baseline: bare asynq no-op processing of %d tasks, concurrency 50", n)
-	r, err := bareProcess(ctx, opt, n, 50)
+	e.progress("baseline: bare asynq no-op processing of %d tasks, concurrency %d", n, sendConcurrency)
+	r, err := bareProcess(ctx, opt, n, sendConcurrency)
 	if err != nil {
 		return 0, err
 	}
-	e.noop[n] = r
+	e.noop[[2]int{n, run}] = r
 	return r, e.flushRedis(ctx)
 }
 
 // startWorker starts `relais serve --roles worker` on the repository at
-// concurrency 50 with the given provider environment.
+// sendConcurrency with the given extra environment.
 func (e *env) startWorker(ctx context.Context, repo, dbURL string, provider map[string]string) (*proc, error) {
-	extra := map[string]string{"RELAIS_CONCURRENCY": "50"}
+	extra := map[string]string{"RELAIS_CONCURRENCY": fmt.Sprint(sendConcurrency)}
 	for k, v := range provider {
 		extra[k] = v
 	}
@@ -79,32 +67,44 @@ type sendRun struct {
 	span              time.Duration
 	worker            procStats
 	expand            procStats
+	cpu               cpuSplit // of the drain: worker, redis-server, database
 }
 
-// drainRun expands campaignFile, starts one worker with provider env, waits
-// until the run is drained and returns the acceptance rate.
-func (e *env) drainRun(ctx context.Context, repo, campaignFile, dbURL string, provider map[string]string, timeout time.Duration) (sendRun, error) {
+// drainRun expands campaignFile on a fresh database of kind, starts one
+// worker with env extra, waits until the run is drained and returns the
+// acceptance rate and what the drain cost.
+func (e *env) drainRun(ctx context.Context, repo, campaignFile, kind string, extra map[string]string, timeout time.Duration) (sendRun, error) {
 	var out sendRun
 	if err := e.flushRedis(ctx); err != nil {
 		return out, err
 	}
-	res, st, err := e.expand(ctx, repo, campaignFile, dbURL)
+	db, err := e.newDatabase(ctx, kind, repo, "relais")
+	if err != nil {
+		return out, err
+	}
+	defer db.drop(ctx)
+	res, st, err := e.expand(ctx, repo, campaignFile, db.URL)
 	if err != nil {
 		return out, err
 	}
 	out.planned, out.expand = res.Planned, st
 	e.progress("expanded %d sends in %s; starting the worker", res.Planned, st.Wall.Round(time.Millisecond))
-	s, err := openStore(ctx, dbURL)
+	s, err := openStore(ctx, db.URL)
 	if err != nil {
 		return out, err
 	}
 	defer s.Close()
-	w, err := e.startWorker(ctx, repo, dbURL, provider)
+	redis0 := e.redisCPU(ctx)
+	smp := sampleDB(ctx, db)
+	w, err := e.startWorker(ctx, repo, db.URL, extra)
 	if err != nil {
+		smp.total()
 		return out, err
 	}
 	counts, derr := waitDrained(ctx, s, res.Run.ID, time.Second, timeout, func() bool { return !w.exited() })
 	out.worker, err = w.stop(time.Minute)
+	out.cpu.DB, out.cpu.DBMeasured = smp.total()
+	out.cpu.Redis, out.cpu.Relais = e.redisCPU(ctx)-redis0, out.worker.CPU
 	if derr != nil {
 		return out, derr
 	}
@@ -124,87 +124,48 @@ func (e *env) drainRun(ctx context.Context, repo, campaignFile, dbURL string, pr
 	return out, nil
 }
 
-func benchEmail(ctx context.Context, e *env) (Section, error) {
-	sec := Section{Name: "email", Title: "Email end to end to a discarding SMTP server", What: emailWhat}
-	n := e.size(100_000, 20_000)
-	dir, err := e.sub("email")
-	if err != nil {
-		return sec, err
-	}
-	// About a third of the generated contacts opted in to email.
-	rows := n * 3
-	camp := campaignDef{ID: "bench-email", Purpose: "marketing", Channel: "email", Audience: "audiences/contacts.csv", Where: "consent.email == true"}
-	if err := writeRepo(dir, []campaignDef{camp}, map[string]int{"audiences/contacts.csv": rows}); err != nil {
-		return sec, err
-	}
-	smtp, err := testenv.NewSMTPServer(testenv.SMTPOptions{Discard: true})
-	if err != nil {
-		return sec, err
-	}
-	defer smtp.Close()
-	e.progress("email: %d-row audience, about %d opted-in recipients", rows, n)
-	r, err := e.drainRun(ctx, dir, "campaigns/bench-email.yaml", "sqlite:"+filepath.Join(dir, "relais.db"),
-		map[string]string{"RELAIS_SMTP_URL": smtp.URL()}, time.Duration(n/50)*time.Second+2*time.Minute)
-	if err != nil {
-		return sec, err
-	}
-	base, err := e.noopBaseline(ctx, n)
-	if err != nil {
-		return sec, err
-	}
-	sec.Details = append(sec.Details,
-		fmt.Sprintf("audience %s rows, %s planned sends (expansion %s), ledger after the run: %v", groupThousands(fmt.Sprint(rows)), groupThousands(fmt.Sprint(r.planned)), r.expand.Wall.Round(time.Second), r.counts),
-		fmt.Sprintf("%s accepted in %s (first to last acceptance); SMTP server received %s messages over %d connections", groupThousands(fmt.Sprint(r.accepted)), r.span.Round(time.Millisecond), groupThousands(fmt.Sprint(smtp.Count())), smtp.Connections()),
-		fmt.Sprintf("worker: peak RSS %.0f MB, CPU %s over %s wall; %s", r.worker.MaxRSSMB, r.worker.CPU.Round(time.Second), r.worker.Wall.Round(time.Second), walNote(filepath.Join(dir, "relais.db"))),
-		fmt.Sprintf("baseline: bare asynq no-op processing of %s tasks at concurrency 50: %s tasks/s (reference: 3,500–5,300)", groupThousands(fmt.Sprint(n)), fmtNum(base)),
-	)
-	rate := check("email", "emails/s end to end (ledger + policy + render + tracking + SMTP)", r.rate, "msgs/s", "≥ 2,500", base, "bare asynq no-op, concurrency 50",
-		func(v, _ float64) bool { return v >= 2500 })
-	share := check("email", "share of bare asynq no-op rate", r.rate/base*100, "%", "≥ 60 %", math.NaN(), "", func(v, _ float64) bool { return v >= 60 })
-	rss := check("email", fmt.Sprintf("worker peak RSS, %s recipients", groupThousands(fmt.Sprint(r.accepted))), r.worker.MaxRSSMB, "MB", "≤ 150 MB", math.NaN(), "",
-		func(v, _ float64) bool { return v <= 150 })
-	if smtp.Count() != r.accepted {
-		rate.Status, rate.Note = statusFail, fmt.Sprintf("SMTP server received %d messages but the ledger has %d accepted", smtp.Count(), r.accepted)
-	}
-	sec.Results = append(sec.Results, rate, share, rss)
-	return sec, nil
+// sendFigures collects one database's runs of a send benchmark.
+type sendFigures struct {
+	rates, rss, cpu []float64
 }
 
-func benchSMS(ctx context.Context, e *env) (Section, error) {
-	sec := Section{Name: "sms", Title: "SMS end to end to a Twilio double", What: smsWhat}
-	n := e.size(100_000, 20_000)
-	dir, err := e.sub("sms")
+func (f *sendFigures) add(r sendRun) {
+	f.rates = append(f.rates, r.rate)
+	f.rss = append(f.rss, r.worker.MaxRSSMB)
+	f.cpu = append(f.cpu, r.cpu.totalPerMsg(r.accepted))
+}
+
+// runDetail is the report line of one drained run.
+func runDetail(label string, r sendRun, extra string) string {
+	return fmt.Sprintf("%s: %s planned (expansion %s), ledger %v; %s accepted in %s (first to last acceptance) = %s msgs/s%s; worker peak RSS %.0f MB, CPU per message: %s",
+		label, groupThousands(fmt.Sprint(r.planned)), r.expand.Wall.Round(time.Second), r.counts, groupThousands(fmt.Sprint(r.accepted)),
+		r.span.Round(time.Millisecond), fmtNum(r.rate), extra, r.worker.MaxRSSMB, r.cpu.perMsg(r.accepted))
+}
+
+// profileTop writes `go tool pprof -top` of the worker's CPU profile to
+// e.profileOut, with a header naming what was profiled.
+func (e *env) profileTop(ctx context.Context, profile, what string) error {
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=60", e.bin, profile).Output()
 	if err != nil {
-		return sec, err
+		return fmt.Errorf("go tool pprof: %w", err)
 	}
-	camp := campaignDef{ID: "bench-sms", Purpose: "transactional", Channel: "sms", Audience: "audiences/contacts.csv"}
-	if err := writeRepo(dir, []campaignDef{camp}, map[string]int{"audiences/contacts.csv": n}); err != nil {
-		return sec, err
+	if err := os.MkdirAll(filepath.Dir(e.profileOut), 0o755); err != nil {
+		return err
 	}
-	tw, err := testenv.NewTwilioDouble()
-	if err != nil {
-		return sec, err
-	}
-	defer tw.Close()
-	tw.SetRecording(false)
-	e.progress("sms: %d recipients", n)
-	r, err := e.drainRun(ctx, dir, "campaigns/bench-sms.yaml", "sqlite:"+filepath.Join(dir, "relais.db"),
-		map[string]string{"TWILIO_ACCOUNT_SID": tw.AccountSID, "TWILIO_AUTH_TOKEN": tw.AuthToken, "TWILIO_API_BASE_URL": tw.URL},
-		time.Duration(n/50)*time.Second+2*time.Minute)
-	if err != nil {
-		return sec, err
-	}
-	base, err := e.noopBaseline(ctx, n)
-	if err != nil {
-		return sec, err
-	}
-	sec.Details = append(sec.Details,
-		fmt.Sprintf("%s recipients, %s planned sends (expansion %s), ledger after the run: %v", groupThousands(fmt.Sprint(n)), groupThousands(fmt.Sprint(r.planned)), r.expand.Wall.Round(time.Second), r.counts),
-		fmt.Sprintf("%s accepted by the Twilio double in %s (first to last acceptance)", groupThousands(fmt.Sprint(r.accepted)), r.span.Round(time.Millisecond)),
-		fmt.Sprintf("worker: peak RSS %.0f MB, CPU %s over %s wall", r.worker.MaxRSSMB, r.worker.CPU.Round(time.Second), r.worker.Wall.Round(time.Second)),
-		fmt.Sprintf("baseline: bare asynq no-op processing at concurrency 50: %s tasks/s", fmtNum(base)),
-	)
-	sec.Results = append(sec.Results, check("sms", "SMS/s end to end (ledger + policy + render + Twilio API)", r.rate, "msgs/s", "≥ 1,500", base, "bare asynq no-op, concurrency 50",
-		func(v, _ float64) bool { return v >= 1500 }))
-	return sec, nil
+	head := fmt.Sprintf("# CPU profile of the email worker (relais serve --roles worker, RELAIS_CPU_PROFILE)\n# %s\n# commit %s\n\n", what, e.commit)
+	return os.WriteFile(e.profileOut, append([]byte(head), out...), 0o644)
+}
+
+// sendRSSCheck is the worker RSS row of a send benchmark.
+func sendRSSCheck(bench, lbl string, f sendFigures, n int) Result {
+	return checkSpread(bench, fmt.Sprintf("%s: worker peak RSS, %s recipients", lbl, groupThousands(fmt.Sprint(n))), spreadOf(f.rss), "MB", "≤ 150 MB",
+		none, "", func(v, _ float64) bool { return v <= 150 })
+}
+
+// cpuRow is the (informational) CPU-per-message row of a send benchmark.
+func cpuRow(bench, lbl string, f sendFigures) Result {
+	r := checkSpread(bench, lbl+": CPU per message, relais + redis-server + database", spreadOf(f.cpu), "µs/msg", "— (context)",
+		none, "", func(float64, float64) bool { return true })
+	r.Status = statusInfo
+	return r
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Machine describes where and on what the benchmarks ran, so that a number
@@ -29,7 +31,7 @@ type Machine struct {
 
 // describeMachine collects the machine facts; missing ones (no git, no
 // /proc) are reported as "unknown" rather than failing the run.
-func describeMachine(ctx context.Context) Machine {
+func describeMachine(ctx context.Context, dbs []string) Machine {
 	m := Machine{
 		Commit:    cmdOutput(ctx, "git", "rev-parse", "HEAD"),
 		GoVersion: cmdOutput(ctx, "go", "version"),
@@ -37,8 +39,17 @@ func describeMachine(ctx context.Context) Machine {
 		Cores:     runtime.NumCPU(),
 		MaxProcs:  runtime.GOMAXPROCS(0),
 		Redis:     cmdOutput(ctx, "redis-server", "--version"),
-		Database:  "SQLite (modernc.org/sqlite, pure Go) in a temporary directory",
 	}
+	var d []string
+	for _, k := range dbs {
+		switch k {
+		case dbSQLite:
+			d = append(d, "SQLite (modernc.org/sqlite, pure Go, in the relais process) in a temporary directory")
+		case dbPostgres:
+			d = append(d, "PostgreSQL "+postgresVersion(ctx)+" on 127.0.0.1, a throw-away database per run")
+		}
+	}
+	m.Database = strings.Join(d, "; ")
 	if dirty := cmdOutput(ctx, "git", "status", "--porcelain", "--untracked-files=no"); dirty != "unknown" && dirty != "" {
 		m.Commit += " (working tree has uncommitted changes)"
 	}
@@ -92,6 +103,27 @@ func procField(r io.Reader, field string) int64 {
 		return n
 	}
 	return 0
+}
+
+// postgresVersion is the server_version of the PostgreSQL server the
+// harness uses, "unknown" when it does not answer.
+func postgresVersion(ctx context.Context) string {
+	admin := os.Getenv("RELAIS_BENCH_DATABASE_URL")
+	if admin == "" {
+		admin = defaultPostgresAdmin
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "unknown"
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var v string
+	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&v); err != nil {
+		return "unknown"
+	}
+	return v
 }
 
 func cmdOutput(ctx context.Context, name string, args ...string) string {

@@ -12,10 +12,13 @@ import (
 )
 
 func main() {
+	stopProfile := startCPUProfile(os.Getenv("RELAIS_CPU_PROFILE"), os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	code := exitCode(err, os.Stderr)
+	stopProfile()
+	os.Exit(code)
 }
 
 // Exit codes, one table for every command (docs/operations.md): scripts

@@ -83,7 +83,7 @@ func TestPrefetchDecidesAsTheEngine(t *testing.T) {
 	m.setConsent(cs[4].ID, "email", contact.PurposeOpenTracking, contact.Granted)
 	want := []string{"", ReasonOptedOut, ReasonSuppressed, ReasonFrequencyCap, ""}
 
-	pe, err := e.Prefetch(context.Background(), cs, "email", contact.PurposeMarketing, nil)
+	pe, err := e.Prefetch(context.Background(), cs, []string{"email"}, contact.PurposeMarketing, nil)
 	if err != nil {
 		t.Fatalf("Prefetch: %v", err)
 	}

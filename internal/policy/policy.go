@@ -140,6 +140,9 @@ type Engine struct {
 	clock    func() time.Time
 	loc      *time.Location
 	channels *channel.Registry
+	// zones caches time.LoadLocation, which reads the zone database on
+	// every call, by name (shared by Prefetch's copies).
+	zones *sync.Map
 }
 
 // Option configures an Engine.
@@ -160,7 +163,7 @@ var builtinChannels = sync.OnceValue(builtin.Channels)
 // bytes (a short key would let anyone with the list test guessed
 // addresses).
 func New(rules Rules, lookup Lookup, secret []byte, clock func() time.Time, opts ...Option) (*Engine, error) {
-	e := &Engine{channels: builtinChannels()}
+	e := &Engine{channels: builtinChannels(), zones: &sync.Map{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -206,9 +209,20 @@ func (e *Engine) SuppressionKeys(c *contact.Contact) map[string]string {
 // is a valid IANA name, else the rules' default.
 func (e *Engine) Location(c *contact.Contact) *time.Location {
 	if c != nil && c.Timezone != "" {
-		if loc, err := time.LoadLocation(c.Timezone); err == nil {
-			return loc
+		if v, ok := e.zones.Load(c.Timezone); ok {
+			if loc := v.(*time.Location); loc != nil {
+				return loc
+			}
+			return e.loc
 		}
+		loc, err := time.LoadLocation(c.Timezone)
+		if err != nil {
+			// Remembered as unknown: the default zone answers.
+			e.zones.Store(c.Timezone, (*time.Location)(nil))
+			return e.loc
+		}
+		e.zones.Store(c.Timezone, loc)
+		return loc
 	}
 	return e.loc
 }

@@ -156,13 +156,17 @@ func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 		if err != nil {
 			return err
 		}
+		d, err := p.prefetch(ctx, sp, initialSteps(sp), batch)
+		if err != nil {
+			return err
+		}
 		for i, c := range batch {
 			for _, st := range initialSteps(sp) {
 				if got.has(p.channels(), sp, st, ids[i]) {
 					res.AlreadyReceived++
 					continue
 				}
-				ch, dec, err := p.choose(ctx, sp, st, c)
+				ch, dec, err := chooseWith(ctx, d, sp, st, c, sp.ChannelsFor(st))
 				if err != nil {
 					return err
 				}
@@ -232,7 +236,7 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 			return res, err
 		}
 	}
-	rows := make([]store.LedgerRow, 0, BatchSize*len(steps))
+	enq := p.newEnqueuer(ctx)
 	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
 		if sp.Audience.Source == "file" {
 			if _, _, err := p.Store.UpsertContacts(ctx, batch); err != nil {
@@ -244,6 +248,10 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 			return err
 		}
 		got, err := p.received(ctx, sp, r.ID, r.ResendReason, ids)
+		if err != nil {
+			return err
+		}
+		d, err := p.prefetch(ctx, sp, steps, batch)
 		if err != nil {
 			return err
 		}
@@ -268,7 +276,7 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 					continue
 				}
 				g.Go(func() (err error) {
-					chans[k], decs[k], err = p.choose(gctx, sp, st, c)
+					chans[k], decs[k], err = chooseWith(gctx, d, sp, st, c, sp.ChannelsFor(st))
 					return err
 				})
 			}
@@ -276,7 +284,7 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 		if err := g.Wait(); err != nil {
 			return err
 		}
-		rows = rows[:0]
+		rows := make([]store.LedgerRow, 0, n)
 		for i, c := range batch {
 			for j, st := range steps {
 				k := i*len(steps) + j
@@ -295,10 +303,15 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 		if _, err := p.Store.InsertLedger(ctx, rows); err != nil {
 			return fmt.Errorf("insert ledger: %w", err)
 		}
-		queued, err := p.enqueue(ctx, rows)
-		res.Enqueued += queued
-		return err
+		// The rows are durable: their tasks go on the queue while the
+		// next batch is read and decided.
+		return enq.add(rows)
 	})
+	queued, qerr := enq.wait()
+	res.Enqueued = queued
+	if err == nil {
+		err = qerr
+	}
 	if err != nil {
 		return res, err
 	}
@@ -416,17 +429,23 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 // none does, it returns the first channel with an address (or the first
 // channel) with the refusal of that channel.
 func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) (string, policy.Decision, error) {
-	return p.chooseFrom(ctx, sp, st, c, sp.ChannelsFor(st))
+	return chooseWith(ctx, p.Policy, sp, st, c, sp.ChannelsFor(st))
 }
 
 // chooseFrom is choose among chans.
 func (p *Planner) chooseFrom(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact, chans []string) (string, policy.Decision, error) {
+	return chooseWith(ctx, p.Policy, sp, st, c, chans)
+}
+
+// chooseWith is choose among chans deciding through d (a batch's
+// prefetched decider).
+func chooseWith(ctx context.Context, d policy.Decider, sp *campaign.Spec, st *campaign.Step, c *contact.Contact, chans []string) (string, policy.Decision, error) {
 	at := time.Time{}
 	if st.At != nil {
 		at = *st.At
 	}
 	return policy.Choose(ctx, chans, func(ctx context.Context, ch string) (policy.Decision, error) {
-		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
+		dec, err := d.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
 			FrequencyCap: compose.CapOf(sp)})
 		if err != nil {
 			return dec, fmt.Errorf("policy: %w", err)

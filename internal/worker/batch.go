@@ -188,7 +188,7 @@ func (w *Worker) prepareBatch(ctx context.Context, rows []store.LedgerRow, fu *f
 			cs = append(cs, s.c)
 		}
 		if pf, ok := w.Policy.(policy.Prefetcher); ok {
-			eng, err := pf.Prefetch(ctx, cs, k.channel, k.purpose, compose.CapOf(sp))
+			eng, err := pf.Prefetch(ctx, cs, []string{k.channel}, k.purpose, compose.CapOf(sp))
 			if err != nil {
 				w.releaseSends(ctx, ss, err, fu)
 				continue

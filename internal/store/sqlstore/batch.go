@@ -185,6 +185,11 @@ func (s *Store) Consents(ctx context.Context, ids []int64, consentChannel, purpo
 			return nil, s.errf("consent of %d contacts: %w", len(ids), err)
 		}
 	}
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			out[id] = contact.ConsentState{Status: contact.Unknown} // no such contact
+		}
+	}
 	return out, nil
 }
 

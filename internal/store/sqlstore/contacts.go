@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
@@ -176,8 +177,8 @@ func (s *Store) loadCandidates(ctx context.Context, tx queryer, cs []*contact.Co
 
 // writeContacts updates the changed stored slots and inserts the fresh
 // ones, setting their ids: with the dialect's bulk statements when it has
-// them (PostgreSQL), else one prepared statement per contact (cheap on
-// SQLite, which runs in process, and the only way to learn its ids).
+// them (PostgreSQL); else (SQLite) one prepared statement per updated
+// contact and multi-row inserts of the new ones.
 func (s *Store) writeContacts(ctx context.Context, tx *sql.Tx, slots, fresh []*slot) error {
 	now := s.now()
 	var (
@@ -210,16 +211,41 @@ func (s *Store) writeContacts(ctx context.Context, tx *sql.Tx, slots, fresh []*s
 			return fmt.Errorf("update contact %d: %w", sl.id, err)
 		}
 	}
-	// Exec and LastInsertId: SQLite re-prepares a statement read as a
-	// query (RETURNING) on every call.
-	st = tx.StmtContext(ctx, s.insContact)
-	for i, sl := range fresh {
-		res, err := st.ExecContext(ctx, append(frArgs[i], s.d.t(now))...)
-		if err == nil {
-			sl.id, err = res.LastInsertId()
+	return s.insertContactsWithIDs(ctx, tx, fresh, frArgs, now)
+}
+
+// sqliteContactChunk rows per INSERT keeps 25 × 1000 placeholders under
+// SQLite's 32,766-variable limit.
+const sqliteContactChunk = 1000
+
+// insertContactsWithIDs inserts fresh in multi-row statements with ids
+// it assigns itself: the next ones after the table's largest, which is
+// what SQLite would have chosen, and safe because the transaction holds
+// the database's single write lock from its start (BEGIN IMMEDIATE).
+func (s *Store) insertContactsWithIDs(ctx context.Context, tx *sql.Tx, fresh []*slot, frArgs [][]any, now time.Time) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	var next int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM contacts`).Scan(&next); err != nil {
+		return fmt.Errorf("insert contacts: next id: %w", err)
+	}
+	head := strings.Replace(qInsertContact, "INSERT INTO contacts (", "INSERT INTO contacts (id, ", 1)
+	head = head[:strings.Index(head, "VALUES")] + "VALUES "
+	cols := len(frArgs[0]) + 2 // id, the columns, updated_at
+	for start := 0; start < len(fresh); start += sqliteContactChunk {
+		end := min(start+sqliteContactChunk, len(fresh))
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			next++
+			fresh[i].id = next
+			args = append(append(append(args, next), frArgs[i]...), s.d.t(now))
 		}
-		if err != nil {
-			return fmt.Errorf("insert contact #%d: %w", i, err)
+		if _, err := tx.ExecContext(ctx, head+values(end-start, cols), args...); err != nil {
+			for i := start; i < end; i++ {
+				fresh[i].id = 0
+			}
+			return fmt.Errorf("insert contacts #%d–%d: %w", start, end-1, err)
 		}
 	}
 	return nil

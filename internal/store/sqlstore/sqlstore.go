@@ -34,8 +34,8 @@ type Store struct {
 	w *sql.DB // writes (SQLite: one connection; PostgreSQL: the pool)
 	r *sql.DB // reads (SQLite: a read-only pool; PostgreSQL: the pool)
 
-	insContact, updContact, getContact *sql.Stmt
-	settle                             *sql.Stmt // store.BatchStore's Settle
+	settle                 *sql.Stmt // store.BatchStore's Settle
+	updContact, getContact *sql.Stmt
 
 	now    func() time.Time
 	schema Schema
@@ -60,7 +60,6 @@ func (s *Store) start(ctx context.Context, opts ...goose.ProviderOption) error {
 		dst **sql.Stmt
 		q   string
 	}{
-		{s.w, &s.insContact, qInsertContact},
 		{s.w, &s.updContact, qUpdateContact},
 		{s.r, &s.getContact, qGetContact},
 		{s.w, &s.settle, qSettle(s.d)},
@@ -130,7 +129,7 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
-	for _, st := range []*sql.Stmt{s.insContact, s.updContact, s.getContact, s.settle} {
+	for _, st := range []*sql.Stmt{s.updContact, s.getContact, s.settle} {
 		if st != nil {
 			st.Close()
 		}

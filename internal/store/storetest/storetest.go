@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"Consent", testConsent},
 		{"ClaimAndSettle", testClaimAndSettle},
 		{"BatchLookups", testBatchLookups},
+		{"BatchLookupsExact", testBatchLookupsExact},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
