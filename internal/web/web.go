@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynqmon"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/held"
 	"github.com/relais-dev/relais/internal/report"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -44,11 +45,14 @@ type Campaigns interface {
 	Live(id string) *campaign.Spec
 }
 
-// Store is what the dashboard reads: the report aggregations and the
-// runs. Both store backends implement it.
+// Store is what the dashboard reads: the report aggregations, the runs
+// and their ledger. Both store backends implement it.
 type Store interface {
 	report.Source
+	held.Reader
 	ListRuns(ctx context.Context, campaignID string, limit int) ([]store.Run, error)
+	GetRun(ctx context.Context, id int64) (store.Run, error)
+	CountLedger(ctx context.Context, runID int64) (map[string]int, error)
 }
 
 // Deps configures the dashboard. Store, CheckKey and Secret are required.
@@ -134,6 +138,7 @@ func New(d Deps) (*Server, error) {
 	s.mux.HandleFunc("POST /ui/logout", s.logout)
 	s.mux.Handle("GET /ui/{$}", s.auth(http.HandlerFunc(s.campaigns)))
 	s.mux.Handle("GET /ui/campaigns/{id}", s.auth(http.HandlerFunc(s.campaign)))
+	s.mux.Handle("GET /ui/runs/{id}", s.auth(http.HandlerFunc(s.run)))
 	s.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	if d.RedisConnOpt != nil {
 		s.mon = asynqmon.New(asynqmon.Options{RootPath: "/ui/queues", RedisConnOpt: d.RedisConnOpt, ReadOnly: true})
@@ -171,7 +176,7 @@ func (s *Server) Close() error {
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "campaigns", "campaign"} {
+	for _, name := range []string{"login", "campaigns", "campaign", "run"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/charts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
