@@ -345,11 +345,6 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 		Channels: d.channels}
 }
 
-// inFlightGrace is how long a submitting row is presumed in the hands of
-// a live worker: longer than an SMTP or Twilio call, shorter than asynq's
-// lease on the task of a killed worker.
-const inFlightGrace = 20 * time.Second
-
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
 	comp := compose.NewComposer()
@@ -359,7 +354,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 	}
 	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Channels: d.channels, Policy: d.policy,
 		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention,
-		InFlightGrace: inFlightGrace}
+		InFlightGrace: a.cfg.InFlightGrace}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
 	}
