@@ -403,8 +403,8 @@ func (a *app) recoverCmd() *cobra.Command {
 			if a.jsonOut {
 				return json.NewEncoder(a.stdout).Encode(rep)
 			}
-			fmt.Fprintf(a.stdout, "%d unfinished row(s) in %d run(s), %d found mid-submission; re-enqueued %d job(s) from the ledger\n",
-				rep.Rows, rep.Runs, rep.Submitting, rep.Enqueued)
+			fmt.Fprintf(a.stdout, "%d unfinished row(s) in %d run(s), %d found mid-submission, %d with an outcome waiting to be recorded; re-enqueued %d job(s) from the ledger\n",
+				rep.Rows, rep.Runs, rep.Submitting, rep.Recording, rep.Enqueued)
 			return nil
 		},
 	}

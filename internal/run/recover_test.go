@@ -63,7 +63,9 @@ func repoWith(t *testing.T, name string, n int) *campaign.Spec {
 
 // TestRecoverAllRevivesDeadTasks: rows whose task was archived (retries
 // exhausted), deleted (Redis lost it) or completed while the row is not
-// final all get a task again; queued ones are left alone; a second
+// final all get a task again; queued ones are left alone; rows whose
+// outcome waits in a record task (the store was down when the provider
+// answered) are left to it, its archived record task runs again; a second
 // recovery enqueues nothing.
 func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 	ctx := context.Background()
@@ -117,11 +119,31 @@ func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Provider answered, store down: the outcome waits in a record task
+	// (one still retrying, one whose retries ran out); the send task is
+	// done. These rows must not be judged left mid-submission.
+	for i, r := range rows[12:14] {
+		if _, err := st.Transition(ctx, r.ID, []store.State{store.Planned}, store.Submitting, store.Change{AddAttempt: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := insp.ArchiveTask(q, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		rec := queue.NewRecordTask(queue.RecordPayload{LedgerID: r.ID, RunID: r.RunID, Purpose: r.Purpose, To: string(store.Accepted)}, 1)
+		if _, err := client.Enqueue(rec); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := insp.ArchiveTask(queue.Transactional, queue.RecordTaskID(r.ID, 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	rep, err := p.RecoverAll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := run.RecoverReport{Rows: len(rows), Submitting: 3, Enqueued: 12, Runs: 1}
+	want := run.RecoverReport{Rows: len(rows), Submitting: 3, Recording: 2, Enqueued: 12, Runs: 1}
 	if rep != want {
 		t.Fatalf("RecoverAll = %+v, want %+v", rep, want)
 	}
@@ -129,15 +151,27 @@ func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if qi.Pending != len(rows) || qi.Archived != 0 {
-		t.Fatalf("queue: %d pending, %d archived; want %d pending, 0 archived", qi.Pending, qi.Archived, len(rows))
+	// The send queue holds the rows' tasks and, when it is the
+	// transactional queue, the two record tasks too.
+	wantPending := len(rows) - 2
+	if q == queue.Transactional {
+		wantPending += 2
+	}
+	if qi.Pending != wantPending || qi.Archived != 2 {
+		t.Fatalf("queue: %d pending, %d archived; want %d pending, 2 archived (the recorded sends')", qi.Pending, qi.Archived, wantPending)
+	}
+	for _, r := range rows[12:14] {
+		ti, err := insp.GetTaskInfo(queue.Transactional, queue.RecordTaskID(r.ID, 1))
+		if err != nil || ti.State != asynq.TaskStatePending {
+			t.Fatalf("record task of %s: %v %v, want pending", r.ID, ti, err)
+		}
 	}
 	rep, err = p.RecoverAll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Enqueued != 0 {
-		t.Fatalf("second RecoverAll enqueued %d, want 0", rep.Enqueued)
+	if rep.Enqueued != 0 || rep.Recording != 2 {
+		t.Fatalf("second RecoverAll = %+v, want 0 enqueued, 2 recording", rep)
 	}
 }
 

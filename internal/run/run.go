@@ -390,18 +390,18 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 			return total, nil
 		}
 		// A submitting row goes back on the queue too: the worker decides
-		// (hold as ambiguous, or resend under on_ambiguous: resend).
-		for i := range rows {
-			if rows[i].State == store.Submitting {
-				rows[i].State = store.Claimed
-			}
+		// (hold as ambiguous, or resend under on_ambiguous: resend),
+		// unless its outcome waits in a record task.
+		f.AfterID = rows[len(rows)-1].ID
+		rows, _, err = p.submitting(ctx, rows)
+		if err != nil {
+			return total, err
 		}
 		n, err := p.enqueue(ctx, rows)
 		total += n
 		if err != nil {
 			return total, err
 		}
-		f.AfterID = rows[len(rows)-1].ID
 	}
 }
 
