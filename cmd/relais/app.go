@@ -383,7 +383,7 @@ func (a *app) asynqServer(d *deps) *asynq.Server {
 		TaskCheckInterval: 100 * time.Millisecond,
 		// A send of a paused run is put back without counting a retry.
 		IsFailure:      worker.IsFailure,
-		RetryDelayFunc: worker.RetryDelay,
+		RetryDelayFunc: worker.RetryDelayFrom(a.cfg.RetryBackoff),
 		// Requeued sends (paused, rate-limited) come back through the
 		// retry set, which asynq looks at every 5 s by default.
 		DelayedTaskCheckInterval: 500 * time.Millisecond,

@@ -111,6 +111,12 @@ type Config struct {
 	// again later) rather than left by a dead one (held as ambiguous). It
 	// must exceed the providers' timeouts; 0 judges at once. Default: 20s.
 	InFlightGrace time.Duration `yaml:"in_flight_grace"`
+	// RetryBackoff (RELAIS_RETRY_BACKOFF) is the first delay before a send
+	// refused for now (SMTP 4xx, a network error before the handover, a
+	// store outage) is tried again, doubling with each retry. Default 0:
+	// asynq's backoff (15 s and more, growing with the fourth power of
+	// the retry count).
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
 	// LogFormat (RELAIS_LOG_FORMAT) is "text" or "json". Default: text on
 	// a terminal, json otherwise.
 	LogFormat string `yaml:"log_format"`
@@ -185,6 +191,7 @@ var env = []struct {
 	{"RELAIS_SHUTDOWN_TIMEOUT", func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return }},
 	{"RELAIS_TASK_RETENTION", func(c *Config, v string) (err error) { c.TaskRetention, err = time.ParseDuration(v); return }},
 	{"RELAIS_IN_FLIGHT_GRACE", func(c *Config, v string) (err error) { c.InFlightGrace, err = time.ParseDuration(v); return }},
+	{"RELAIS_RETRY_BACKOFF", func(c *Config, v string) (err error) { c.RetryBackoff, err = time.ParseDuration(v); return }},
 	{"RELAIS_LOG_FORMAT", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"RELAIS_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"RELAIS_DKIM_PRIVATE_KEY", func(c *Config, v string) error { c.DKIM.PrivateKey = v; return nil }},
@@ -287,6 +294,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InFlightGrace < 0 {
 		bad("in_flight_grace", "must not be negative")
+	}
+	if c.RetryBackoff < 0 {
+		bad("retry_backoff", "must not be negative")
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("public_url", "must be an absolute http(s) URL")
