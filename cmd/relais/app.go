@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -196,6 +197,8 @@ type deps struct {
 	redis    *embedded.Redis
 	redisOpt asynq.RedisConnOpt
 	limiter  *queue.Limiter // the campaigns' rate limits, shared by every worker of the process
+	// lockClient holds the runs' expansion leases (queue.ExpandLock).
+	lockClient redis.UniversalClient
 	client   *asynq.Client
 	policy   *policy.Engine
 	// channels are the process's channels, with senders attached when
@@ -216,6 +219,9 @@ func (d *deps) close() {
 	}
 	if d.client != nil {
 		_ = d.client.Close()
+	}
+	if d.lockClient != nil {
+		_ = d.lockClient.Close()
 	}
 	if d.redis != nil {
 		d.redis.Close()
@@ -341,8 +347,16 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 	if d.client != nil {
 		q = d.client
 	}
-	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
+	p := &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
 		Channels: d.channels}
+	if d.redisOpt != nil && !a.cfg.Embedded() {
+		// Several processes share this Redis: one expands a run at a time.
+		if d.lockClient == nil {
+			d.lockClient = queue.Client(d.redisOpt)
+		}
+		p.Lock = queue.ExpandLock{C: d.lockClient}
+	}
+	return p
 }
 
 // worker returns the send handler on d.

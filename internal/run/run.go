@@ -44,6 +44,16 @@ type Planner struct {
 	// will never run again (archived, or completed while the row is not
 	// final); without it such a row is skipped as already queued.
 	Tasks queue.Reviver
+	// Lock, when set, leases a run's expansion to one process
+	// (queue.ExpandLock): a second start of the same run while the first
+	// expands attaches to it instead of expanding it too.
+	Lock Locker
+}
+
+// Locker leases the expansion of a run to one process; ok is false when
+// another holds it.
+type Locker interface {
+	Acquire(ctx context.Context, runID int64) (release func(), ok bool, err error)
 }
 
 func (p *Planner) channels() *channel.Registry {
@@ -73,6 +83,9 @@ func (r Result) Spooled(channels *channel.Registry) bool {
 type Result struct {
 	Run      store.Run `json:"run"`
 	Created  bool      `json:"created"`
+	// Attached is true when another process was expanding the run: this
+	// start planned nothing and left the expansion to it.
+	Attached bool `json:"attached,omitempty"`
 	Targeted int       `json:"targeted"` // recipients × steps planned at start
 	Planned  int       `json:"planned"`  // rows to send
 	Refused  int       `json:"refused"`  // rows refused at plan time
@@ -211,6 +224,22 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 	res.Run, res.Created = r, created
 	if r.ContentHash != sp.ContentHash {
 		return res, fmt.Errorf("run key %q was used by another version of campaign %s (%.12s); use a new --run-key", runKey, sp.ID, r.ContentHash)
+	}
+	if r.State == store.RunExpanding && p.Lock != nil {
+		release, ok, err := p.Lock.Acquire(ctx, r.ID)
+		if err != nil {
+			return res, fmt.Errorf("run %d: expansion lease: %w", r.ID, err)
+		}
+		if !ok {
+			res.Attached = true
+			return res, nil
+		}
+		defer release()
+		// The holder before us may have finished meanwhile.
+		if r, err = p.Store.GetRun(ctx, r.ID); err != nil {
+			return res, err
+		}
+		res.Run = r
 	}
 	if r.State != store.RunExpanding {
 		// Fully expanded before: only make sure nothing pending is lost.
