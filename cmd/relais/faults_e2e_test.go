@@ -249,7 +249,7 @@ func TestFaultDatabaseOutage(t *testing.T) {
 
 // TestConcurrentRunsOfOneRunKey starts two `relais run` of the same
 // campaign and run key at once on 3,000 recipients: one expands, the
-// other attaches (exit 0); the ledger has exactly one row per recipient,
+// other attaches or finds it expanded (exit 0 both); the ledger has exactly one row per recipient,
 // none ambiguous, and the relay got each message once.
 func TestConcurrentRunsOfOneRunKey(t *testing.T) {
 	const n = 3000
@@ -279,9 +279,11 @@ func TestConcurrentRunsOfOneRunKey(t *testing.T) {
 			attached++
 		}
 	}
-	if attached != 1 {
-		t.Errorf("%d of the two runs attached, want 1", attached)
-	}
+	// Whether the second found the first still expanding (and attached)
+	// or already done (and resumed, finding nothing to add) depends on
+	// timing; TestStartAttachesToALeasedExpansion covers the attach
+	// itself. Either way the ledger and the relay must be exact.
+	t.Logf("%d of the two runs attached to the other", attached)
 	st := r.settled(1, 50*time.Second)
 	exactly(t, st.Counts, map[string]int{"accepted": n})
 	r.delivered(n)

@@ -257,3 +257,65 @@ func TestResumeTwoChannelStepKeepsOneRowPerContact(t *testing.T) {
 		t.Fatalf("%d rows (want %d), %d sms rows (want %d), planned+refused %d", len(all), len(first), sms, moved, res.Planned+res.Refused)
 	}
 }
+
+// TestStartAttachesToALeasedExpansion: while another process holds the
+// expansion lease of a run, a second start of the same run key attaches
+// (writes and queues nothing); once the lease is released, a start
+// expands the run.
+func TestStartAttachesToALeasedExpansion(t *testing.T) {
+	ctx := context.Background()
+	sp := resumeRepo(t, 30)
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, redisURL := testenv.StartRedis(t)
+	opt, err := queue.RedisOpt(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	rdb := queue.Client(opt)
+	defer rdb.Close()
+	pol, err := policy.New(policy.DefaultRules(), st, []byte("run-test-secret-0123456789"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := queue.ExpandLock{C: rdb}
+	// The first process created the run and holds its lease.
+	r, _, err := st.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: "k", ContentHash: sp.ContentHash, State: store.RunExpanding})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, ok, err := lock.Acquire(ctx, r.ID)
+	if err != nil || !ok {
+		t.Fatalf("first lease: %v %v", ok, err)
+	}
+	p := &run.Planner{Store: st, Queue: client, Policy: pol, Lock: lock}
+	res, err := p.Start(ctx, sp, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.ListLedger(ctx, store.LedgerFilter{RunID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Attached || res.Run.ID != r.ID || res.Planned != 0 || res.Enqueued != 0 || len(rows) != 0 {
+		t.Fatalf("second start = attached %v run %d planned %d enqueued %d, %d rows; want attached to run %d, nothing written",
+			res.Attached, res.Run.ID, res.Planned, res.Enqueued, len(rows), r.ID)
+	}
+	release()
+	res, err = p.Start(ctx, sp, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err = st.ListLedger(ctx, store.LedgerFilter{RunID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attached || res.Planned+res.Refused != len(rows) || len(rows) != 30 {
+		t.Fatalf("start after release = attached %v, planned %d refused %d, %d rows; want the 30 rows expanded", res.Attached, res.Planned, res.Refused, len(rows))
+	}
+}
