@@ -199,8 +199,8 @@ type deps struct {
 	limiter  *queue.Limiter // the campaigns' rate limits, shared by every worker of the process
 	// lockClient holds the runs' expansion leases (queue.ExpandLock).
 	lockClient redis.UniversalClient
-	client   *asynq.Client
-	policy   *policy.Engine
+	client     *asynq.Client
+	policy     *policy.Engine
 	// channels are the process's channels, with senders attached when
 	// the command sends.
 	channels *channel.Registry

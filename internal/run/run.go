@@ -81,14 +81,14 @@ func (r Result) Spooled(channels *channel.Registry) bool {
 // Result summarizes a plan or an expansion: per channel and per refusal
 // reason, with the estimated cost.
 type Result struct {
-	Run      store.Run `json:"run"`
-	Created  bool      `json:"created"`
+	Run     store.Run `json:"run"`
+	Created bool      `json:"created"`
 	// Attached is true when another process was expanding the run: this
 	// start planned nothing and left the expansion to it.
 	Attached bool `json:"attached,omitempty"`
-	Targeted int       `json:"targeted"` // recipients × steps planned at start
-	Planned  int       `json:"planned"`  // rows to send
-	Refused  int       `json:"refused"`  // rows refused at plan time
+	Targeted int  `json:"targeted"` // recipients × steps planned at start
+	Planned  int  `json:"planned"`  // rows to send
+	Refused  int  `json:"refused"`  // rows refused at plan time
 	// AlreadyReceived counts sends left out because an earlier version of
 	// the campaign (another run of the same id) may have reached the
 	// person with the step on the channel's family.
