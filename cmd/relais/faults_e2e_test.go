@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -286,5 +287,73 @@ func TestConcurrentRunsOfOneRunKey(t *testing.T) {
 	t.Logf("%d of the two runs attached to the other", attached)
 	st := r.settled(1, 50*time.Second)
 	exactly(t, st.Counts, map[string]int{"accepted": n})
+	r.delivered(n)
+}
+
+// TestFaultKillWorkerTwice kills a worker process with SIGKILL twice, each
+// time while all four of its sends are inside DATA at the relay (which
+// then keeps the messages): exactly those eight sends are held as
+// ambiguous — no more than were on the wire — everyone else is accepted,
+// each recipient got the message once, and settling the held sends as
+// delivered leaves nothing held or unfinished.
+func TestFaultKillWorkerTwice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for asynq to recover the killed workers' leases (about a minute)")
+	}
+	bin := buildRelais(t) // before project() changes the working directory
+	const n, concurrency = 200, 4
+	r := newFaultRig(t, n)
+	id := r.start("kill")
+	ctx := context.Background()
+	onWire := 0
+	for round := range 2 {
+		w := startDaemon(t, bin, r.dir, r.env, "serve", "--roles", "worker")
+		if !r.smtp.WaitFor(r.smtp.Count()+20, 30*time.Second) {
+			t.Fatalf("round %d: the worker sends nothing: %s", round, w.log)
+		}
+		// Freeze the relay inside DATA until every send of the worker is
+		// there, then kill it: the relay keeps what it held.
+		entered, release := r.smtp.HoldData()
+		for range concurrency {
+			select {
+			case <-entered:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("round %d: fewer than %d sends reached DATA", round, concurrency)
+			}
+		}
+		if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.cmd.Wait()
+		onWire += concurrency
+		release()
+	}
+	startDaemon(t, bin, r.dir, r.env, "serve", "--roles", "worker")
+	st := r.settled(id, 150*time.Second)
+	exactly(t, st.Counts, map[string]int{"accepted": n - onWire, "ambiguous": onWire})
+	r.delivered(n)
+
+	var list struct {
+		Held []struct {
+			Ledger string `json:"ledger_id"`
+		} `json:"held"`
+	}
+	decodeJSON(t, r.c.mustRun(ctx, "held", strconv.FormatInt(id, 10), "--json").stdout, &list)
+	if len(list.Held) != onWire {
+		t.Fatalf("relais held lists %d sends, want %d", len(list.Held), onWire)
+	}
+	r.c.mustRun(ctx, "held", "settle", strconv.FormatInt(id, 10), "--delivered", "--all", "--note", "the relay log shows them queued")
+	st = r.status(id)
+	exactly(t, st.Counts, map[string]int{"accepted": n - onWire, "delivered": onWire})
+	if st.Run.State != "done" {
+		t.Errorf("run state %q, want done", st.Run.State)
+	}
+	var rep struct {
+		Rows int `json:"rows"`
+	}
+	decodeJSON(t, r.c.mustRun(ctx, "recover", "--json").stdout, &rep)
+	if rep.Rows != 0 {
+		t.Errorf("recover found %d unfinished rows, want 0", rep.Rows)
+	}
 	r.delivered(n)
 }
