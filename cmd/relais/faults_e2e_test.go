@@ -219,7 +219,8 @@ func outage(t *testing.T) time.Duration {
 }
 
 // TestFaultDatabaseOutage cuts the TCP path to PostgreSQL for 20 s while
-// a run drains, then runs `relais recover`: no row stays non-terminal,
+// a run drains (`relais recover` then exits 2 and changes nothing), then
+// runs `relais recover`: no row stays non-terminal or becomes ambiguous,
 // the run is done, every recipient got the message once.
 func TestFaultDatabaseOutage(t *testing.T) {
 	const n = 400
@@ -230,7 +231,13 @@ func TestFaultDatabaseOutage(t *testing.T) {
 		t.Fatalf("only %d messages sent in 30 s", r.smtp.Count())
 	}
 	r.pg.Cut()
-	time.Sleep(outage(t)) // the outage itself: nothing to wait for
+	cut := time.Now()
+	// recover during the outage changes nothing and says the database is
+	// unavailable (exit 2); it must not judge any row.
+	if res := r.c.run(context.Background(), "recover"); res.code != 2 {
+		t.Fatalf("recover during the outage: exit %d, want 2\n%s", res.code, res.stderr)
+	}
+	time.Sleep(time.Until(cut.Add(outage(t)))) // the outage itself: nothing to wait for
 	r.pg.Restore()
 	var rep struct {
 		Rows int `json:"rows"`
