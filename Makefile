@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/relais
 PKGS_RACE := ./internal/...
 
-.PHONY: build run test test-race bench lint tools clean
+.PHONY: build run test test-race fuzz bench lint tools clean
 
 # staticcheck, pinned so that every machine reports the same findings; it is
 # looked up in $(go env GOPATH)/bin and installed there by `make tools`.
@@ -39,6 +39,29 @@ test:
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 30m $(PKGS_RACE)
 	$(GO) test -count=1 -run=^$$ -bench=BenchmarkHandleBatch -benchtime=1x ./internal/worker/
+	$(MAKE) fuzz
+
+# Every fuzz target, package:Name; each runs FUZZTIME on top of its seed
+# corpus (testdata/fuzz/<Name>/, committed), which plain `go test` replays.
+FUZZ_TARGETS := \
+	./internal/campaign:FuzzValidate \
+	./internal/audience:FuzzCSVImport \
+	./internal/render:FuzzHostileContact \
+	./internal/render:FuzzParseExecute \
+	./internal/tracking:FuzzVerify \
+	./internal/tracking:FuzzRewrite \
+	./internal/postal:FuzzAddress \
+	./internal/policy:FuzzNextAllowed \
+	./internal/segments:FuzzCount
+FUZZTIME ?= 4s
+
+# A short fuzzing run of every target (about 40 s of fuzzing in all).
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 bench: build
 	$(GO) run ./cmd/relais-bench -out docs/BENCHMARKS.md

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -196,8 +197,10 @@ type deps struct {
 	redis    *embedded.Redis
 	redisOpt asynq.RedisConnOpt
 	limiter  *queue.Limiter // the campaigns' rate limits, shared by every worker of the process
-	client   *asynq.Client
-	policy   *policy.Engine
+	// lockClient holds the runs' expansion leases (queue.ExpandLock).
+	lockClient redis.UniversalClient
+	client     *asynq.Client
+	policy     *policy.Engine
 	// channels are the process's channels, with senders attached when
 	// the command sends.
 	channels *channel.Registry
@@ -216,6 +219,9 @@ func (d *deps) close() {
 	}
 	if d.client != nil {
 		_ = d.client.Close()
+	}
+	if d.lockClient != nil {
+		_ = d.lockClient.Close()
 	}
 	if d.redis != nil {
 		d.redis.Close()
@@ -341,14 +347,17 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 	if d.client != nil {
 		q = d.client
 	}
-	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
+	p := &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
 		Channels: d.channels, Batch: a.cfg.Batch.Batching()}
+	if d.redisOpt != nil && !a.cfg.Embedded() {
+		// Several processes share this Redis: one expands a run at a time.
+		if d.lockClient == nil {
+			d.lockClient = queue.Client(d.redisOpt)
+		}
+		p.Lock = queue.ExpandLock{C: d.lockClient}
+	}
+	return p
 }
-
-// inFlightGrace is how long a submitting row is presumed in the hands of
-// a live worker: longer than an SMTP or Twilio call, shorter than asynq's
-// lease on the task of a killed worker.
-const inFlightGrace = 20 * time.Second
 
 // worker returns the send handler on d.
 func (a *app) worker(d *deps) *worker.Worker {
@@ -359,7 +368,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 	}
 	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Channels: d.channels, Policy: d.policy,
 		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention,
-		InFlightGrace: inFlightGrace, SendParallelism: a.cfg.Concurrency}
+		InFlightGrace: a.cfg.InFlightGrace, SendParallelism: a.cfg.Concurrency}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
 	}
@@ -389,7 +398,7 @@ func (a *app) asynqServer(d *deps) *asynq.Server {
 		TaskCheckInterval: 100 * time.Millisecond,
 		// A send of a paused run is put back without counting a retry.
 		IsFailure:      worker.IsFailure,
-		RetryDelayFunc: worker.RetryDelay,
+		RetryDelayFunc: worker.RetryDelayFrom(a.cfg.RetryBackoff),
 		// Requeued sends (paused, rate-limited) come back through the
 		// retry set, which asynq looks at every 5 s by default.
 		DelayedTaskCheckInterval: 500 * time.Millisecond,

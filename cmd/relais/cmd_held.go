@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -11,21 +11,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/spf13/cobra"
 
+	"github.com/relais-dev/relais/internal/held"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
 )
-
-// heldRow is a send held as ambiguous, as `relais held` shows it.
-type heldRow struct {
-	Ledger     string    `json:"ledger_id"`
-	Run        int64     `json:"run_id"`
-	Step       string    `json:"step"`
-	Contact    string    `json:"contact_ref"`
-	Channel    string    `json:"channel"`
-	ProviderID string    `json:"provider_id,omitempty"`
-	Since      time.Time `json:"since"`
-	LastError  string    `json:"last_error,omitempty"`
-}
 
 func (a *app) heldCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -45,7 +34,7 @@ func (a *app) heldCmd() *cobra.Command {
 					return err
 				}
 			}
-			rows, err := a.heldRows(ctx, d.store, runID)
+			rows, err := held.List(ctx, d.store, runID)
 			if err != nil {
 				return err
 			}
@@ -73,56 +62,24 @@ func parseRun(s string) (int64, error) {
 	return id, nil
 }
 
-// heldRows lists the ambiguous rows of run runID (0: every run).
-func (a *app) heldRows(ctx context.Context, st store.Store, runID int64) ([]heldRow, error) {
-	out := []heldRow{}
-	f := store.LedgerFilter{RunID: runID, States: []store.State{store.Ambiguous}}
-	for {
-		rows, err := st.ListLedger(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) == 0 {
-			return out, nil
-		}
-		ids := make([]int64, len(rows))
-		for i, r := range rows {
-			ids[i] = r.ContactID
-		}
-		cs, err := st.GetContactsByID(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			ref := strconv.FormatInt(r.ContactID, 10)
-			if c := cs[r.ContactID]; c != nil && c.ExternalID != "" {
-				ref = c.ExternalID
-			}
-			out = append(out, heldRow{Ledger: r.ID, Run: r.RunID, Step: r.StepID, Contact: ref, Channel: r.Channel,
-				ProviderID: r.ProviderID, Since: r.UpdatedAt, LastError: r.Error})
-		}
-		f.AfterID = rows[len(rows)-1].ID
+// heldSelection turns --all and the LEDGER arguments into a selection.
+func heldSelection(all bool, ids []string) (held.Selection, error) {
+	if all == (len(ids) > 0) {
+		return held.Selection{}, userErrorf("name the sends (LEDGER…) or give --all, not both")
 	}
+	return held.Selection{All: all, IDs: ids}, nil
 }
 
-// selectHeld returns the ambiguous rows of run runID named by ids, or all
-// of them with all; naming none is a user error.
-func (a *app) selectHeld(ctx context.Context, st store.Store, runID int64, all bool, ids []string) ([]store.LedgerRow, error) {
-	if all == (len(ids) > 0) {
-		return nil, userErrorf("name the sends (LEDGER…) or give --all, not both")
+// heldErr makes an operator's mistake (a ledger id that is not held, an
+// unknown run) a user error.
+func heldErr(runID int64, err error) error {
+	switch {
+	case held.IsInput(err):
+		return userErr(err)
+	case errors.Is(err, store.ErrNotFound):
+		return userErrorf("run %d: %v", runID, err)
 	}
-	if !all {
-		out := make([]store.LedgerRow, 0, len(ids))
-		for _, id := range ids {
-			r, err := st.GetLedger(ctx, id)
-			if err != nil || r.RunID != runID || r.State != store.Ambiguous {
-				return nil, userErrorf("ledger %s is not a held send of run %d", id, runID)
-			}
-			out = append(out, r)
-		}
-		return out, nil
-	}
-	return st.ListLedger(ctx, store.LedgerFilter{RunID: runID, States: []store.State{store.Ambiguous}, Limit: 1 << 30})
+	return err
 }
 
 // operator names who acts, for the record.
@@ -148,43 +105,27 @@ func (a *app) heldReleaseCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sel, err := heldSelection(all, args[1:])
+			if err != nil {
+				return err
+			}
 			d, err := a.open(ctx, need{queue: true})
 			if err != nil {
 				return err
 			}
 			defer d.close()
-			rows, err := a.selectHeld(ctx, d.store, runID, all, args[1:])
-			if err != nil {
-				return err
-			}
-			note := fmt.Sprintf("released for resend by %s at %s", a.operator(), a.clock().UTC().Format(time.RFC3339))
-			released := 0
-			for _, r := range rows {
-				ok, err := d.store.Transition(ctx, r.ID, []store.State{store.Ambiguous}, store.Planned,
-					store.Change{Reason: "released", Error: note})
-				if err != nil {
-					return err
-				}
-				if ok {
-					released++
-				}
-			}
 			insp := asynq.NewInspector(d.redisOpt)
 			defer insp.Close()
 			p := a.planner(d)
 			p.Tasks = queue.InspectorReviver{Inspector: insp}
-			r, err := d.store.GetRun(ctx, runID)
+			res, err := held.Release(ctx, d.store, p, runID, sel, a.operator(), a.clock())
 			if err != nil {
-				return err
-			}
-			n, err := p.Recover(ctx, r)
-			if err != nil {
-				return err
+				return heldErr(runID, err)
 			}
 			if a.jsonOut {
-				return json.NewEncoder(a.stdout).Encode(map[string]int{"released": released, "enqueued": n})
+				return json.NewEncoder(a.stdout).Encode(res)
 			}
-			fmt.Fprintf(a.stdout, "released %d held send(s) of run %d; %d job(s) enqueued\n", released, runID, n)
+			fmt.Fprintf(a.stdout, "released %d held send(s) of run %d; %d job(s) enqueued\n", res.Released, runID, res.Enqueued)
 			return nil
 		},
 	}
@@ -211,45 +152,27 @@ func (a *app) heldSettleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sel, err := heldSelection(all, args[1:])
+			if err != nil {
+				return err
+			}
 			d, err := a.open(ctx, need{})
 			if err != nil {
 				return err
 			}
 			defer d.close()
-			rows, err := a.selectHeld(ctx, d.store, runID, all, args[1:])
-			if err != nil {
-				return err
-			}
 			to := store.Delivered
 			if failed {
 				to = store.Failed
 			}
-			now := a.clock().UTC()
-			text := fmt.Sprintf("settled %s by %s at %s: %s", to, a.operator(), now.Format(time.RFC3339), note)
-			evs, _ := d.store.(store.EventStore)
-			settled := 0
-			for _, r := range rows {
-				ok, err := d.store.Transition(ctx, r.ID, []store.State{store.Ambiguous}, to,
-					store.Change{Reason: "settled_by_operator", Error: text})
-				if err != nil {
-					return err
-				}
-				if !ok {
-					continue
-				}
-				settled++
-				if evs != nil {
-					ev := store.Event{LedgerID: r.ID, Type: "settled", Detail: text, At: now,
-						DedupeKey: "settled:" + r.ID}
-					if _, err := evs.RecordEvents(ctx, []store.Event{ev}); err != nil {
-						return err
-					}
-				}
+			res, err := held.Settle(ctx, d.store, runID, sel, to, note, a.operator(), a.clock())
+			if err != nil {
+				return heldErr(runID, err)
 			}
 			if a.jsonOut {
-				return json.NewEncoder(a.stdout).Encode(map[string]any{"settled": settled, "state": to})
+				return json.NewEncoder(a.stdout).Encode(res)
 			}
-			fmt.Fprintf(a.stdout, "settled %d held send(s) of run %d as %s\n", settled, runID, to)
+			fmt.Fprintf(a.stdout, "settled %d held send(s) of run %d as %s\n", res.Settled, runID, to)
 			return nil
 		},
 	}

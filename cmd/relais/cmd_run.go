@@ -119,6 +119,9 @@ to everyone, and records why.`,
 				}
 				return err
 			}
+			if res.Attached {
+				return a.attached(ctx, d.store, res, wait, resume)
+			}
 			if !a.jsonOut {
 				verb := "started"
 				if !res.Created {
@@ -174,6 +177,54 @@ to everyone, and records why.`,
 	cmd.Flags().BoolVar(&resend, "resend", false, "send again to people an earlier version of the campaign reached (needs --reason)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why a --resend sends again; recorded on the run and shown by status")
 	return cmd
+}
+
+// attached reports a run another process is expanding (exit 0) and, with
+// --wait, follows it until it is done like the process that expands it.
+func (a *app) attached(ctx context.Context, st store.Store, res campaignrun.Result, wait bool, resume string) error {
+	id := res.Run.ID
+	if !wait {
+		if a.jsonOut {
+			return json.NewEncoder(a.stdout).Encode(res)
+		}
+		fmt.Fprintf(a.stdout, "run %d is already running: another relais process is expanding it (follow it with `relais status %d`)\n", id, id)
+		return nil
+	}
+	if !a.jsonOut {
+		fmt.Fprintf(a.stdout, "run %d is already running: another relais process is expanding it; following it\n", id)
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		r, err := st.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.State != store.RunExpanding {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return a.interrupted(fmt.Sprintf("run %d is not finished", id), resume)
+		case <-tick.C:
+		}
+	}
+	counts, err := a.waitRun(ctx, st, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return a.interrupted(fmt.Sprintf("run %d is not finished", id), resume)
+		}
+		return err
+	}
+	if a.jsonOut {
+		return json.NewEncoder(a.stdout).Encode(struct {
+			Run      int64          `json:"run_id"`
+			Attached bool           `json:"attached"`
+			Counts   map[string]int `json:"counts"`
+		}{id, true, counts})
+	}
+	a.printCounts(id, counts)
+	return nil
 }
 
 // pending counts rows a worker still has to act on now.
@@ -425,8 +476,8 @@ func (a *app) recoverCmd() *cobra.Command {
 			if a.jsonOut {
 				return json.NewEncoder(a.stdout).Encode(rep)
 			}
-			fmt.Fprintf(a.stdout, "%d unfinished row(s) in %d run(s), %d found mid-submission; re-enqueued %d job(s) from the ledger\n",
-				rep.Rows, rep.Runs, rep.Submitting, rep.Enqueued)
+			fmt.Fprintf(a.stdout, "%d unfinished row(s) in %d run(s), %d found mid-submission, %d with an outcome waiting to be recorded; re-enqueued %d job(s) from the ledger\n",
+				rep.Rows, rep.Runs, rep.Submitting, rep.Recording, rep.Enqueued)
 			return nil
 		},
 	}

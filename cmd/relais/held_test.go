@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/relais-dev/relais/internal/held"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/store/sqlstore"
 )
@@ -31,7 +32,7 @@ func TestHeldListAndSettle(t *testing.T) {
 		t.Fatalf("%d rows made ambiguous, want 5", n)
 	}
 	var list struct {
-		Held []heldRow `json:"held"`
+		Held []held.Row `json:"held"`
 	}
 	decodeJSON(t, c.mustRun(ctx, "held", "1", "--json").stdout, &list)
 	if len(list.Held) != 5 || list.Held[0].Contact == "" || list.Held[0].LastError != "lost" {

@@ -55,7 +55,9 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	deps := httpapi.Deps{Channels: d.channels, Store: d.store, API: d.store, Campaigns: d.catalog, Planner: a.planner(d), Events: d.store,
+	requeuer := a.planner(d)
+	requeuer.Tasks = queue.InspectorReviver{Inspector: insp}
+	deps := httpapi.Deps{Channels: d.channels, Store: d.store, API: d.store, Campaigns: d.catalog, Planner: a.planner(d), Requeuer: requeuer, Events: d.store,
 		Signer: d.signer, Tracking: track, Dashboard: dash, Metrics: m.Handler(),
 		Exporter:  httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret, Channels: d.channels},
 		Forgetter: httpapi.StoreRights{Store: d.store, Rights: d.store, Secret: d.secret, Channels: d.channels},

@@ -118,6 +118,17 @@ type Config struct {
 	// Redis so that a re-enqueue of the same send is refused by the queue
 	// too (the ledger refuses it anyway). Default: 1h.
 	TaskRetention time.Duration `yaml:"task_retention"`
+	// InFlightGrace (RELAIS_IN_FLIGHT_GRACE) is how long a send found
+	// mid-submission is presumed in the hands of a live worker (looked at
+	// again later) rather than left by a dead one (held as ambiguous). It
+	// must exceed the providers' timeouts; 0 judges at once. Default: 20s.
+	InFlightGrace time.Duration `yaml:"in_flight_grace"`
+	// RetryBackoff (RELAIS_RETRY_BACKOFF) is the first delay before a send
+	// refused for now (SMTP 4xx, a network error before the handover, a
+	// store outage) is tried again, doubling with each retry. Default 0:
+	// asynq's backoff (15 s and more, growing with the fourth power of
+	// the retry count).
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
 	// LogFormat (RELAIS_LOG_FORMAT) is "text" or "json". Default: text on
 	// a terminal, json otherwise.
 	LogFormat string `yaml:"log_format"`
@@ -166,6 +177,7 @@ func Default() Config {
 		Concurrency:        50,
 		ShutdownTimeout:    30 * time.Second,
 		TaskRetention:      time.Hour,
+		InFlightGrace:      20 * time.Second,
 		LogLevel:           "info",
 		Policy:             policy.DefaultRules(),
 		Print:              postal.DefaultLayout(),
@@ -201,6 +213,8 @@ var env = []struct {
 	{"RELAIS_BATCH_SIZE", func(c *Config, v string) (err error) { c.Batch.Size, err = strconv.Atoi(v); return }},
 	{"RELAIS_SHUTDOWN_TIMEOUT", func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return }},
 	{"RELAIS_TASK_RETENTION", func(c *Config, v string) (err error) { c.TaskRetention, err = time.ParseDuration(v); return }},
+	{"RELAIS_IN_FLIGHT_GRACE", func(c *Config, v string) (err error) { c.InFlightGrace, err = time.ParseDuration(v); return }},
+	{"RELAIS_RETRY_BACKOFF", func(c *Config, v string) (err error) { c.RetryBackoff, err = time.ParseDuration(v); return }},
 	{"RELAIS_LOG_FORMAT", func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"RELAIS_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"RELAIS_DKIM_PRIVATE_KEY", func(c *Config, v string) error { c.DKIM.PrivateKey = v; return nil }},
@@ -302,6 +316,12 @@ func (c *Config) Validate() error {
 	c.Batch.validate(bad)
 	if c.TaskRetention < 0 {
 		bad("task_retention", "must not be negative")
+	}
+	if c.InFlightGrace < 0 {
+		bad("in_flight_grace", "must not be negative")
+	}
+	if c.RetryBackoff < 0 {
+		bad("retry_backoff", "must not be negative")
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("public_url", "must be an absolute http(s) URL")

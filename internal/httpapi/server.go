@@ -18,6 +18,7 @@ import (
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/held"
 	"github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/tracking"
@@ -79,6 +80,9 @@ type Deps struct {
 	API       store.APIStore
 	Campaigns Campaigns
 	Planner   Planner
+	// Requeuer queues the held sends an operator releases again
+	// (run.Planner); nil: POST …/held/release answers 501.
+	Requeuer held.Requeuer
 	// Events records responses and conversions; nil: Store when it
 	// implements store.EventStore, else POST /api/v1/events answers 501.
 	Events store.EventStore
@@ -234,6 +238,9 @@ func (s *Server) routes() []route {
 		{Route{"POST", "/api/v1/runs/{id}/pause", "runs"}, s.controlRun("pause")},
 		{Route{"POST", "/api/v1/runs/{id}/resume", "runs"}, s.controlRun("resume")},
 		{Route{"POST", "/api/v1/runs/{id}/cancel", "admin"}, s.controlRun("cancel")},
+		{Route{"GET", "/api/v1/runs/{id}/held", "admin"}, s.listHeld},
+		{Route{"POST", "/api/v1/runs/{id}/held/release", "admin"}, s.releaseHeld},
+		{Route{"POST", "/api/v1/runs/{id}/held/settle", "admin"}, s.settleHeld},
 		{Route{"PUT", "/api/v1/contacts/{ref}", "contacts"}, s.putContact},
 		{Route{"POST", "/api/v1/contacts/import", "contacts"}, s.importContacts},
 		{Route{"GET", "/api/v1/contacts/{ref}/export", "contacts"}, s.exportContact},

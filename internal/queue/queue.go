@@ -236,8 +236,13 @@ const RecordMaxRetry = 25
 // resend) is not refused as a duplicate.
 func NewRecordTask(p RecordPayload, attempt int) *asynq.Task {
 	b, _ := json.Marshal(p) // cannot fail: strings and numbers
-	return asynq.NewTask(TypeRecord, b, asynq.TaskID(fmt.Sprintf("record:%s:%d", p.LedgerID, attempt)),
+	return asynq.NewTask(TypeRecord, b, asynq.TaskID(RecordTaskID(p.LedgerID, attempt)),
 		asynq.Queue(Transactional), asynq.MaxRetry(RecordMaxRetry))
+}
+
+// RecordTaskID is the id of the record task of a row's attempt.
+func RecordTaskID(ledgerID string, attempt int) string {
+	return fmt.Sprintf("record:%s:%d", ledgerID, attempt)
 }
 
 // ParseRecord decodes a RecordPayload.
@@ -259,6 +264,12 @@ type Reviver interface {
 	// completed, reporting whether it did; a pending, scheduled, retrying
 	// or running task, or none, is left alone (false).
 	Revive(ctx context.Context, qname, id string) (bool, error)
+	// Recording reports whether the record task of a row's attempt
+	// (NewRecordTask) is on the queue: the outcome of that attempt is
+	// known and will be written, so the row must not be judged as left
+	// mid-submission. An archived record task (its retries ran out while
+	// the store was down) is made pending again, and counts.
+	Recording(ctx context.Context, ledgerID string, attempt int) (bool, error)
 }
 
 // InspectorReviver is the Reviver of a Redis queue.
@@ -278,6 +289,27 @@ func (r InspectorReviver) Revive(_ context.Context, qname, id string) (bool, err
 	}
 	if err := r.Inspector.DeleteTask(qname, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 		return false, fmt.Errorf("task %s: %w", id, err)
+	}
+	return true, nil
+}
+
+// Recording implements Reviver.
+func (r InspectorReviver) Recording(_ context.Context, ledgerID string, attempt int) (bool, error) {
+	id := RecordTaskID(ledgerID, attempt)
+	info, err := r.Inspector.GetTaskInfo(Transactional, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("task %s: %w", id, err)
+	}
+	switch info.State {
+	case asynq.TaskStateCompleted:
+		return false, nil
+	case asynq.TaskStateArchived:
+		if err := r.Inspector.RunTask(Transactional, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return false, fmt.Errorf("task %s: %w", id, err)
+		}
 	}
 	return true, nil
 }

@@ -28,6 +28,10 @@ type RecoverReport struct {
 	// task, run again, holds them as ambiguous (or resends them once
 	// under on_ambiguous: resend).
 	Submitting int `json:"submitting"`
+	// Recording is how many rows found mid-submission have their
+	// provider's answer waiting in a record task (written when the store
+	// took it back): they are left alone, never judged ambiguous.
+	Recording int `json:"recording"`
 	// Enqueued is how many tasks were (re)created: missing, archived or
 	// completed ones; the others were still queued or running.
 	Enqueued int `json:"enqueued"`
@@ -58,15 +62,45 @@ func (p *Planner) RecoverAll(ctx context.Context) (RecoverReport, error) {
 			runs[rows[i].RunID] = true
 			if rows[i].State == store.Submitting {
 				rep.Submitting++
-				rows[i].State = store.Claimed
 			}
 		}
+		rows, recording, err := p.submitting(ctx, rows)
+		if err != nil {
+			return rep, err
+		}
+		rep.Recording += recording
+		rep.Submitting -= recording
 		n, err := p.enqueue(ctx, rows)
 		rep.Enqueued += n
 		if err != nil {
 			return rep, err
 		}
 	}
+}
+
+// submitting prepares rows for a re-enqueue: a row found submitting whose
+// outcome waits in a record task is dropped (counted in recording), the
+// others are enqueued as claimed so their task decides (hold as
+// ambiguous, or resend once under on_ambiguous: resend).
+func (p *Planner) submitting(ctx context.Context, rows []store.LedgerRow) (_ []store.LedgerRow, recording int, _ error) {
+	out := rows[:0]
+	for _, r := range rows {
+		if r.State == store.Submitting {
+			if p.Tasks != nil {
+				rec, err := p.Tasks.Recording(ctx, r.ID, r.Attempts)
+				if err != nil {
+					return nil, recording, err
+				}
+				if rec {
+					recording++
+					continue
+				}
+			}
+			r.State = store.Claimed
+		}
+		out = append(out, r)
+	}
+	return out, recording, nil
 }
 
 // rowKey is a contact's send of a step in a run, whatever the channel.

@@ -63,7 +63,9 @@ func repoWith(t *testing.T, name string, n int) *campaign.Spec {
 
 // TestRecoverAllRevivesDeadTasks: rows whose task was archived (retries
 // exhausted), deleted (Redis lost it) or completed while the row is not
-// final all get a task again; queued ones are left alone; a second
+// final all get a task again; queued ones are left alone; rows whose
+// outcome waits in a record task (the store was down when the provider
+// answered) are left to it, its archived record task runs again; a second
 // recovery enqueues nothing.
 func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 	ctx := context.Background()
@@ -117,11 +119,31 @@ func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Provider answered, store down: the outcome waits in a record task
+	// (one still retrying, one whose retries ran out); the send task is
+	// done. These rows must not be judged left mid-submission.
+	for i, r := range rows[12:14] {
+		if _, err := st.Transition(ctx, r.ID, []store.State{store.Planned}, store.Submitting, store.Change{AddAttempt: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := insp.ArchiveTask(q, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		rec := queue.NewRecordTask(queue.RecordPayload{LedgerID: r.ID, RunID: r.RunID, Purpose: r.Purpose, To: string(store.Accepted)}, 1)
+		if _, err := client.Enqueue(rec); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := insp.ArchiveTask(queue.Transactional, queue.RecordTaskID(r.ID, 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	rep, err := p.RecoverAll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := run.RecoverReport{Rows: len(rows), Submitting: 3, Enqueued: 12, Runs: 1}
+	want := run.RecoverReport{Rows: len(rows), Submitting: 3, Recording: 2, Enqueued: 12, Runs: 1}
 	if rep != want {
 		t.Fatalf("RecoverAll = %+v, want %+v", rep, want)
 	}
@@ -129,15 +151,27 @@ func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if qi.Pending != len(rows) || qi.Archived != 0 {
-		t.Fatalf("queue: %d pending, %d archived; want %d pending, 0 archived", qi.Pending, qi.Archived, len(rows))
+	// The send queue holds the rows' tasks and, when it is the
+	// transactional queue, the two record tasks too.
+	wantPending := len(rows) - 2
+	if q == queue.Transactional {
+		wantPending += 2
+	}
+	if qi.Pending != wantPending || qi.Archived != 2 {
+		t.Fatalf("queue: %d pending, %d archived; want %d pending, 2 archived (the recorded sends')", qi.Pending, qi.Archived, wantPending)
+	}
+	for _, r := range rows[12:14] {
+		ti, err := insp.GetTaskInfo(queue.Transactional, queue.RecordTaskID(r.ID, 1))
+		if err != nil || ti.State != asynq.TaskStatePending {
+			t.Fatalf("record task of %s: %v %v, want pending", r.ID, ti, err)
+		}
 	}
 	rep, err = p.RecoverAll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Enqueued != 0 {
-		t.Fatalf("second RecoverAll enqueued %d, want 0", rep.Enqueued)
+	if rep.Enqueued != 0 || rep.Recording != 2 {
+		t.Fatalf("second RecoverAll = %+v, want 0 enqueued, 2 recording", rep)
 	}
 }
 
@@ -221,5 +255,67 @@ func TestResumeTwoChannelStepKeepsOneRowPerContact(t *testing.T) {
 	}
 	if moved == 0 || len(all) != len(first) || sms != moved || res.Planned+res.Refused != len(all) {
 		t.Fatalf("%d rows (want %d), %d sms rows (want %d), planned+refused %d", len(all), len(first), sms, moved, res.Planned+res.Refused)
+	}
+}
+
+// TestStartAttachesToALeasedExpansion: while another process holds the
+// expansion lease of a run, a second start of the same run key attaches
+// (writes and queues nothing); once the lease is released, a start
+// expands the run.
+func TestStartAttachesToALeasedExpansion(t *testing.T) {
+	ctx := context.Background()
+	sp := resumeRepo(t, 30)
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "relais.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, redisURL := testenv.StartRedis(t)
+	opt, err := queue.RedisOpt(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	rdb := queue.Client(opt)
+	defer rdb.Close()
+	pol, err := policy.New(policy.DefaultRules(), st, []byte("run-test-secret-0123456789"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := queue.ExpandLock{C: rdb}
+	// The first process created the run and holds its lease.
+	r, _, err := st.CreateRun(ctx, store.Run{CampaignID: sp.ID, RunKey: "k", ContentHash: sp.ContentHash, State: store.RunExpanding})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, ok, err := lock.Acquire(ctx, r.ID)
+	if err != nil || !ok {
+		t.Fatalf("first lease: %v %v", ok, err)
+	}
+	p := &run.Planner{Store: st, Queue: client, Policy: pol, Lock: lock}
+	res, err := p.Start(ctx, sp, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.ListLedger(ctx, store.LedgerFilter{RunID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Attached || res.Run.ID != r.ID || res.Planned != 0 || res.Enqueued != 0 || len(rows) != 0 {
+		t.Fatalf("second start = attached %v run %d planned %d enqueued %d, %d rows; want attached to run %d, nothing written",
+			res.Attached, res.Run.ID, res.Planned, res.Enqueued, len(rows), r.ID)
+	}
+	release()
+	res, err = p.Start(ctx, sp, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err = st.ListLedger(ctx, store.LedgerFilter{RunID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attached || res.Planned+res.Refused != len(rows) || len(rows) != 30 {
+		t.Fatalf("start after release = attached %v, planned %d refused %d, %d rows; want the 30 rows expanded", res.Attached, res.Planned, res.Refused, len(rows))
 	}
 }

@@ -46,6 +46,16 @@ type Planner struct {
 	// will never run again (archived, or completed while the row is not
 	// final); without it such a row is skipped as already queued.
 	Tasks queue.Reviver
+	// Lock, when set, leases a run's expansion to one process
+	// (queue.ExpandLock): a second start of the same run while the first
+	// expands attaches to it instead of expanding it too.
+	Lock Locker
+}
+
+// Locker leases the expansion of a run to one process; ok is false when
+// another holds it.
+type Locker interface {
+	Acquire(ctx context.Context, runID int64) (release func(), ok bool, err error)
 }
 
 func (p *Planner) channels() *channel.Registry {
@@ -73,11 +83,14 @@ func (r Result) Spooled(channels *channel.Registry) bool {
 // Result summarizes a plan or an expansion: per channel and per refusal
 // reason, with the estimated cost.
 type Result struct {
-	Run      store.Run `json:"run"`
-	Created  bool      `json:"created"`
-	Targeted int       `json:"targeted"` // recipients × steps planned at start
-	Planned  int       `json:"planned"`  // rows to send
-	Refused  int       `json:"refused"`  // rows refused at plan time
+	Run     store.Run `json:"run"`
+	Created bool      `json:"created"`
+	// Attached is true when another process was expanding the run: this
+	// start planned nothing and left the expansion to it.
+	Attached bool `json:"attached,omitempty"`
+	Targeted int  `json:"targeted"` // recipients × steps planned at start
+	Planned  int  `json:"planned"`  // rows to send
+	Refused  int  `json:"refused"`  // rows refused at plan time
 	// AlreadyReceived counts sends left out because an earlier version of
 	// the campaign (another run of the same id) may have reached the
 	// person with the step on the channel's family.
@@ -220,6 +233,22 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 	res.Run, res.Created = r, created
 	if r.ContentHash != sp.ContentHash {
 		return res, fmt.Errorf("run key %q was used by another version of campaign %s (%.12s); use a new --run-key", runKey, sp.ID, r.ContentHash)
+	}
+	if r.State == store.RunExpanding && p.Lock != nil {
+		release, ok, err := p.Lock.Acquire(ctx, r.ID)
+		if err != nil {
+			return res, fmt.Errorf("run %d: expansion lease: %w", r.ID, err)
+		}
+		if !ok {
+			res.Attached = true
+			return res, nil
+		}
+		defer release()
+		// The holder before us may have finished meanwhile.
+		if r, err = p.Store.GetRun(ctx, r.ID); err != nil {
+			return res, err
+		}
+		res.Run = r
 	}
 	if r.State != store.RunExpanding {
 		// Fully expanded before: only make sure nothing pending is lost.
@@ -409,18 +438,18 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 			return total, nil
 		}
 		// A submitting row goes back on the queue too: the worker decides
-		// (hold as ambiguous, or resend under on_ambiguous: resend).
-		for i := range rows {
-			if rows[i].State == store.Submitting {
-				rows[i].State = store.Claimed
-			}
+		// (hold as ambiguous, or resend under on_ambiguous: resend),
+		// unless its outcome waits in a record task.
+		f.AfterID = rows[len(rows)-1].ID
+		rows, _, err = p.submitting(ctx, rows)
+		if err != nil {
+			return total, err
 		}
 		n, err := p.enqueue(ctx, rows)
 		total += n
 		if err != nil {
 			return total, err
 		}
-		f.AfterID = rows[len(rows)-1].ID
 	}
 }
 

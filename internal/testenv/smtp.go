@@ -68,7 +68,11 @@ type SMTPServer struct {
 	failData []int
 	hold     *dataHold
 	loseData int
+	reject   []int // replies to the next MAIL commands
+	rejected int
 	notify   chan struct{} // closed and replaced on every accepted message
+
+	hang *hangListener
 }
 
 // NewSMTPServer starts a server on a free 127.0.0.1 port and serves it in a
@@ -79,6 +83,8 @@ func NewSMTPServer(opts SMTPOptions) (*SMTPServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp test server: listen: %w", err)
 	}
+	hl := &hangListener{Listener: ln, parked: map[net.Conn]struct{}{}}
+	ln = hl
 	if opts.ImplicitTLS {
 		if opts.TLSConfig == nil {
 			_ = ln.Close()
@@ -89,6 +95,7 @@ func NewSMTPServer(opts SMTPOptions) (*SMTPServer, error) {
 	s := &SMTPServer{
 		opts:     opts,
 		ln:       ln,
+		hang:     hl,
 		done:     make(chan struct{}),
 		failRcpt: map[string]int{},
 		notify:   make(chan struct{}),
@@ -153,6 +160,7 @@ func (s *SMTPServer) Close() error {
 	// go-smtp closes only the listeners Serve has registered: when Close
 	// comes before the Serve goroutine ran, Accept would block forever.
 	_ = s.ln.Close()
+	s.hang.set(false)
 	<-s.done
 	if errors.Is(err, smtp.ErrServerClosed) {
 		return nil
@@ -224,6 +232,75 @@ func (s *SMTPServer) LoseReplyAfterData(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loseData += n
+}
+
+// RejectNext makes the next n MAIL commands fail with code before any
+// message is handed over, as a relay under load does: 421 (service not
+// available, the connection is then closed, as RFC 5321 says) or 451
+// (local error, try again later).
+func (s *SMTPServer) RejectNext(n, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.reject = append(s.reject, code)
+	}
+}
+
+// Rejected is the number of MAIL commands refused by RejectNext so far.
+func (s *SMTPServer) Rejected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected
+}
+
+// Hang makes the server accept new connections and never answer on them
+// (no greeting), as a relay stuck behind a firewall or overloaded does,
+// until Hang(false), which closes the parked connections. Open
+// connections are not affected.
+func (s *SMTPServer) Hang(on bool) { s.hang.set(on) }
+
+// Hung is the number of connections parked by Hang so far.
+func (s *SMTPServer) Hung() int { return int(s.hang.count.Load()) }
+
+// hangListener parks accepted connections while hanging.
+type hangListener struct {
+	net.Listener
+	count  atomic.Int64
+	mu     sync.Mutex
+	on     bool
+	parked map[net.Conn]struct{}
+}
+
+func (l *hangListener) set(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.on = on
+	if !on {
+		for c := range l.parked {
+			_ = c.Close()
+		}
+		clear(l.parked)
+	}
+}
+
+// Accept returns the next connection that is not parked.
+func (l *hangListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		on := l.on
+		if on {
+			l.parked[c] = struct{}{}
+		}
+		l.mu.Unlock()
+		if !on {
+			return c, nil
+		}
+		l.count.Add(1)
+	}
 }
 
 // dataHold parks DATA commands until released.
@@ -319,10 +396,27 @@ func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-// Mail starts a transaction, refusing it before AUTH when required.
+// Mail starts a transaction, refusing it before AUTH when required and
+// as RejectNext asks.
 func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	if !ss.authed {
 		return smtp.ErrAuthRequired
+	}
+	ss.s.mu.Lock()
+	code := 0
+	if len(ss.s.reject) > 0 {
+		code, ss.s.reject = ss.s.reject[0], ss.s.reject[1:]
+		ss.s.rejected++
+	}
+	ss.s.mu.Unlock()
+	if code != 0 {
+		if code == 421 {
+			// The reply is written when Mail returns; the connection
+			// closes right after, as a relay shutting down does.
+			conn := ss.c.Conn()
+			time.AfterFunc(100*time.Millisecond, func() { _ = conn.Close() })
+		}
+		return smtpErr(code, "service busy, try again later (test server)")
 	}
 	ss.from = from
 	ss.to = nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/relais-dev/relais/internal/apikey"
+	"github.com/relais-dev/relais/internal/held"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -51,6 +52,9 @@ type runPage struct {
 	Done   string // the action just done, shown once
 	// Actions are the controls this session may use on the run now.
 	Actions []string
+	// Held are the run's sends held as ambiguous, for an operator to
+	// release or settle.
+	Held []held.Row
 }
 
 // runOf reads the run named by the path, answering 404 (or 500) itself.
@@ -90,6 +94,10 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		p.Counts = append(p.Counts, stateCount{st, n})
 	}
 	slices.SortFunc(p.Counts, func(a, b stateCount) int { return strings.Compare(a.State, b.State) })
+	if p.Held, err = held.List(r.Context(), s.d.Store, run.ID); err != nil {
+		s.fail(w, "list held sends", err)
+		return
+	}
 	x := sessionOf(r)
 	for _, a := range []string{"pause", "resume", "cancel"} {
 		if x.Allows(runActions[a]) && applicable(a, run, p.Status) {

@@ -22,6 +22,7 @@ import (
 	"github.com/hibiken/asynqmon"
 
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/held"
 	"github.com/relais-dev/relais/internal/report"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -47,10 +48,13 @@ type Campaigns interface {
 }
 
 // Store is what the dashboard reads and writes: the report aggregations,
-// the runs and their controls (pause, resume, cancel), and the sessions.
+// the runs, their held sends and their controls (pause, resume, cancel),
+// and the sessions.
 // Both store backends implement it.
 type Store interface {
 	report.Source
+	held.Reader
+	held.Reader
 	ListRuns(ctx context.Context, campaignID string, limit int) ([]store.Run, error)
 	GetRun(ctx context.Context, id int64) (store.Run, error)
 	CountLedger(ctx context.Context, runID int64) (map[string]int, error)

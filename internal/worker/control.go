@@ -49,6 +49,24 @@ func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
+// RetryDelayFrom is RetryDelay with base instead of asynq's backoff for
+// temporary failures: base·2ⁿ (at most an hour) plus up to half of it at
+// random, so that a burst of refusals (a relay answering 421) does not
+// come back all at once. A base of 0 is RetryDelay.
+func RetryDelayFrom(base time.Duration) asynq.RetryDelayFunc {
+	if base <= 0 {
+		return RetryDelay
+	}
+	return func(n int, err error, t *asynq.Task) time.Duration {
+		var r *Requeue
+		if errors.As(err, &r) {
+			return r.Delay
+		}
+		d := min(base<<min(n, 20), time.Hour)
+		return d + rand.N(d/2+1)
+	}
+}
+
 // control is what a worker last read of a run's operator state.
 type control struct {
 	paused, canceled bool

@@ -260,3 +260,47 @@ func TestFaultConcurrentTaskOfALiveSubmission(t *testing.T) {
 		t.Fatalf("relay received %d messages, want 0", n)
 	}
 }
+
+// lostAnswerStore applies the first write that marks a row submitting and
+// then reports an error, as a database connection cut before its answer.
+type lostAnswerStore struct {
+	store.Store
+	lost bool
+}
+
+func (s *lostAnswerStore) Transition(ctx context.Context, id string, from []store.State, to store.State, c store.Change) (bool, error) {
+	ok, err := s.Store.Transition(ctx, id, from, to, c)
+	if err == nil && to == store.Submitting && !s.lost {
+		s.lost = true
+		return ok, errors.New("connection reset by peer")
+	}
+	return ok, err
+}
+
+// The store applies "submitting" but its answer is lost: nothing was
+// handed over, so the row goes back to claimed (never left submitting,
+// to be held as ambiguous later) and the retry sends it once.
+func TestFaultSubmittingAnswerLost(t *testing.T) {
+	f := setup(t, "hello")
+	f.w.InFlightGrace = 0
+	f.w.Store = &lostAnswerStore{Store: f.st}
+	id := f.row(t, store.Planned)
+	if err := f.handle(id); err == nil {
+		t.Fatal("HandleSend = nil, want an error for a retry")
+	}
+	if got := f.state(t, id); got.State != store.Claimed {
+		t.Fatalf("row = %s, want claimed (nothing was handed over)", got.State)
+	}
+	if n := f.smtp.Count(); n != 0 {
+		t.Fatalf("relay received %d messages, want 0", n)
+	}
+	if err := f.handle(id); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if got := f.state(t, id); got.State != store.Accepted {
+		t.Fatalf("row after the retry = %s, want accepted", got.State)
+	}
+	if n := f.smtp.Count(); n != 1 {
+		t.Fatalf("relay received %d messages, want 1", n)
+	}
+}

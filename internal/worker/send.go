@@ -356,6 +356,15 @@ func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, cal
 		}()
 	}
 	if ok, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Submitting, store.Change{}); err != nil || !ok {
+		if err != nil {
+			// The store may have applied the write and lost its answer:
+			// the row would then read submitting though nothing was
+			// handed over, and be held as ambiguous later. It is put back
+			// to claimed like an outcome (retried through an outage).
+			if serr := w.settle(ctx, s, outcomeOf(store.Claimed, store.Change{Error: "not handed over: " + err.Error()})); serr != nil {
+				err = errors.Join(err, serr)
+			}
+		}
 		return rcpt, false, err
 	}
 	called = true

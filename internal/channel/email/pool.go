@@ -21,6 +21,9 @@ var ErrClosed = errors.New("email: sender is closed")
 type conn struct {
 	client   *mail.Client
 	lastUsed time.Time
+	// fresh: dialed by Prepare for the message about to be sent (a
+	// failure on it is not a stale pooled connection).
+	fresh bool
 
 	mu  sync.Mutex
 	raw net.Conn // the connection under client, to abort it on cancel

@@ -234,13 +234,30 @@ func (s *Sender) Prepare(ctx context.Context, m *channel.Message) (channel.Hando
 		}
 		return nil, nil, fmt.Errorf("email: waiting for a connection: %w", err)
 	}
+	// The connection is opened and greeted here, before the caller marks
+	// the send as submitting: a relay that does not answer, or a process
+	// killed while dialing, leaves a send certainly not handed over.
+	if !c.connected() {
+		if err := c.client.DialWithContext(ctx); err != nil {
+			s.pool.put(c, true)
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("email: dial: %w", context.Cause(ctx))
+			}
+			s.log.Debug("smtp dial failed", "relay", s.cfg.Host)
+			return nil, nil, &Error{Reason: ReasonUnavailable, Stage: "dial", cause: err}
+		}
+		c.fresh = true
+	}
 	send := func(ctx context.Context) (channel.Receipt, error) {
 		if err := s.deliver(ctx, c, msg); err != nil {
 			return channel.Receipt{}, err
 		}
 		return channel.Receipt{ProviderID: id}, nil
 	}
-	return send, func() { s.pool.put(c, false) }, nil
+	return send, func() {
+		c.fresh = false
+		s.pool.put(c, false)
+	}, nil
 }
 
 // deliver sends msg on the pooled connection c and puts c back.
@@ -259,7 +276,8 @@ func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) error {
 // the session is still usable.
 func (s *Sender) attempt(ctx context.Context, c *conn, msg *mail.Msg) (keep bool, err error) {
 	for try := 0; ; try++ {
-		fresh := false
+		fresh := c.fresh
+		c.fresh = false
 		if !c.connected() {
 			if err := c.client.DialWithContext(ctx); err != nil {
 				c.drop()
