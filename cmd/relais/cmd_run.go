@@ -139,6 +139,10 @@ to everyone, and records why.`,
 				if batches, err = a.worker(d).AssemblePrint(ctx, res.Run.ID); err != nil {
 					return fmt.Errorf("assemble print batches: %w", err)
 				}
+				// The batches settled their letters (spooled → accepted or failed).
+				if counts, err = d.store.CountLedger(ctx, res.Run.ID); err != nil {
+					return err
+				}
 			}
 			if a.jsonOut {
 				return json.NewEncoder(a.stdout).Encode(struct {
@@ -256,6 +260,10 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			failedBy, err := failedReasons(ctx, d.store, r)
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
 				type hr struct {
 					Ledger  string `json:"ledger_id"`
@@ -269,7 +277,8 @@ func (a *app) statusCmd() *cobra.Command {
 					Counts    map[string]int `json:"counts"`
 					Pending   int            `json:"pending"`
 					Ambiguous []hr           `json:"ambiguous"`
-				}{r, c, pending(c), []hr{}}
+					FailedBy  map[string]int `json:"failed_by"`
+				}{r, c, pending(c), []hr{}, failedBy}
 				out.Run.State = store.RunStatus(r, c)
 				for _, h := range held {
 					out.Ambiguous = append(out.Ambiguous, hr{h.ID, h.StepID, h.Channel, h.ContactID, h.Reason})
@@ -287,6 +296,12 @@ func (a *app) statusCmd() *cobra.Command {
 				fmt.Fprintf(a.stdout, "canceled at %s: %s\n", r.CanceledAt.Format(time.RFC3339), r.CancelReason)
 			}
 			a.printCounts(r.ID, c)
+			if len(failedBy) > 0 {
+				fmt.Fprintf(a.stdout, "failed, by reason:\n")
+				for _, k := range sortedKeys(failedBy) {
+					fmt.Fprintf(a.stdout, "  %d  %s\n", failedBy[k], k)
+				}
+			}
 			if len(held) > 0 {
 				fmt.Fprintf(a.stdout, "held as ambiguous (may or may not have been sent; review before resending):\n")
 				for _, h := range held {
@@ -296,6 +311,26 @@ func (a *app) statusCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// failedReasons counts the run's failed rows by reason (a print batch
+// the preflight rejected fails its letters with the finding).
+func failedReasons(ctx context.Context, st store.Store, r store.Run) (map[string]int, error) {
+	groups, err := st.LedgerGroups(ctx, r.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, g := range groups {
+		if g.RunID == r.ID && g.State == store.Failed {
+			reason := g.Reason
+			if reason == "" {
+				reason = "unspecified"
+			}
+			out[reason] += g.Rows
+		}
+	}
+	return out, nil
 }
 
 func runState(r store.Run, c map[string]int) string {

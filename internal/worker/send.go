@@ -301,7 +301,7 @@ func (w *Worker) notHandedOver(ctx context.Context, s *send, err error) error {
 // on_ambiguous: resend, gives it one more attempt with the same
 // Message-ID); any other error puts the row back to claimed for asynq to
 // retry with backoff; an acceptance records the provider's id and billed
-// segments. The writes survive a store outage: see settle.
+// segments (a letter is recorded spooled, awaiting its batch). The writes survive a store outage: see settle.
 func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err error) error {
 	row := &s.row
 	if err != nil {
@@ -330,7 +330,13 @@ func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err 
 		s.log.Info("send failed, will retry", "err", err)
 		return errors.Join(err, terr)
 	}
-	if err := w.settle(ctx, s, outcomeOf(store.Accepted, store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments})); err != nil {
+	// A spooled letter is not accepted yet: its batch still has to pass
+	// the preflight (AssemblePrint settles it).
+	to := store.Accepted
+	if d, ok := w.Channels.Lookup(row.Channel); ok && d.Spooled {
+		to = store.Spooled
+	}
+	if err := w.settle(ctx, s, outcomeOf(to, store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments})); err != nil {
 		return permanent(err)
 	}
 	s.log.Debug("sent", "provider_latency", w.now().Sub(s.start))
