@@ -113,13 +113,18 @@ to everyone, and records why.`,
 				}
 				return err
 			}
-			if !a.jsonOut {
-				verb := "started"
-				if !res.Created {
-					verb = "resumed"
+			if !a.jsonOut && res.Created {
+				fmt.Fprintf(a.stdout, "run %d started: campaign %s, key %s, %d to send, %d already received this step (earlier versions), %d refused\n",
+					res.Run.ID, sp.ID, short(res.Run.RunKey), res.Planned, res.AlreadyReceived, res.Refused)
+			} else if !a.jsonOut {
+				// A resumed run counts what is left, not the whole audience.
+				c, err := d.store.CountLedger(ctx, res.Run.ID)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(a.stdout, "run %d %s: campaign %s, key %s, %d to send, %d already received this step (earlier versions), %d refused\n",
-					res.Run.ID, verb, sp.ID, short(res.Run.RunKey), res.Planned, res.AlreadyReceived, res.Refused)
+				left := pending(c) + c[string(store.Deferred)]
+				fmt.Fprintf(a.stdout, "run %d resumed: campaign %s, key %s, %d left to send (%d of %d sends already settled)\n",
+					res.Run.ID, sp.ID, short(res.Run.RunKey), left, total(c)-left, total(c))
 			}
 			if !wait {
 				if a.jsonOut {
