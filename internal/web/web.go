@@ -44,11 +44,12 @@ type Campaigns interface {
 	Live(id string) *campaign.Spec
 }
 
-// Store is what the dashboard reads: the report aggregations and the
-// runs. Both store backends implement it.
+// Store is what the dashboard reads: the report aggregations, the runs
+// and their ledger counts. Both store backends implement it.
 type Store interface {
 	report.Source
 	ListRuns(ctx context.Context, campaignID string, limit int) ([]store.Run, error)
+	CountLedger(ctx context.Context, runID int64) (map[string]int, error)
 }
 
 // Deps configures the dashboard. Store, CheckKey and Secret are required.
