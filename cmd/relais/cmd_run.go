@@ -140,7 +140,8 @@ to everyone, and records why.`,
 				return err
 			}
 			var batches []print.BatchResult
-			if a.cfg.Embedded() && res.Spooled(d.channels) {
+			// A resumed run may have letters spooled before it was interrupted.
+			if a.cfg.Embedded() && (res.Spooled(d.channels) || counts[string(store.Spooled)] > 0) {
 				if batches, err = a.worker(d).AssemblePrint(ctx, res.Run.ID); err != nil {
 					return fmt.Errorf("assemble print batches: %w", err)
 				}
