@@ -301,8 +301,8 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 	}
 	res.Run, _ = p.Store.GetRun(ctx, r.ID)
 	if res.Spooled(p.channels()) {
-		if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
-			return res, fmt.Errorf("enqueue print assembly: %w", err)
+		if err := p.enqueueAssembly(ctx, r.ID); err != nil {
+			return res, err
 		}
 	}
 	log.Info("run expanded", "planned", res.Planned, "refused", res.Refused, "enqueued", res.Enqueued)
@@ -412,7 +412,12 @@ func (p *Planner) assembleSpooled(ctx context.Context, r store.Run) error {
 	if err != nil || c[string(store.Spooled)] == 0 {
 		return err
 	}
-	if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
+	return p.enqueueAssembly(ctx, r.ID)
+}
+
+// enqueueAssembly queues run's print assembly; one already queued is kept.
+func (p *Planner) enqueueAssembly(ctx context.Context, runID int64) error {
+	if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(runID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
 		return fmt.Errorf("enqueue print assembly: %w", err)
 	}
 	return nil
