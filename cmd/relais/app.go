@@ -169,7 +169,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.SetVersionTemplate("{{with .Annotations}}{{.build}}{{end}}\n")
 	root.Annotations = map[string]string{"build": currentBuild().String()}
 	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.heldCmd(), a.serveCmd(),
-		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd(),
+		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.sessionsCmd(), a.bouncesCmd(), a.doctorCmd(),
 		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd(), a.migrateCmd(), a.probeCmd(),
 		a.pauseCmd(), a.resumeCmd(), a.cancelCmd())
 	return root

@@ -76,6 +76,12 @@ type Config struct {
 	// HTTPIdleTimeout closes a kept-alive connection idle this long.
 	// Default: 120s.
 	HTTPIdleTimeout time.Duration `yaml:"http_idle_timeout"`
+	// SessionIdleTimeout ends a dashboard session without a request for
+	// this long. Default: 30m.
+	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
+	// SessionMaxAge ends a dashboard session this long after sign-in,
+	// whatever its activity. Default: 12h.
+	SessionMaxAge time.Duration `yaml:"session_max_age"`
 	// LinkHosts are hosts click tracking signs links to in every message,
 	// beyond those written in its templates (a link whose URL comes from
 	// API data, such as an order page). Default: none.
@@ -135,21 +141,23 @@ type Config struct {
 // Default returns the configuration with every default applied.
 func Default() Config {
 	return Config{
-		HTTPAddr:         "127.0.0.1:8080",
-		HTTPReadTimeout:  60 * time.Second,
-		HTTPWriteTimeout: 120 * time.Second,
-		HTTPIdleTimeout:  120 * time.Second,
-		RenderTimeout:    200 * time.Millisecond,
-		CampaignsDir:     "campaigns",
-		DataDir:          "var",
-		Concurrency:      50,
-		ShutdownTimeout:  30 * time.Second,
-		TaskRetention:    time.Hour,
-		LogLevel:         "info",
-		Policy:           policy.DefaultRules(),
-		Print:            postal.DefaultLayout(),
-		Retention:        DefaultRetentionConfig(),
-		Deliverability:   DefaultDeliverability(),
+		HTTPAddr:           "127.0.0.1:8080",
+		HTTPReadTimeout:    60 * time.Second,
+		HTTPWriteTimeout:   120 * time.Second,
+		HTTPIdleTimeout:    120 * time.Second,
+		SessionIdleTimeout: 30 * time.Minute,
+		SessionMaxAge:      12 * time.Hour,
+		RenderTimeout:      200 * time.Millisecond,
+		CampaignsDir:       "campaigns",
+		DataDir:            "var",
+		Concurrency:        50,
+		ShutdownTimeout:    30 * time.Second,
+		TaskRetention:      time.Hour,
+		LogLevel:           "info",
+		Policy:             policy.DefaultRules(),
+		Print:              postal.DefaultLayout(),
+		Retention:          DefaultRetentionConfig(),
+		Deliverability:     DefaultDeliverability(),
 	}
 }
 
@@ -270,7 +278,8 @@ func (c *Config) Validate() error {
 		key string
 		v   time.Duration
 	}{{"http_read_timeout", c.HTTPReadTimeout}, {"http_write_timeout", c.HTTPWriteTimeout},
-		{"http_idle_timeout", c.HTTPIdleTimeout}, {"render_timeout", c.RenderTimeout}} {
+		{"http_idle_timeout", c.HTTPIdleTimeout}, {"render_timeout", c.RenderTimeout},
+		{"session_idle_timeout", c.SessionIdleTimeout}, {"session_max_age", c.SessionMaxAge}} {
 		if d.v <= 0 {
 			bad(d.key, "must be positive")
 		}

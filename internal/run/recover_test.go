@@ -2,8 +2,8 @@ package run_test
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"

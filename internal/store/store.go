@@ -159,6 +159,7 @@ type Store interface {
 	ResponseStore
 	ControlStore
 	VersionStore
+	SessionStore
 	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.
 	Suppress(ctx context.Context, key, reason string) error

@@ -92,10 +92,10 @@ func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(list, func(a, b *campaignRow) int { return cmp.Compare(a.ID, b.ID) })
 	s.render(w, http.StatusOK, "campaigns", struct {
+		chrome
 		Campaigns []*campaignRow
-		Queues    bool
 		Commit    string // git commit of the campaigns folder, "" when none
-	}{list, s.mon != nil, s.commit()})
+	}{s.chromeOf(r), list, s.commit()})
 }
 
 // deriveState sets run.State to the status `relais status` shows, derived
@@ -120,6 +120,7 @@ func (s *Server) commit() string {
 
 // campaignPage is the data of one campaign's page.
 type campaignPage struct {
+	chrome
 	ID, Name, Version, File string
 	Live                    bool
 	Runs                    []store.Run
@@ -127,7 +128,6 @@ type campaignPage struct {
 	Funnel, Refusals        BarChart
 	Timeline                Timeline
 	NoCosts                 bool
-	Queues                  bool
 	// Versions are the runs with the campaign version each sent.
 	Versions []runVersion
 }
@@ -140,7 +140,7 @@ type runVersion struct {
 
 func (s *Server) campaign(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	p := campaignPage{ID: id, Queues: s.mon != nil}
+	p := campaignPage{chrome: s.chromeOf(r), ID: id}
 	var costs campaign.Cost
 	if s.d.Catalog != nil {
 		if sp := s.d.Catalog.Live(id); sp != nil {
