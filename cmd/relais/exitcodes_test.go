@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -95,8 +97,9 @@ func TestExitCodes(t *testing.T) {
 	const camp = "campaigns/printemps-2027.yaml"
 	out := t.TempDir()
 
-	// The project has contacts, a finished run 1, an API key, and is a git
-	// checkout (review compares with its history).
+	// The project has contacts, a finished run 1, an API key and a
+	// dashboard session, and is a git checkout (review compares with its
+	// history).
 	c := &cli{t: t, env: map[string]string{}}
 	c.mustRun(ctx, "contacts", "import", "samples/clients.csv")
 	c.mustRun(ctx, "run", camp, "--wait")
@@ -105,10 +108,20 @@ func TestExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyID, _ := apikey.ID(created.Key)
+	// The session belongs to another key: revoking keyID ends its sessions.
+	if err := json.Unmarshal([]byte(c.mustRun(ctx, "apikey", "create", "dashboard", "--scope", "reports", "--json").stdout), &created); err != nil {
+		t.Fatal(err)
+	}
+	sessionKey, _ := apikey.ID(created.Key)
+	now := time.Now()
+	sessionID := fmt.Sprintf("%x", sha256.Sum256([]byte("a browser's token"))) // as the dashboard stores it
+	if err := openStore(t, "sqlite:"+filepath.Join(dir, "var", "relais.db")).CreateSession(ctx, store.Session{ID: sessionID, KeyID: sessionKey,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), IdleExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, ".gitignore", "var/\n")
 	gitRun(t, "init", "-q", "-b", "main")
 	commitAll(t, "campaigns")
-	_ = dir
 
 	// serve runs until it answers /healthz, then gets SIGINT: a daemon's
 	// graceful stop on a signal is its normal end (exit 0).
@@ -218,6 +231,9 @@ func TestExitCodes(t *testing.T) {
 			{kind: kindDown, args: []string{"serve"}, env: down, code: 2},
 			sigint("serve"),
 		},
+		"sessions": {good("sessions"), bad("sessions", "extra"), dbDown("sessions"), sigint("sessions")},
+		"sessions revoke": {good("sessions", "revoke", sessionID[:8]), bad("sessions", "revoke", sessionID[:8]), // ended already
+			dbDown("sessions", "revoke", sessionID[:8]), sigint("sessions", "revoke", sessionID[:8])},
 		"show":     {good("show", "1"), bad("show", "999"), dbDown("show", "1"), sigint("show", "1")},
 		"simulate": {good("simulate", camp, "--from", "2027-03-20", "--days", "1"), bad("simulate", camp, "--days", "0"), dbDown("simulate", camp, "--from", "2027-03-20", "--days", "1"), sigint("simulate", camp, "--from", "2027-03-20", "--days", "1")},
 		"status":   {good("status"), bad("status", "999"), dbDown("status"), sigint("status")},
