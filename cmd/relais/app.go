@@ -108,6 +108,9 @@ func runWith(ctx context.Context, plugins []channelPlugin, args []string, getenv
 // are abandoned after a short grace instead of being waited for (nothing
 // is written that a half-done run could leave inconsistent).
 func executeInterruptible(ctx context.Context, root *cobra.Command) error {
+	if ctx.Err() != nil {
+		return errInterrupted // the signal came before the command started
+	}
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	select {

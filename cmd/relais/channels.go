@@ -148,10 +148,14 @@ func (a *app) previewers() map[string]func(ctx context.Context, dir string, m *c
 	}
 }
 
+// batcherOptions are added to every Batcher of the process (tests set a
+// preflight window to have a batch rejected).
+var batcherOptions []print.Option
+
 // batcher is the print channel's spool and batch assembler, writing under
 // <outbox_dir>/print.
 func (a *app) batcher() (*print.Batcher, error) {
-	b, err := print.NewBatcher(filepath.Join(a.cfg.OutboxDir, printch.Name), a.cfg.Print)
+	b, err := print.NewBatcher(filepath.Join(a.cfg.OutboxDir, printch.Name), a.cfg.Print, batcherOptions...)
 	if err != nil {
 		return nil, userErr(fmt.Errorf("print: %w", err))
 	}

@@ -49,14 +49,19 @@ func resolve(ctx context.Context, rs store.RightsStore, ref string) (*contact.Co
 	return c, err
 }
 
-// erasedAddress reports whether ref, an email address or a phone number
-// no stored contact has, is on the suppression list because its contact
-// was erased: forgetting someone twice is then "already done", not an
-// error (the erasure blanked the row, so the address finds it no more).
+// erasedAddress reports whether ref, an external id, email address or
+// phone number no stored contact has, is on the suppression list because
+// its contact was erased: forgetting someone twice is then "already
+// done", not an error (the erasure blanked the row, so the reference
+// finds it no more).
 func (a *app) erasedAddress(ctx context.Context, d *deps, ref string) (bool, error) {
 	c := &contact.Contact{Email: ref, Phone: ref}
 	c.Normalize()
-	for _, key := range policy.SuppressionKeys(d.channels, d.secret, c) {
+	keys := []string{rights.ErasedRefKey(d.secret, ref)}
+	for _, k := range policy.SuppressionKeys(d.channels, d.secret, c) {
+		keys = append(keys, k)
+	}
+	for _, key := range keys {
 		ok, reason, err := d.store.Suppressed(ctx, key)
 		if err != nil {
 			return false, err
@@ -203,7 +208,10 @@ forgetting an erased contact again succeeds and says so.`,
 					if gone, serr := a.erasedAddress(ctx, d, args[0]); serr != nil {
 						return serr
 					} else if gone {
-						fmt.Fprintf(a.stdout, "%s was already erased; its address stays suppressed\n", args[0])
+						if a.jsonOut {
+							return json.NewEncoder(a.stdout).Encode(map[string]any{"reference": args[0], "erased": false, "already_erased": true})
+						}
+						fmt.Fprintf(a.stdout, "%s was already erased; its addresses stay suppressed\n", args[0])
 						return nil
 					}
 				}

@@ -41,6 +41,9 @@ See docs/deliverability.md.`,
 				return userErrorf("no campaign in %s sends email: nothing to check", a.cfg.CampaignsDir)
 			}
 			res := doctor.Run(cmd.Context(), dnsResolver, in)
+			if err := cmd.Context().Err(); err != nil {
+				return err // interrupted: the lookups' failures say nothing
+			}
 			if a.jsonOut {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
@@ -51,6 +54,7 @@ See docs/deliverability.md.`,
 				writeDoctor(a, res)
 			}
 			if res.Failed() {
+				fmt.Fprintln(a.stderr, "relais: doctor: a check failed; publish the records shown above")
 				return silentError{code: exitUser}
 			}
 			return nil

@@ -32,7 +32,7 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 				return userErrorf("--csv and --json are exclusive")
 			}
 			ctx := cmd.Context()
-			id, costs, err := a.reportTarget(args[0])
+			id, costs, known, err := a.reportTarget(args[0])
 			if err != nil {
 				return err
 			}
@@ -44,6 +44,9 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 			r, err := report.BuildWith(ctx, d.store, id, costs, d.channels)
 			if err != nil {
 				return err
+			}
+			if !known && len(r.Runs) == 0 {
+				return userErrorf("no campaign %q: no run of it in the database and no campaign with this id in %s", id, a.cfg.CampaignsDir)
 			}
 			loc := &audit.Locator{Dir: a.cfg.CampaignsDir, Versions: d.store}
 			r.Versions(func(runID int64) (string, string) {
@@ -80,25 +83,26 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 
 // reportTarget resolves CAMPAIGN: an existing file is loaded (a user
 // error when invalid); otherwise it is an id whose live version in the
-// campaigns folder gives the costs, if there is one.
-func (a *app) reportTarget(arg string) (string, campaign.Cost, error) {
+// campaigns folder gives the costs, if there is one. known says a file
+// or a live version was found.
+func (a *app) reportTarget(arg string) (id string, costs campaign.Cost, known bool, err error) {
 	if fi, err := os.Stat(arg); err == nil && !fi.IsDir() {
 		sp, err := a.loadCampaign(arg, nil)
 		if err != nil {
-			return "", campaign.Cost{}, err
+			return "", campaign.Cost{}, false, err
 		}
-		return sp.ID, sp.Cost, nil
+		return sp.ID, sp.Cost, true, nil
 	}
 	if _, err := os.Stat(a.cfg.CampaignsDir); err == nil {
 		r, err := a.channels()
 		if err != nil {
-			return "", campaign.Cost{}, err
+			return "", campaign.Cost{}, false, err
 		}
 		c := a.newCatalog(r)
 		c.Reload() // a broken file elsewhere in the folder must not hide this report
 		if sp := c.Live(arg); sp != nil {
-			return sp.ID, sp.Cost, nil
+			return sp.ID, sp.Cost, true, nil
 		}
 	}
-	return arg, campaign.Cost{}, nil
+	return arg, campaign.Cost{}, false, nil
 }

@@ -122,13 +122,18 @@ to everyone, and records why.`,
 			if res.Attached {
 				return a.attached(ctx, d.store, res, wait, resume)
 			}
-			if !a.jsonOut {
-				verb := "started"
-				if !res.Created {
-					verb = "resumed"
+			if !a.jsonOut && res.Created {
+				fmt.Fprintf(a.stdout, "run %d started: campaign %s, key %s, %d to send, %d already received this step (earlier versions), %d refused\n",
+					res.Run.ID, sp.ID, short(res.Run.RunKey), res.Planned, res.AlreadyReceived, res.Refused)
+			} else if !a.jsonOut {
+				// A resumed run counts what is left, not the whole audience.
+				c, err := d.store.CountLedger(ctx, res.Run.ID)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(a.stdout, "run %d %s: campaign %s, key %s, %d to send, %d already received this step (earlier versions), %d refused\n",
-					res.Run.ID, verb, sp.ID, short(res.Run.RunKey), res.Planned, res.AlreadyReceived, res.Refused)
+				left := pending(c) + c[string(store.Deferred)]
+				fmt.Fprintf(a.stdout, "run %d resumed: campaign %s, key %s, %d left to send (%d of %d sends already settled)\n",
+					res.Run.ID, sp.ID, short(res.Run.RunKey), left, total(c)-left, total(c))
 			}
 			if !wait {
 				if a.jsonOut {
@@ -144,9 +149,14 @@ to everyone, and records why.`,
 				return err
 			}
 			var batches []print.BatchResult
-			if a.cfg.Embedded() && res.Spooled(d.channels) {
+			// A resumed run may have letters spooled before it was interrupted.
+			if a.cfg.Embedded() && (res.Spooled(d.channels) || counts[string(store.Spooled)] > 0) {
 				if batches, err = a.worker(d).AssemblePrint(ctx, res.Run.ID); err != nil {
 					return fmt.Errorf("assemble print batches: %w", err)
+				}
+				// The batches settled their letters (spooled → accepted or failed).
+				if counts, err = d.store.CountLedger(ctx, res.Run.ID); err != nil {
+					return err
 				}
 			}
 			if a.jsonOut {
@@ -317,6 +327,10 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			failedBy, err := failedReasons(ctx, d.store, r)
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
 				type hr struct {
 					Ledger  string `json:"ledger_id"`
@@ -331,7 +345,8 @@ func (a *app) statusCmd() *cobra.Command {
 					Pending   int              `json:"pending"`
 					Ambiguous []hr             `json:"ambiguous"`
 					Approvals []store.Approval `json:"approvals"`
-				}{r, c, pending(c), []hr{}, approvals}
+					FailedBy  map[string]int   `json:"failed_by"`
+				}{r, c, pending(c), []hr{}, approvals, failedBy}
 				out.Run.State = store.RunStatus(r, c)
 				for _, h := range held {
 					out.Ambiguous = append(out.Ambiguous, hr{h.ID, h.StepID, h.Channel, h.ContactID, h.Reason})
@@ -352,6 +367,12 @@ func (a *app) statusCmd() *cobra.Command {
 				fmt.Fprintf(a.stdout, "canceled at %s: %s\n", r.CanceledAt.Format(time.RFC3339), r.CancelReason)
 			}
 			a.printCounts(r.ID, c)
+			if len(failedBy) > 0 {
+				fmt.Fprintf(a.stdout, "failed, by reason:\n")
+				for _, k := range sortedKeys(failedBy) {
+					fmt.Fprintf(a.stdout, "  %d  %s\n", failedBy[k], k)
+				}
+			}
 			if len(held) > 0 {
 				fmt.Fprintf(a.stdout, "held as ambiguous (may or may not have been sent; review before resending):\n")
 				for _, h := range held {
@@ -369,6 +390,26 @@ func noteOf(note string) string {
 		return ""
 	}
 	return ": " + note
+}
+
+// failedReasons counts the run's failed rows by reason (a print batch
+// the preflight rejected fails its letters with the finding).
+func failedReasons(ctx context.Context, st store.Store, r store.Run) (map[string]int, error) {
+	groups, err := st.LedgerGroups(ctx, r.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, g := range groups {
+		if g.RunID == r.ID && g.State == store.Failed {
+			reason := g.Reason
+			if reason == "" {
+				reason = "unspecified"
+			}
+			out[reason] += g.Rows
+		}
+	}
+	return out, nil
 }
 
 func runState(r store.Run, c map[string]int) string {

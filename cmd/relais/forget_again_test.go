@@ -7,7 +7,7 @@ import (
 )
 
 // TestForgetAgainAndUnknownCommand: forgetting an erased contact again by
-// its email or phone exits 0 and says so; an unknown reference is a user
+// its external id, email or phone exits 0 and says so; an unknown reference is a user
 // error; a mistyped command is a user error (1) with a suggestion.
 func TestForgetAgainAndUnknownCommand(t *testing.T) {
 	project(t)
@@ -15,7 +15,7 @@ func TestForgetAgainAndUnknownCommand(t *testing.T) {
 	c := &cli{t: t, env: map[string]string{}}
 	c.mustRun(ctx, "contacts", "import", "samples/clients.csv")
 	c.mustRun(ctx, "contacts", "forget", "julien.moreau@example.org")
-	for _, ref := range []string{"julien.moreau@example.org", "06 23 45 67 89"} {
+	for _, ref := range []string{"C002", "julien.moreau@example.org", "06 23 45 67 89"} {
 		r := c.run(ctx, "contacts", "forget", ref)
 		if r.code != 0 || !strings.Contains(r.stdout, "already erased") {
 			t.Errorf("forget %s again: exit %d\n%s%s", ref, r.code, r.stdout, r.stderr)

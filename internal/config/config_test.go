@@ -28,9 +28,9 @@ func TestLoad(t *testing.T) {
 					t.Errorf("got %+v", c)
 				}
 			}},
-		{name: "unknown key names it with its line", file: "http_addr: x:1\nsmtp_ulr: smtp://a\n", wantErr: `relais.yaml:2: unknown key "smtp_ulr" in `},
-		{name: "unknown key in the user's words", file: "redis_ulr: redis://x\n", wantErr: `relais.yaml:1: unknown key "redis_ulr" in `},
-		{name: "unknown key suggests the nearest", file: "redis_ulr: redis://x\n", wantErr: `(did you mean "redis_url"?)`},
+		{name: "unknown key names it with its line", file: "http_addr: x:1\nsmtp_ulr: smtp://a\n", wantErr: `line 2: unknown key "smtp_ulr" in `},
+		{name: "unknown key in the user's words", file: "redis_ulr: redis://x\n", wantErr: `line 1: unknown key "redis_ulr" in `},
+		{name: "unknown key suggests the nearest", file: "redis_ulr: redis://x\n", wantErr: `/relais.yaml (did you mean "redis_url"?)`},
 		{name: "bad env value names the variable", env: map[string]string{"RELAIS_CONCURRENCY": "many"}, wantErr: "RELAIS_CONCURRENCY"},
 		{name: "bad smtp url", env: map[string]string{"RELAIS_SMTP_URL": "http://x"}, wantErr: "smtp_url"},
 		{name: "production needs a secret", env: map[string]string{"RELAIS_REDIS_URL": "redis://127.0.0.1:1/0"}, wantErr: "secret"},

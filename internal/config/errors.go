@@ -37,7 +37,9 @@ func decodeError(file string, err error) error {
 			if sec := sections[m[3]]; sec != "" {
 				where = sec + " of " + file
 			}
-			msg := fmt.Sprintf("%s:%d: unknown key %q in %s", file, line, m[2], where)
+			// The file is named once, in the sentence: "line 2: unknown
+			// key "redis_ulr" in relais.yaml (did you mean "redis_url"?)".
+			msg := fmt.Sprintf("line %d: unknown key %q in %s", line, m[2], where)
 			if c := render.Closest(m[2], keys[m[3]]); c != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", c)
 			}

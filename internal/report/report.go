@@ -29,7 +29,7 @@ type Metrics struct {
 	Targeted  int            `json:"targeted"` // ledger rows, whatever their state
 	Refused   int            `json:"refused"`
 	RefusedBy map[string]int `json:"refused_by"` // refusal reason → rows
-	Pending   int            `json:"pending"`    // planned, deferred, claimed or submitting
+	Pending   int            `json:"pending"`    // planned, deferred, claimed, submitting, or spooled (a letter awaiting its batch)
 	Sent      int            `json:"sent"`       // accepted + delivered + bounced
 	Delivered int            `json:"delivered"`
 	Bounced   int            `json:"bounced"` // hard bounces: the row is bounced
@@ -37,10 +37,13 @@ type Metrics struct {
 	// spam complaint reported after acceptance (internal/bounce).
 	SoftBounces int `json:"soft_bounces"`
 	Complaints  int `json:"complaints"`
-	Failed      int `json:"failed"`    // permanent failure before the provider took it
-	Ambiguous   int `json:"ambiguous"` // held for review, maybe sent
-	Canceled    int `json:"canceled"`  // not sent: an operator canceled the run
-	Segments    int `json:"sms_segments"`
+	Failed      int `json:"failed"` // permanent failure before the provider took it
+	// FailedBy counts failed rows by reason ("print_preflight: …" for
+	// the letters of a batch the preflight rejected).
+	FailedBy  map[string]int `json:"failed_by"`
+	Ambiguous int            `json:"ambiguous"` // held for review, maybe sent
+	Canceled  int            `json:"canceled"`  // not sent: an operator canceled the run
+	Segments  int            `json:"sms_segments"`
 
 	Opens         int `json:"unique_opens"`         // human
 	MachineOpens  int `json:"unique_machine_opens"` // privacy proxies, scanners
@@ -160,7 +163,7 @@ func BuildWith(ctx context.Context, src Source, campaignID string, costs campaig
 		k := key{run, step, ch}
 		l := lines[k]
 		if l == nil {
-			l = &Line{RunID: run, StepID: step, Channel: ch, Metrics: Metrics{RefusedBy: map[string]int{}}}
+			l = &Line{RunID: run, StepID: step, Channel: ch, Metrics: Metrics{RefusedBy: map[string]int{}, FailedBy: map[string]int{}}}
 			lines[k] = l
 		}
 		return l
@@ -189,11 +192,12 @@ func BuildWith(ctx context.Context, src Source, campaignID string, costs campaig
 			cmp.Compare(a.step, b.step), cmp.Compare(a.channel, b.channel))
 	})
 	r.Total.RefusedBy = map[string]int{}
+	r.Total.FailedBy = map[string]int{}
 	for _, k := range keys {
 		l := lines[k]
 		l.finish()
 		if n := len(r.Runs); n == 0 || r.Runs[n-1].RunID != k.run {
-			r.Runs = append(r.Runs, RunReport{RunID: k.run, Total: Metrics{RefusedBy: map[string]int{}}})
+			r.Runs = append(r.Runs, RunReport{RunID: k.run, Total: Metrics{RefusedBy: map[string]int{}, FailedBy: map[string]int{}}})
 		}
 		run := &r.Runs[len(r.Runs)-1]
 		run.Lines = append(run.Lines, *l)
@@ -217,7 +221,7 @@ func BuildWith(ctx context.Context, src Source, campaignID string, costs campaig
 // addLedger counts a ledger group and prices what was sent.
 func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost, segmented bool) {
 	m.Targeted += g.Rows
-	if !g.State.Terminal() {
+	if !g.State.Terminal() || g.State == store.Spooled {
 		m.Pending += g.Rows
 		return
 	}
@@ -246,6 +250,11 @@ func (m *Metrics) addLedger(g store.LedgerGroup, costs campaign.Cost, segmented 
 		}
 	case store.Failed:
 		m.Failed += g.Rows
+		reason := g.Reason
+		if reason == "" {
+			reason = "unspecified"
+		}
+		m.FailedBy[reason] += g.Rows
 	case store.Ambiguous:
 		m.Ambiguous += g.Rows
 	case store.Canceled:
@@ -294,6 +303,9 @@ func (m *Metrics) add(o Metrics) {
 	m.Refused += o.Refused
 	for k, v := range o.RefusedBy {
 		m.RefusedBy[k] += v
+	}
+	for k, v := range o.FailedBy {
+		m.FailedBy[k] += v
 	}
 	m.Pending += o.Pending
 	m.Sent += o.Sent

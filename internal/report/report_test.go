@@ -18,27 +18,27 @@ func f(v float64) *float64 { return &v }
 // The seed (seed_test.go) and the numbers a marketer would count by hand
 // from it. Costs: email 0.001, sms 0.065 per segment, print 0.70 EUR.
 func TestBuildExactNumbers(t *testing.T) {
-	emailA := report.Metrics{Targeted: 10, Refused: 1, RefusedBy: map[string]int{"no_consent": 1}, Pending: 1,
+	emailA := report.Metrics{FailedBy: map[string]int{}, Targeted: 10, Refused: 1, RefusedBy: map[string]int{"no_consent": 1}, Pending: 1,
 		Sent: 8, Delivered: 1, Bounced: 1, Opens: 2, MachineOpens: 2, OpenEvents: 4, Clicks: 1, MachineClicks: 1,
 		ClickEvents: 2, Responses: 2, Unsubscribes: 1, Conversions: 3, Converters: 2, ConversionValue: 150.5,
 		Cost: 0.008, CostPerResponse: f(0.004), ROI: f(18811.5),
 		Rates: report.Rates{Delivery: f(0.125), Open: f(0.2857), Click: f(0.1429), Response: f(0.25), Conversion: f(0.25), Unsubscribe: f(0.1429), Bounce: f(0.125), SoftBounce: f(0), Complaint: f(0)}}
-	smsA := report.Metrics{Targeted: 4, Refused: 1, RefusedBy: map[string]int{"opted_out": 1}, Sent: 2, Delivered: 2,
+	smsA := report.Metrics{FailedBy: map[string]int{"21614": 1}, Targeted: 4, Refused: 1, RefusedBy: map[string]int{"opted_out": 1}, Sent: 2, Delivered: 2,
 		Failed: 1, Segments: 3, Responses: 1, Cost: 0.195, CostPerResponse: f(0.195), ROI: f(-1),
 		Rates: report.Rates{Delivery: f(1), Open: f(0), Click: f(0), Response: f(0.5), Conversion: f(0), Unsubscribe: f(0), Bounce: f(0), SoftBounce: f(0), Complaint: f(0)}}
-	printA := report.Metrics{Targeted: 3, RefusedBy: map[string]int{}, Sent: 3, Responses: 1, Cost: 2.1,
+	printA := report.Metrics{FailedBy: map[string]int{}, Targeted: 3, RefusedBy: map[string]int{}, Sent: 3, Responses: 1, Cost: 2.1,
 		CostPerResponse: f(2.1), ROI: f(-1),
 		Rates: report.Rates{Delivery: f(0), Open: f(0), Click: f(0), Response: f(0.3333), Conversion: f(0), Unsubscribe: f(0), Bounce: f(0), SoftBounce: f(0), Complaint: f(0)}}
-	relanceA := report.Metrics{Targeted: 2, RefusedBy: map[string]int{}, Sent: 1, Ambiguous: 1, Segments: 1, Cost: 0.065,
+	relanceA := report.Metrics{FailedBy: map[string]int{}, Targeted: 2, RefusedBy: map[string]int{}, Sent: 1, Ambiguous: 1, Segments: 1, Cost: 0.065,
 		ROI: f(-1), Rates: report.Rates{Delivery: f(0), Open: f(0), Click: f(0), Response: f(0), Conversion: f(0), Unsubscribe: f(0), Bounce: f(0), SoftBounce: f(0), Complaint: f(0)}}
-	totalA := report.Metrics{Targeted: 19, Refused: 2, RefusedBy: map[string]int{"no_consent": 1, "opted_out": 1}, Pending: 1,
+	totalA := report.Metrics{FailedBy: map[string]int{"21614": 1}, Targeted: 19, Refused: 2, RefusedBy: map[string]int{"no_consent": 1, "opted_out": 1}, Pending: 1,
 		Sent: 14, Delivered: 3, Bounced: 1, Failed: 1, Ambiguous: 1, Segments: 4, Opens: 2, MachineOpens: 2, OpenEvents: 4,
 		Clicks: 1, MachineClicks: 1, ClickEvents: 2, Responses: 4, Unsubscribes: 1, Conversions: 3, Converters: 2,
 		ConversionValue: 150.5, Cost: 2.368, CostPerResponse: f(0.592), ROI: f(62.5557),
 		Rates: report.Rates{Delivery: f(0.2143), Open: f(0.1538), Click: f(0.0769), Response: f(0.2857), Conversion: f(0.1429), Unsubscribe: f(0.0769), Bounce: f(0.0714), SoftBounce: f(0), Complaint: f(0)}}
-	emailB := report.Metrics{Targeted: 2, RefusedBy: map[string]int{}, Sent: 2, Opens: 1, OpenEvents: 1, Cost: 0.002, ROI: f(-1),
+	emailB := report.Metrics{FailedBy: map[string]int{}, Targeted: 2, RefusedBy: map[string]int{}, Sent: 2, Opens: 1, OpenEvents: 1, Cost: 0.002, ROI: f(-1),
 		Rates: report.Rates{Delivery: f(0), Open: f(0.5), Click: f(0), Response: f(0), Conversion: f(0), Unsubscribe: f(0), Bounce: f(0), SoftBounce: f(0), Complaint: f(0)}}
-	total := report.Metrics{Targeted: 21, Refused: 2, RefusedBy: map[string]int{"no_consent": 1, "opted_out": 1}, Pending: 1,
+	total := report.Metrics{FailedBy: map[string]int{"21614": 1}, Targeted: 21, Refused: 2, RefusedBy: map[string]int{"no_consent": 1, "opted_out": 1}, Pending: 1,
 		Sent: 16, Delivered: 3, Bounced: 1, Failed: 1, Ambiguous: 1, Segments: 4, Opens: 3, MachineOpens: 2, OpenEvents: 5,
 		Clicks: 1, MachineClicks: 1, ClickEvents: 2, Responses: 4, Unsubscribes: 1, Conversions: 3, Converters: 2,
 		ConversionValue: 150.5, Cost: 2.37, CostPerResponse: f(0.5925), ROI: f(62.5021),

@@ -119,7 +119,7 @@ func refusedBy(m map[string]int) string {
 
 // WriteTable writes r for a terminal: the funnel per run, step and
 // channel with run and campaign totals, then money and rates, then the
-// refusal reasons.
+// failure and refusal reasons.
 func WriteTable(w io.Writer, r Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	cur := r.Currency
@@ -160,6 +160,12 @@ func WriteTable(w io.Writer, r Report) error {
 	}
 	if err := writeDeliverability(w, r, each); err != nil {
 		return err
+	}
+	if len(r.Total.FailedBy) > 0 {
+		fmt.Fprintf(w, "\nfailed, by reason:\n")
+		for _, k := range slices.Sorted(maps.Keys(r.Total.FailedBy)) {
+			fmt.Fprintf(w, "  %d  %s\n", r.Total.FailedBy[k], k)
+		}
 	}
 	if len(r.Total.RefusedBy) > 0 {
 		fmt.Fprintf(w, "\nrefused: %s\n", refusedBy(r.Total.RefusedBy))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/relais-dev/relais/internal/channel"
@@ -129,8 +130,20 @@ func ForgetOn(ctx context.Context, st store.RightsStore, channels *channel.Regis
 	return erased, nil
 }
 
+// refClass is the suppression-list class of an erased external id.
+const refClass = "external_id"
+
+// ErasedRefKey is the suppression-list key that records the erasure of the
+// contact whose external id was ref: the erasure blanks the id itself, so
+// this key is how forgetting the contact again by its id knows it is done.
+// No channel sends to an external id, so no send ever matches it.
+func ErasedRefKey(secret []byte, ref string) string {
+	return contact.SuppressionKey(secret, refClass, strings.TrimSpace(ref))
+}
+
 // suppressionKeys returns the keys of c's addresses, by address class
-// order: the built-in ones, and those of channels.
+// order: the built-in ones, and those of channels, and the key of its
+// external id (ErasedRefKey).
 func suppressionKeys(channels *channel.Registry, secret []byte, c *contact.Contact) []string {
 	m := contact.SuppressionKeys(secret, c)
 	if channels != nil {
@@ -139,6 +152,9 @@ func suppressionKeys(channels *channel.Registry, secret []byte, c *contact.Conta
 				m[a.Class] = contact.SuppressionKey(secret, a.Class, n)
 			}
 		}
+	}
+	if ref := strings.TrimSpace(c.ExternalID); ref != "" {
+		m[refClass] = ErasedRefKey(secret, ref)
 	}
 	keys := make([]string, 0, len(m))
 	for _, addr := range slices.Sorted(maps.Keys(m)) {

@@ -42,7 +42,8 @@ type RecoverReport struct {
 // RecoverAll re-derives the queue from the ledger for every non-terminal
 // row of every run, however old: a row whose task is missing (Redis lost
 // its data), archived (its retries ran out, during a database outage for
-// example) or completed while the row is not final gets a task again.
+// example) or completed while the row is not final gets a task again; a
+// run with letters left spooled gets its print assembly queued.
 func (p *Planner) RecoverAll(ctx context.Context) (RecoverReport, error) {
 	var rep RecoverReport
 	runs := map[int64]bool{}
@@ -54,7 +55,7 @@ func (p *Planner) RecoverAll(ctx context.Context) (RecoverReport, error) {
 		}
 		if len(rows) == 0 {
 			rep.Runs = len(runs)
-			return rep, nil
+			return rep, p.assembleAllSpooled(ctx)
 		}
 		f.AfterID = rows[len(rows)-1].ID
 		rep.Rows += len(rows)
@@ -101,6 +102,28 @@ func (p *Planner) submitting(ctx context.Context, rows []store.LedgerRow) (_ []s
 		out = append(out, r)
 	}
 	return out, recording, nil
+}
+
+// assembleAllSpooled queues the print assembly of every run with letters
+// waiting in the spool (their assembly task was lost with Redis).
+func (p *Planner) assembleAllSpooled(ctx context.Context) error {
+	done := map[int64]bool{}
+	f := store.LedgerFilter{States: []store.State{store.Spooled}, Limit: BatchSize}
+	for {
+		rows, err := p.Store.ListLedger(ctx, f)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		f.AfterID = rows[len(rows)-1].ID
+		for _, r := range rows {
+			if !done[r.RunID] {
+				done[r.RunID] = true
+				if err := p.enqueueAssembly(ctx, r.RunID); err != nil {
+					return err
+				}
+			}
+		}
+	}
 }
 
 // rowKey is a contact's send of a step in a run, whatever the channel.

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -172,6 +173,22 @@ func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 	}
 	if rep.Enqueued != 0 || rep.Recording != 2 {
 		t.Fatalf("second RecoverAll = %+v, want 0 enqueued, 2 recording", rep)
+	}
+
+	// A letter left spooled (its assembly task lost with Redis): recover
+	// queues the run's print assembly.
+	assembly := fmt.Sprintf("assemble:%d", res.Run.ID)
+	if _, err := insp.GetTaskInfo(queue.Maintenance, assembly); err == nil {
+		t.Fatal("an assembly task is queued before any letter is spooled")
+	}
+	if _, err := st.Transition(ctx, rows[0].ID, []store.State{store.Planned}, store.Spooled, store.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.RecoverAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := insp.GetTaskInfo(queue.Maintenance, assembly); err != nil || info.Type != queue.TypeAssemblePrint {
+		t.Fatalf("no print assembly queued for the spooled letter: %v %v", info, err)
 	}
 }
 

@@ -349,8 +349,8 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 	}
 	res.Run, _ = p.Store.GetRun(ctx, r.ID)
 	if res.Spooled(p.channels()) {
-		if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
-			return res, fmt.Errorf("enqueue print assembly: %w", err)
+		if err := p.enqueueAssembly(ctx, r.ID); err != nil {
+			return res, err
 		}
 	}
 	log.Info("run expanded", "planned", res.Planned, "refused", res.Refused, "enqueued", res.Enqueued)
@@ -424,8 +424,9 @@ const DecideParallelism = 8
 const EnqueueParallelism = 16
 
 // Recover re-enqueues every row of run r that still has to be sent, from
-// the ledger (after a Redis wipe, or a crash); rows whose task is still
-// queued are refused by the queue as duplicates and skipped.
+// the ledger (after a Redis wipe, or a crash), and the print assembly when
+// letters wait in the spool; rows whose task is still queued are refused
+// by the queue as duplicates and skipped.
 func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 	total := 0
 	f := store.LedgerFilter{RunID: r.ID, States: store.NonTerminal, Limit: BatchSize}
@@ -435,7 +436,7 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 			return total, err
 		}
 		if len(rows) == 0 {
-			return total, nil
+			return total, p.assembleSpooled(ctx, r)
 		}
 		// A submitting row goes back on the queue too: the worker decides
 		// (hold as ambiguous, or resend under on_ambiguous: resend),
@@ -451,6 +452,24 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 			return total, err
 		}
 	}
+}
+
+// assembleSpooled queues the print assembly of r when letters of it wait
+// in the spool (their assembly task was lost, or never ran).
+func (p *Planner) assembleSpooled(ctx context.Context, r store.Run) error {
+	c, err := p.Store.CountLedger(ctx, r.ID)
+	if err != nil || c[string(store.Spooled)] == 0 {
+		return err
+	}
+	return p.enqueueAssembly(ctx, r.ID)
+}
+
+// enqueueAssembly queues run's print assembly; one already queued is kept.
+func (p *Planner) enqueueAssembly(ctx context.Context, runID int64) error {
+	if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(runID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
+		return fmt.Errorf("enqueue print assembly: %w", err)
+	}
+	return nil
 }
 
 // choose picks the step's channel for c: the first in preference order on

@@ -7,7 +7,6 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/contact"
-	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/store"
 	"github.com/relais-dev/relais/internal/version"
 )
@@ -86,8 +85,8 @@ steps:
 			return res, rows, err
 		}
 		if res.Spooled(p.channels()) {
-			if _, err := p.Queue.EnqueueContext(ctx, queue.NewAssembleTask(r.ID, queue.AssembleRecheck)); err != nil && !queue.IsDuplicate(err) {
-				return res, rows, fmt.Errorf("enqueue print assembly: %w", err)
+			if err := p.enqueueAssembly(ctx, r.ID); err != nil {
+				return res, rows, err
 			}
 		}
 	}

@@ -6,7 +6,10 @@ import "strings"
 // planned → claimed → submitting → accepted → delivered | bounced | failed,
 // or planned/claimed → refused (with a reason), or submitting → ambiguous
 // when a retry finds it mid-submission, or planned/deferred/claimed →
-// canceled when an operator cancels the run. Transitions lists every allowed
+// canceled when an operator cancels the run. On a spooled channel (print)
+// a letter moves submitting → spooled, then spooled → accepted once its
+// batch passed the preflight, or spooled → failed (reason
+// "print_preflight: …") when its batch was rejected. Transitions lists every allowed
 // move; this file is the only place the state machine is written down.
 type State string
 
@@ -16,6 +19,7 @@ const (
 	Deferred   State = "deferred"   // allowed later (quiet hours): task scheduled for NotBefore
 	Claimed    State = "claimed"    // a worker owns it and is checking policy and rendering
 	Submitting State = "submitting" // the provider call is in progress
+	Spooled    State = "spooled"    // a letter waits in the print spool for its batch's preflight
 	Accepted   State = "accepted"   // the provider accepted it (ProviderID set)
 	Delivered  State = "delivered"  // the provider reported delivery
 	Bounced    State = "bounced"    // hard bounce after acceptance
@@ -27,7 +31,7 @@ const (
 
 // States lists every ledger state, in the order of the life of a row.
 // Callers must not modify it.
-var States = []State{Planned, Deferred, Claimed, Submitting, Accepted, Delivered, Bounced, Failed, Refused, Ambiguous, Canceled}
+var States = []State{Planned, Deferred, Claimed, Submitting, Spooled, Accepted, Delivered, Bounced, Failed, Refused, Ambiguous, Canceled}
 
 // NonTerminal lists the states a worker will still act on: a run is not
 // finished while a row is in one, and a worker may claim a row from any
@@ -37,7 +41,7 @@ var NonTerminal = []State{Planned, Deferred, Claimed, Submitting}
 // MaybeSent lists the states of a row whose message may have reached the
 // provider: the frequency cap counts them and the API's last touch looks
 // for them. Callers must not modify it.
-var MaybeSent = []State{Submitting, Accepted, Delivered, Bounced, Ambiguous}
+var MaybeSent = []State{Submitting, Spooled, Accepted, Delivered, Bounced, Ambiguous}
 
 // Taken lists the states of a message the provider took (reports' "sent").
 // Callers must not modify it.
@@ -53,7 +57,8 @@ var Transitions = map[State][]State{
 	Planned:    {Claimed, Canceled},
 	Deferred:   {Claimed, Canceled},
 	Claimed:    {Claimed, Planned, Deferred, Submitting, Refused, Failed, Canceled},
-	Submitting: {Claimed, Accepted, Failed, Ambiguous},
+	Submitting: {Claimed, Spooled, Accepted, Failed, Ambiguous},
+	Spooled:    {Accepted, Failed},
 	Accepted:   {Delivered, Bounced, Failed},
 }
 

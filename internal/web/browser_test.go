@@ -73,6 +73,16 @@ func TestDashboardInChromium(t *testing.T) {
 	bars := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('svg.bars g[id^="funnel-"] rect').length`))
 	columns := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#timeline-sent svg rect').length`))
 	shot := run(t, ctx, chromedp.FullScreenshot(100))
+	// Value labels that end past their SVG's width are clipped: the
+	// longest bar's label, given the widest value the chart is sized for
+	// (seven digits and 100.0 %), must still fit.
+	clipped := run(t, ctx, chromedp.Evaluate[[]string](`(() => {
+		document.querySelector('#funnel-targeted text.value').textContent = '1234567 · 100.0 %';
+		return [...document.querySelectorAll('svg.bars text.value')]
+			.filter(t => { const b = t.getBBox(); return b.x + b.width > t.ownerSVGElement.viewBox.baseVal.width })
+			.map(t => t.textContent);
+	})()`))
+	state := run(t, ctx, chromedp.Text(chromedp.CSS("#runs tbody td:nth-child(2)")))
 	if title != "printemps-2027 · relais" {
 		t.Errorf("title %q: not the campaign page after login", title)
 	}
@@ -93,6 +103,12 @@ func TestDashboardInChromium(t *testing.T) {
 	// Sends at 09:05, 09:25, 09:45, 10:05, 10:25: two hours with sends.
 	if columns != 2 {
 		t.Errorf("%d timeline columns for sends, want 2", columns)
+	}
+	if len(clipped) != 0 {
+		t.Errorf("value labels clipped by the chart's width: %q", clipped)
+	}
+	if state != "done" {
+		t.Errorf("run shown %q, want done (as relais status says)", state)
 	}
 	path := filepath.Join(t.ArtifactDir(), "campaign.png")
 	if err := os.WriteFile(path, shot, 0o644); err != nil {

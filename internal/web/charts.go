@@ -26,15 +26,22 @@ type Bar struct {
 	Share string  // "62.5 %" of the first bar
 }
 
-// BarChart is a list of horizontal bars in an SVG of Height px.
+// BarChart is a list of horizontal bars in an SVG of Width × Height px.
 type BarChart struct {
 	Bars   []Bar
 	Height int
+	Width  int
 }
 
 const (
 	barRow   = 34
 	barWidth = 380.0 // px for the largest value
+	// barValueX is where the value label starts after a bar's end (the
+	// bars start at 160 px, after the right-aligned stage labels).
+	barValueX = 168
+	// chartWidth leaves room after the longest bar for the widest value
+	// label, "1234567 · 100.0 %" at 13 px, so it is never clipped.
+	chartWidth = barValueX + int(barWidth) + 150
 )
 
 // funnelStages are the steps a message goes through, in order.
@@ -51,7 +58,7 @@ func funnel(m report.Metrics) BarChart {
 		{"responses", "Responses", m.Responses},
 		{"converted", "Converted", m.Converters},
 	}
-	c := BarChart{Height: len(stages)*barRow + 8}
+	c := BarChart{Height: len(stages)*barRow + 8, Width: chartWidth}
 	top := max(m.Targeted, 1)
 	for i, st := range stages {
 		c.Bars = append(c.Bars, Bar{Key: "funnel-" + st.key, Label: st.label, N: st.n, Y: 4 + i*barRow,
@@ -65,7 +72,7 @@ func refusals(by map[string]int) BarChart {
 	reasons := slices.SortedFunc(maps.Keys(by), func(a, b string) int {
 		return cmp.Or(cmp.Compare(by[b], by[a]), cmp.Compare(a, b))
 	})
-	c := BarChart{Height: max(len(reasons), 1)*barRow + 8}
+	c := BarChart{Height: max(len(reasons), 1)*barRow + 8, Width: chartWidth}
 	top, total := 1, 0
 	for _, r := range reasons {
 		top = max(top, by[r])

@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"html/template"
 	"math"
 	"net/http"
@@ -78,6 +79,10 @@ func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) {
 		row.Runs++
 		row.Planned += run.Planned
 		if row.LastRun == nil {
+			if err := s.deriveState(r.Context(), &run); err != nil {
+				s.fail(w, "count ledger", err)
+				return
+			}
 			row.LastRun = &run
 		}
 	}
@@ -91,6 +96,18 @@ func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) {
 		Campaigns []*campaignRow
 		Commit    string // git commit of the campaigns folder, "" when none
 	}{s.chromeOf(r), list, s.commit()})
+}
+
+// deriveState sets run.State to the status `relais status` shows, derived
+// from the run's ledger counts (store.RunStatus): the stored state stays
+// "sending" once the run is expanded, whatever its rows became.
+func (s *Server) deriveState(ctx context.Context, run *store.Run) error {
+	c, err := s.d.Store.CountLedger(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	run.State = store.RunStatus(*run, c)
+	return nil
 }
 
 // commit is the campaigns folder's git commit, "" when unknown.
@@ -150,6 +167,10 @@ func (s *Server) campaign(w http.ResponseWriter, r *http.Request) {
 	p.Refusals = refusals(p.Report.Total.RefusedBy)
 	p.Timeline = timeline(p.Report.Timeline)
 	for _, run := range runs {
+		if err := s.deriveState(r.Context(), &run); err != nil {
+			s.fail(w, "count ledger", err)
+			return
+		}
 		rv := runVersion{Run: run}
 		if s.d.RunCommit != nil {
 			rv.Commit = s.d.RunCommit(r.Context(), run.CampaignID, run.ContentHash)

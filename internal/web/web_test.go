@@ -148,7 +148,7 @@ func TestPages(t *testing.T) {
 		{"campaign page", "/ui/campaigns/printemps-2027", 200, []string{`data-stage="targeted">7<`, `data-stage="sent">5<`,
 			`data-stage="opened">2<`, `data-stage="machine-opened">1<`, `data-stage="clicked">1<`, `data-stage="conversions">1<`,
 			`id="refused-no_consent"`, `id="timeline-sent"`, "0.005 EUR", `id="kpi-roi">2499.00<`, "<svg",
-			`id="runs"`, `<code title="` + runCommit + `">` + runCommit[:12] + `</code>`}},
+			`id="runs"`, `<a href="/ui/runs/1">#1</a></td><td>done</td>`, `<code title="` + runCommit + `">` + runCommit[:12] + `</code>`}},
 		{"unknown campaign", "/ui/campaigns/nope", 404, nil},
 		{"stylesheet", "/ui/static/style.css", 200, []string{"--accent"}},
 	}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 
 	"github.com/hibiken/asynq"
@@ -42,7 +43,15 @@ func (w *Worker) HandleAssemble(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-// AssemblePrint assembles run's batches now and logs each batch.
+// ReasonPrintPreflight prefixes the reason of a letter whose batch the
+// preflight rejected: "print_preflight: <what the preflight found>".
+const ReasonPrintPreflight = "print_preflight"
+
+// AssemblePrint assembles run's batches now, logs each batch and settles
+// its letters: spooled rows become accepted when their batch passed the
+// preflight, and failed, with the preflight's finding as their reason,
+// when it was rejected (a letter accepted by an earlier assembly of the
+// same spool fails too: its batch is not released).
 func (w *Worker) AssemblePrint(ctx context.Context, runID int64) ([]print.BatchResult, error) {
 	if w.Assembler == nil {
 		return nil, nil
@@ -52,11 +61,19 @@ func (w *Worker) AssemblePrint(ctx context.Context, runID int64) ([]print.BatchR
 		return nil, err
 	}
 	for _, b := range res {
+		from, to, ch := []store.State{store.Spooled}, store.Accepted, store.Change{}
 		if b.Rejected {
 			w.log().Error("print batch rejected by preflight", "run", runID, "batch", b.Name, "reason", b.Reason)
-			continue
+			reason := ReasonPrintPreflight + ": batch " + b.Name + ": " + b.Reason
+			from, to, ch = []store.State{store.Spooled, store.Accepted}, store.Failed, store.Change{Reason: reason, Error: reason}
+		} else {
+			w.log().Info("print batch ready", "run", runID, "batch", b.Name, "letters", b.Letters, "pages", b.Pages, "pdf", b.PDF)
 		}
-		w.log().Info("print batch ready", "run", runID, "batch", b.Name, "letters", b.Letters, "pages", b.Pages, "pdf", b.PDF)
+		for _, id := range b.LedgerIDs {
+			if _, err := w.Store.Transition(ctx, id, from, to, ch); err != nil {
+				return res, fmt.Errorf("print batch %s: settle %s: %w", b.Name, id, err)
+			}
+		}
 	}
 	return res, nil
 }

@@ -399,7 +399,7 @@ func (w *Worker) notHandedOver(ctx context.Context, s *send, err error) error {
 // on_ambiguous: resend, gives it one more attempt with the same
 // Message-ID); any other error puts the row back to claimed for asynq to
 // retry with backoff; an acceptance records the provider's id and billed
-// segments. The writes survive a store outage: see settle.
+// segments (a letter is recorded spooled, awaiting its batch). The writes survive a store outage: see settle.
 func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err error) error {
 	row := &s.row
 	if err != nil {
@@ -428,9 +428,15 @@ func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err 
 		s.log.Info("send failed, will retry", "err", err)
 		return errors.Join(err, terr)
 	}
+	// A spooled letter is not accepted yet: its batch still has to pass
+	// the preflight (AssemblePrint settles it).
+	to := store.Accepted
+	if d, ok := w.Channels.Lookup(row.Channel); ok && d.Spooled {
+		to = store.Spooled
+	}
 	ch := store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments}
-	settle := func() error { return w.settle(ctx, s, outcomeOf(store.Accepted, ch)) }
-	if s.batched {
+	settle := func() error { return w.settle(ctx, s, outcomeOf(to, ch)) }
+	if s.batched && to == store.Accepted {
 		settle = func() error { return w.accept(ctx, s, ch) }
 	}
 	if err := settle(); err != nil {

@@ -29,6 +29,9 @@ type BatchResult struct {
 	Currency string  `json:"currency"`           // of Cost
 	Rejected bool    `json:"rejected,omitempty"` // preflight failed: not released
 	Reason   string  `json:"reason,omitempty"`   // why it was rejected
+	// LedgerIDs are the ledger rows of the batch's letters, in print
+	// order: the caller settles them by the batch's verdict.
+	LedgerIDs []string `json:"-"`
 }
 
 // manifestRow is one letter of a batch in the manifest CSV.
@@ -125,6 +128,7 @@ func (b *Batcher) assembleBatch(ctx context.Context, run, out, name string, file
 		row.Last = len(pages)
 		row.Sheets = (row.Last - row.First + 1) / 2
 		rows = append(rows, row)
+		res.LedgerIDs = append(res.LedgerIDs, l.LedgerID)
 	}
 	blankPage := 0
 	if hasInserts {

@@ -49,6 +49,8 @@ type Batcher struct {
 	// envelope is the window the preflight checks against: the layout's,
 	// kept apart so tests can simulate a mismatched envelope.
 	envelope postal.Rect
+	// preflightWindow, set by WithPreflightWindow, replaces envelope.
+	preflightWindow *postal.Rect
 
 	inserts  sync.Map // run+"/"+hash → pages, for inserts already spooled
 	mu       sync.Mutex
@@ -70,6 +72,19 @@ func WithBatchSize(n int) Option {
 	}
 }
 
+// WithPreflightWindow makes the preflight check every address against r
+// instead of the layout's window: the envelope a print shop stuffs the
+// letters into when it is not the one they were laid out for.
+func WithPreflightWindow(r postal.Rect) Option {
+	return func(b *Batcher) error {
+		if r.W <= 0 || r.H <= 0 {
+			return fmt.Errorf("print: preflight window %v must have a positive size", r)
+		}
+		b.preflightWindow = &r
+		return nil
+	}
+}
+
 // NewBatcher returns a Batcher spooling and writing under dir. It checks
 // the layout (postal.Layout.Normalize) but touches no file until the first Send.
 func NewBatcher(dir string, layout postal.Layout, opts ...Option) (*Batcher, error) {
@@ -87,6 +102,9 @@ func NewBatcher(dir string, layout postal.Layout, opts ...Option) (*Batcher, err
 		}
 	}
 	b.envelope = lay.WindowRect
+	if b.preflightWindow != nil {
+		b.envelope = *b.preflightWindow
+	}
 	b.measurer.New = func() any { return newDoc(lay) }
 	return b, nil
 }
