@@ -158,6 +158,7 @@ type Store interface {
 	PhoneStore
 	ResponseStore
 	ControlStore
+	ChannelControl
 	VersionStore
 	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"MarketingSentSince", testMarketingSentSince},
 		{"Suppressions", testSuppressions},
 		{"Consent", testConsent},
+		{"ChannelPauses", testChannelPauses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
