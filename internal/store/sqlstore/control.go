@@ -20,9 +20,9 @@ WHERE run_id = $3 AND state IN ` + store.SQLList(store.Unsent)
 	qPauseCampaign    = `INSERT INTO campaign_pauses (campaign_id, paused_at) VALUES ($1, $2) ON CONFLICT (campaign_id) DO NOTHING`
 	qResumeCampaign   = `DELETE FROM campaign_pauses WHERE campaign_id = $1`
 	qCampaignPausedAt = `SELECT paused_at FROM campaign_pauses WHERE campaign_id = $1`
-	qPauseChannel  = `INSERT INTO channel_pauses (channel, setting, error, paused_at) VALUES ($1, $2, $3, $4) ON CONFLICT (channel) DO NOTHING`
-	qResumeChannel = `DELETE FROM channel_pauses WHERE channel = $1`
-	qChannelPauses = `SELECT channel, setting, error, paused_at FROM channel_pauses ORDER BY channel`
+	qPauseChannel     = `INSERT INTO channel_pauses (channel, setting, error, paused_at) VALUES ($1, $2, $3, $4) ON CONFLICT (channel) DO NOTHING`
+	qResumeChannel    = `DELETE FROM channel_pauses WHERE channel = $1`
+	qChannelPauses    = `SELECT channel, setting, error, paused_at FROM channel_pauses ORDER BY channel`
 	// qReceived is completed with the dialect's in() of contact ids.
 	qReceived = `SELECT DISTINCT l.step_id, l.contact_id, l.channel FROM ledger l JOIN runs r ON r.id = l.run_id
 WHERE l.campaign_id = $1 AND l.run_id <> $2 AND NOT r.dry_run AND l.state IN ` + store.SQLList(store.MaybeSent) + ` AND l.contact_id `
