@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/queue"
@@ -62,6 +63,9 @@ to everyone, and records why.`,
 				if err := a.checkDKIM(a.campaignsAnd(sp)); err != nil {
 					return err
 				}
+				if err := a.checkProviders([]*campaign.Spec{sp}); err != nil {
+					return err
+				}
 			}
 			p := a.planner(d)
 			if dryRun {
@@ -87,11 +91,16 @@ to everyone, and records why.`,
 				wait = true
 				srv = a.asynqServer(d)
 				mux := asynq.NewServeMux()
-				a.worker(d).Register(mux)
+				w := a.worker(d)
+				w.Register(mux)
 				if err := srv.Start(mux); err != nil {
 					return fmt.Errorf("start workers: %w", err)
 				}
 				defer srv.Shutdown()
+				pctx, stopProbe := context.WithCancel(ctx)
+				probed := make(chan struct{})
+				go func() { defer close(probed); w.ProbeLoop(pctx, a.cfg.ChannelProbeInterval) }()
+				defer func() { stopProbe(); <-probed }()
 			}
 			if !resend {
 				reason = ""
@@ -238,6 +247,13 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			defer d.close()
 			if len(args) == 0 {
+				if !a.jsonOut {
+					paused, err := d.store.ChannelPauses(ctx)
+					if err != nil {
+						return err
+					}
+					writePausedChannels(a.stdout, paused)
+				}
 				return a.listRuns(ctx, d.store)
 			}
 			id, err := strconv.ParseInt(args[0], 10, 64)

@@ -90,7 +90,8 @@ func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) {
 		Campaigns []*campaignRow
 		Queues    bool
 		Commit    string // git commit of the campaigns folder, "" when none
-	}{list, s.mon != nil, s.commit()})
+		Paused    []store.ChannelPause
+	}{list, s.mon != nil, s.commit(), s.paused(r)})
 }
 
 // commit is the campaigns folder's git commit, "" when unknown.
@@ -113,6 +114,8 @@ type campaignPage struct {
 	Queues                  bool
 	// Versions are the runs with the campaign version each sent.
 	Versions []runVersion
+	// Paused are the channels paused by an account-level provider error.
+	Paused []store.ChannelPause
 }
 
 // runVersion is a run with the git commit of its campaign version.
@@ -123,7 +126,7 @@ type runVersion struct {
 
 func (s *Server) campaign(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	p := campaignPage{ID: id, Queues: s.mon != nil}
+	p := campaignPage{ID: id, Queues: s.mon != nil, Paused: s.paused(r)}
 	var costs campaign.Cost
 	if s.d.Catalog != nil {
 		if sp := s.d.Catalog.Live(id); sp != nil {

@@ -80,6 +80,9 @@ type Worker struct {
 
 	runs     sync.Map // run id → content hash (immutable once the run exists)
 	controls sync.Map // run id → control, re-read after ControlTTL
+
+	chanMu      sync.Mutex
+	chanControl channelControl // paused channels, re-read after ControlTTL
 }
 
 // runHash returns the content hash of a run's campaign version, read once
@@ -128,6 +131,9 @@ func (w *Worker) deferTo(ctx context.Context, row *store.LedgerRow, at time.Time
 
 // outcome names a send's result for metrics.
 func outcome(err error) string {
+	if _, ok := channel.AccountSetting(err); ok {
+		return "paused"
+	}
 	switch {
 	case err == nil:
 		return "accepted"
