@@ -141,6 +141,13 @@ func (d *TwilioDouble) Requests() []TwilioRequest {
 	return append([]TwilioRequest(nil), d.requests...)
 }
 
+// Created is the number of messages created so far.
+func (d *TwilioDouble) Created() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.messages)
+}
+
 // Message returns the message created with sid, or nil.
 func (d *TwilioDouble) Message(sid string) *TwilioMessage {
 	d.mu.Lock()
