@@ -44,7 +44,7 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 			if err != nil {
 				return err
 			}
-			loc := &audit.Locator{Dir: a.cfg.CampaignsDir}
+			loc := &audit.Locator{Dir: a.cfg.CampaignsDir, Versions: d.store}
 			r.Versions(func(runID int64) (string, string) {
 				run, err := d.store.GetRun(ctx, runID)
 				if err != nil {

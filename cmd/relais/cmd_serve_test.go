@@ -96,14 +96,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) serveProc {
 
 func waitUntil(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if ok() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	testenv.WaitFor(t, what, timeout, ok)
 }
 
 func openStore(t *testing.T, url string) store.Store {

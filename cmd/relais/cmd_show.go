@@ -42,7 +42,7 @@ commit. It says so plainly when the files on disk no longer match the run.
 			if err != nil {
 				return err
 			}
-			loc := &audit.Locator{Dir: a.cfg.CampaignsDir}
+			loc := &audit.Locator{Dir: a.cfg.CampaignsDir, Versions: d.store}
 			v, err := loc.Find(ctx, r.CampaignID, r.ContentHash)
 			if err != nil {
 				return err

@@ -151,7 +151,7 @@ func TestRunOnRedisAndSMTP(t *testing.T) {
 			}
 
 			c.mustRun(context.Background(), "run", "campaigns/printemps-2027.yaml", "--wait", "--run-key", "k1")
-			time.Sleep(300 * time.Millisecond) // a duplicate would be sent by now: the queue is empty
+			testenv.WaitQueuesIdle(t, redisURL, 10*time.Second) // nothing left that could send a duplicate
 			if n := smtp.Count(); n != len(wantRecipients) {
 				t.Fatalf("second run with the same key sent %d more", n-len(wantRecipients))
 			}

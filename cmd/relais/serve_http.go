@@ -49,7 +49,7 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http
 	track := tracking.NewHandler(tracking.Deps{Signer: d.signer, Events: bat, Unsubscriber: d.feedback,
 		Viewer: d.feedback, Responses: d.feedback, LandingURL: a.cfg.LandingURL, Log: a.log})
 	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, GitCommit: func() string { return scheduler.GitCommit(a.cfg.CampaignsDir) },
-		RunCommit: (&audit.Locator{Dir: a.cfg.CampaignsDir}).Commit, CheckKey: keyChecker(d.store, apikey.ScopeReports),
+		RunCommit: (&audit.Locator{Dir: a.cfg.CampaignsDir, Versions: d.store}).Commit, CheckKey: keyChecker(d.store, apikey.ScopeReports),
 		LookupKey: keyLookup(d.store, apikey.ScopeReports), PausedChannels: d.store.ChannelPauses, Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
 	if err != nil {
 		return nil, nil, nil, err

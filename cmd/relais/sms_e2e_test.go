@@ -387,15 +387,12 @@ func twEventCounts(t *testing.T, st *sqlstore.Store, runID int64) map[string]int
 // waitHTTP waits until url answers 200 (a server starting in a goroutine).
 func waitHTTP(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	testenv.WaitFor(t, url+" to answer 200", 15*time.Second, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s did not answer within 15s", url)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }

@@ -468,7 +468,7 @@ func TestTrackingEndToEnd(t *testing.T) {
 			if bRow == nil || bRow.State != store.Refused || bRow.Reason != policy.ReasonOptedOut {
 				t.Fatalf("B in the second run: %+v, want refused opted_out", bRow)
 			}
-			time.Sleep(300 * time.Millisecond) // a message to B would have arrived by now
+			testenv.WaitQueuesIdle(t, redisURL, 10*time.Second) // nothing left that could still write to B
 			n := 0
 			for _, msg := range smtp.Messages() {
 				if msg.To[0] == trackB {

@@ -1,7 +1,8 @@
 // Package audit ties a run to the exact campaign version it sent: the
 // content hash the run recorded, the files with that hash (from the
-// campaigns folder when they still match, else from git history) and the
-// git commit that introduced that version.
+// campaigns folder when they still match, else from git history, else
+// from the copy stored when the run started) and the git commit that
+// introduced that version.
 package audit
 
 import (
@@ -9,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,12 +21,14 @@ import (
 
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
+	"github.com/relais-dev/relais/internal/store"
 )
 
 // Sources of a version's files.
 const (
 	SourceFolder = "folder" // the campaigns folder, whose files still have the run's hash
 	SourceGit    = "git"    // the commit that introduced the version
+	SourceStored = "stored" // the copy the database kept when a run started it
 )
 
 // maxCommits bounds the history searched for a version.
@@ -60,6 +64,11 @@ func (v Version) Matches() bool { return v.LiveHash != "" && v.LiveHash == v.Has
 // use; commits found are cached (a version's commit does not change).
 type Locator struct {
 	Dir string
+	// Versions, when set, holds the versions runs started: their files
+	// when neither the folder nor git has them (a worker without the
+	// repository), and the commit checked out when they were stored
+	// when git history does not know them.
+	Versions store.VersionStore
 
 	mu      sync.Mutex
 	commits map[string]string // campaign id + hash → commit
@@ -70,22 +79,59 @@ func (l *Locator) Find(ctx context.Context, campaignID, hash string) (Version, e
 	v := Version{CampaignID: campaignID, Hash: hash, Files: []File{}}
 	c := catalog.New(l.Dir)
 	c.Reload() // a broken file elsewhere must not hide this campaign
-	sp := c.Live(campaignID)
-	if sp == nil {
+	if sp := c.Live(campaignID); sp != nil {
+		v.File, v.LiveHash = sp.Path, sp.ContentHash
+		commit, old, err := l.search(ctx, sp, hash)
+		if err != nil {
+			return v, err
+		}
+		v.Commit = commit
+		switch {
+		case sp.ContentHash == hash:
+			v.Source, v.Files = SourceFolder, files(sp)
+		case old != nil:
+			v.Source, v.Files = SourceGit, files(old)
+		}
+	}
+	if v.Source != "" && v.Commit != "" || l.Versions == nil {
 		return v, nil
 	}
-	v.File, v.LiveHash = sp.Path, sp.ContentHash
-	commit, old, err := l.search(ctx, sp, hash)
+	return l.stored(ctx, v)
+}
+
+// stored completes v from the version the database kept: its files when
+// v has none, its commit when git did not find one.
+func (l *Locator) stored(ctx context.Context, v Version) (Version, error) {
+	sv, err := l.Versions.GetCampaignVersion(ctx, v.Hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, nil
+	}
 	if err != nil {
 		return v, err
 	}
-	v.Commit = commit
-	switch {
-	case sp.ContentHash == hash:
-		v.Source, v.Files = SourceFolder, files(sp)
-	case old != nil:
-		v.Source, v.Files = SourceGit, files(old)
+	if v.Commit == "" {
+		v.Commit = sv.Commit
 	}
+	if v.Source != "" {
+		return v, nil
+	}
+	sums := make([]string, 0, len(sv.Files))
+	for _, sum := range sv.Files {
+		sums = append(sums, sum)
+	}
+	blobs, err := l.Versions.GetBlobs(ctx, sums)
+	if err != nil {
+		return v, err
+	}
+	for p, sum := range sv.Files {
+		b, ok := blobs[sum]
+		if !ok {
+			return v, fmt.Errorf("campaign version %.12s: blob %.12s of %s is missing", v.Hash, sum, p)
+		}
+		v.Files = append(v.Files, File{Path: p, SHA256: sum, Content: b})
+	}
+	sort.Slice(v.Files, func(i, j int) bool { return v.Files[i].Path < v.Files[j].Path })
+	v.Source = SourceStored
 	return v, nil
 }
 

@@ -2,9 +2,15 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/relais-dev/relais/internal/store"
+	storeopen "github.com/relais-dev/relais/internal/store/open"
 )
 
 // Outside a git checkout the folder's files are shown when they match and
@@ -43,5 +49,42 @@ func TestFindOutsideGit(t *testing.T) {
 	}
 	if c := l.Commit(ctx, "c", v.LiveHash); c != "" {
 		t.Errorf("commit outside git: %q", c)
+	}
+}
+
+// A worker without the campaigns folder finds a run's version, files and
+// commit in the copy the database kept when the run started.
+func TestFindStoredVersion(t *testing.T) {
+	ctx := context.Background()
+	st, err := storeopen.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "relais.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	campaignFile := []byte("id: c\n")
+	tmpl := []byte("Bonjour\n")
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	err = st.SaveCampaignVersion(ctx, store.CampaignVersion{
+		Hash: "h1", CampaignID: "c", Path: "campaigns/c.yaml",
+		Files:  map[string]string{"campaigns/c.yaml": sum(campaignFile), "templates/t.txt": sum(tmpl)},
+		Commit: "0123abcd", CreatedAt: time.Now(),
+	}, map[string][]byte{sum(campaignFile): campaignFile, sum(tmpl): tmpl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &Locator{Dir: t.TempDir(), Versions: st}
+	v, err := l.Find(ctx, "c", "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Source != SourceStored || v.Commit != "0123abcd" || len(v.Files) != 2 ||
+		v.Files[0].Path != "campaigns/c.yaml" || string(v.Files[1].Content) != "Bonjour\n" {
+		t.Fatalf("stored version: %+v", v)
+	}
+	if c := l.Commit(ctx, "c", "h1"); c != "0123abcd" {
+		t.Fatalf("commit %q", c)
+	}
+	if v, err := l.Find(ctx, "c", "unknown"); err != nil || v.Source != "" || len(v.Files) != 0 {
+		t.Fatalf("unknown version: %+v %v", v, err)
 	}
 }

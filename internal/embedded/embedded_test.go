@@ -8,6 +8,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/testenv"
 )
 
 // TestAsynqOnEmbeddedRedis proves asynq enqueues, refuses a duplicate task
@@ -53,10 +54,7 @@ func TestAsynqOnEmbeddedRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	deadline := time.Now().Add(20 * time.Second)
-	for n.Load() < 50 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "50 processed tasks", 20*time.Second, func() bool { return n.Load() >= 50 })
 	if got := n.Load(); got != 50 {
 		t.Fatalf("processed %d tasks, want 50", got)
 	}

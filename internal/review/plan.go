@@ -6,7 +6,6 @@ package review
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -151,29 +150,19 @@ func recipientKey(c *contact.Contact, n int) string {
 // channel in preference order the policy allows or defers, else the most
 // telling refusal.
 func choose(ctx context.Context, env Env, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) (string, policy.Decision, error) {
-	var firstCh string
-	var firstDec policy.Decision
-	for _, ch := range sp.ChannelsFor(st) {
-		var at time.Time
-		if st.At != nil {
-			at = *st.At
-		}
+	var at time.Time
+	if st.At != nil {
+		at = *st.At
+	}
+	ch, dec, err := policy.Choose(ctx, sp.ChannelsFor(st), func(ctx context.Context, ch string) (policy.Decision, error) {
 		dec, err := env.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
 			FrequencyCap: compose.CapOf(sp)})
 		if err != nil {
-			return "", dec, fmt.Errorf("policy: %w", err)
+			return dec, fmt.Errorf("policy: %w", err)
 		}
-		if dec.Verdict != policy.Deny {
-			return ch, dec, nil
-		}
-		if firstCh == "" || (firstDec.Reason == policy.ReasonNoAddress && dec.Reason != policy.ReasonNoAddress) {
-			firstCh, firstDec = ch, dec
-		}
-	}
-	if firstCh == "" {
-		return "", policy.Decision{}, errors.New("step has no channel")
-	}
-	return firstCh, firstDec, nil
+		return dec, nil
+	})
+	return ch, dec, err
 }
 
 // StepStats summarizes one step of one version.

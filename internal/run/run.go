@@ -4,7 +4,6 @@ package run
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/hibiken/asynq"
 	"log/slog"
@@ -410,30 +409,18 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 // none does, it returns the first channel with an address (or the first
 // channel) with the refusal of that channel.
 func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) (string, policy.Decision, error) {
-	chans := sp.ChannelsFor(st)
-	var firstCh string
-	var firstDec policy.Decision
-	for _, ch := range chans {
-		at := time.Time{}
-		if st.At != nil {
-			at = *st.At
-		}
+	at := time.Time{}
+	if st.At != nil {
+		at = *st.At
+	}
+	return policy.Choose(ctx, sp.ChannelsFor(st), func(ctx context.Context, ch string) (policy.Decision, error) {
 		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
 			FrequencyCap: compose.CapOf(sp)})
 		if err != nil {
-			return "", dec, fmt.Errorf("policy: %w", err)
+			return dec, fmt.Errorf("policy: %w", err)
 		}
-		if dec.Verdict != policy.Deny {
-			return ch, dec, nil
-		}
-		if firstCh == "" || (firstDec.Reason == policy.ReasonNoAddress && dec.Reason != policy.ReasonNoAddress) {
-			firstCh, firstDec = ch, dec
-		}
-	}
-	if firstCh == "" {
-		return "", policy.Decision{}, errors.New("step has no channel")
-	}
-	return firstCh, firstDec, nil
+		return dec, nil
+	})
 }
 
 // walk streams sp's audience in batches to fn.

@@ -247,6 +247,9 @@ func (l *Live) Run(ctx context.Context, signals bool) error {
 		return fmt.Errorf("watch campaigns: %w", err)
 	}
 	defer w.Close()
+	// Watch before the first load, so that an edit made while it loads is
+	// not lost, and again after it for the folders the campaigns name.
+	l.watch(w)
 	_ = l.Reload() // problems are in Versions and the log
 	l.watch(w)
 	var hup chan os.Signal

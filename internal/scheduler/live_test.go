@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/relais-dev/relais/internal/catalog"
+	"github.com/relais-dev/relais/internal/testenv"
 )
 
 func yamlWith(subject, schedule string) string {
@@ -167,15 +168,16 @@ func TestLiveWatch(t *testing.T) {
 
 func waitVersion(t *testing.T, l *Live, ok func(LiveVersion) bool) LiveVersion {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if vs := l.Versions(); len(vs) == 1 && ok(vs[0]) {
-			return vs[0]
+	var v LiveVersion
+	testenv.WaitFor(t, "the live version", 10*time.Second, func() bool {
+		vs := l.Versions()
+		if len(vs) == 1 && ok(vs[0]) {
+			v = vs[0]
+			return true
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("condition not reached within 10s; versions %+v", l.Versions())
-	return LiveVersion{}
+		return false
+	})
+	return v
 }
 
 func only(t *testing.T, vs []LiveVersion) LiveVersion {

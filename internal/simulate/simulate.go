@@ -379,25 +379,14 @@ func (s *sim) choose(ctx context.Context, st *campaign.Step, c *contact.Contact,
 	if fixed != "" {
 		chans = []string{fixed}
 	}
-	var firstCh string
-	var firstDec policy.Decision
-	for _, ch := range chans {
-		dec, err := s.engine.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: s.sp.Purpose, Stage: policy.Send,
+	ch, dec, err := policy.Choose(ctx, chans, func(ctx context.Context, ch string) (policy.Decision, error) {
+		return s.engine.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: s.sp.Purpose, Stage: policy.Send,
 			FrequencyCap: compose.CapOf(s.sp)})
-		if err != nil {
-			return "", dec, err
-		}
-		if dec.Verdict != policy.Deny {
-			return ch, dec, nil
-		}
-		if firstCh == "" || (firstDec.Reason == policy.ReasonNoAddress && dec.Reason != policy.ReasonNoAddress) {
-			firstCh, firstDec = ch, dec
-		}
+	})
+	if errors.Is(err, policy.ErrNoChannel) {
+		return "", dec, fmt.Errorf("step %s has no channel", st.ID)
 	}
-	if firstCh == "" {
-		return "", policy.Decision{}, fmt.Errorf("step %s has no channel", st.ID)
-	}
-	return firstCh, firstDec, nil
+	return ch, dec, err
 }
 
 // event applies a scenario event to its recipient in the latest run

@@ -48,13 +48,20 @@ func splitHostPort(addr string) (string, int, error) {
 }
 
 // Eventually waits until cond holds, checking it every 10 ms, and fails
-// the test when it still does not after timeout.
+// t after timeout.
 func Eventually(t testing.TB, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	WaitFor(t, "condition", timeout, cond)
+}
+
+// WaitFor waits until cond holds, checking it every 10 ms, and fails t
+// naming what it waited for after timeout.
+func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", timeout)
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

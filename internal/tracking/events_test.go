@@ -9,18 +9,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/relais-dev/relais/internal/testenv"
 )
 
 func ev(i int) Event {
 	return Event{LedgerID: fmt.Sprintf("%032x", i), Type: EventOpened, At: time.Unix(int64(i), 0)}
 }
 
-// waitFor polls cond until it holds; the test's own deadline bounds it.
+// waitFor waits until cond holds.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for !cond() {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "the event sink", 10*time.Second, cond)
 }
 
 func TestBatcherFlushesBySize(t *testing.T) {
