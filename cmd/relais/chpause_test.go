@@ -307,3 +307,52 @@ func TestProductionNeedsProvider(t *testing.T) {
 		t.Fatalf("outbox %s/sms: %d files (%v), want 3", outbox, len(files), err)
 	}
 }
+
+// TestEmbeddedRunWaitsForPausedChannel: in embedded mode `run --wait`
+// sends in-process; when the relay refuses AUTH it says on stderr that the
+// channel is paused and how to resume it, and waits; after the fix and
+// `relais resume-channel email` from another command it finishes with every
+// recipient sent once.
+func TestEmbeddedRunWaitsForPausedChannel(t *testing.T) {
+	dir := project(t)
+	const n = 10
+	writeAudience(t, filepath.Join(dir, "samples", "clients.csv"), n)
+	unlimit(t, filepath.Join(dir, "campaigns", "printemps-2027.yaml"))
+	smtp := testenv.StartSMTPWith(t, testenv.SMTPOptions{Username: "relais", Password: "s3cret-pass"})
+	smtp.RefuseAuth(true)
+	env := map[string]string{
+		"RELAIS_SMTP_URL":               smtp.URL(),
+		"RELAIS_CHANNEL_PROBE_INTERVAL": "0",
+		"RELAIS_LOG_LEVEL":              "error",
+	}
+	c := &cli{t: t, env: env}
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runWith(context.Background(), nil, []string{"run", "campaigns/printemps-2027.yaml", "--wait"},
+			func(k string) string { return env[k] }, &out, &errb)
+	}()
+	waitUntil(t, "the paused channel reported", time.Minute, func() bool {
+		return strings.Contains(errb.String(), "channel email is paused")
+	})
+	if s := errb.String(); !strings.Contains(s, "RELAIS_SMTP_URL") || !strings.Contains(s, "relais resume-channel email") ||
+		strings.Count(s, "channel email is paused") != 1 {
+		t.Fatalf("stderr does not say once what to fix and how to resume:\n%s", s)
+	}
+	if smtp.Count() != 0 {
+		t.Fatalf("relay accepted %d messages while refusing AUTH", smtp.Count())
+	}
+	smtp.RefuseAuth(false)
+	c.mustRun(context.Background(), "resume-channel", "email")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run --wait: %v\n%s", err, errb.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("run --wait did not finish within a minute of the resume")
+	}
+	if st := c.status(1); smtp.Count() != n || st.Counts["accepted"] != n || st.Counts["failed"] != 0 {
+		t.Fatalf("relay accepted %d, ledger %v; want %d accepted, none failed; run printed:\n%s", smtp.Count(), st.Counts, n, out.String())
+	}
+}

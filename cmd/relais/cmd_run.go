@@ -202,10 +202,14 @@ func (a *app) waitRun(ctx context.Context, st store.Store, runID int64) (map[str
 	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	told := map[string]bool{} // paused channels already reported
+	for n := 0; ; n++ {
 		c, err := st.CountLedger(ctx, runID)
 		if err != nil {
 			return nil, err
+		}
+		if n%10 == 0 && pending(c) > 0 {
+			a.tellPausedChannels(ctx, st, told)
 		}
 		if bar != nil {
 			bar.ChangeMax(total(c))
@@ -222,6 +226,24 @@ func (a *app) waitRun(ctx context.Context, st store.Store, runID int64) (map[str
 			return c, ctx.Err()
 		case <-tick.C:
 		}
+	}
+}
+
+// tellPausedChannels says once on stderr, for each channel newly found
+// paused by an account-level provider error, that its sends wait and how
+// to resume them: a run on it waits instead of finishing.
+func (a *app) tellPausedChannels(ctx context.Context, st store.Store, told map[string]bool) {
+	ps, err := st.ChannelPauses(ctx)
+	if err != nil {
+		return // the next count reports a store that is down
+	}
+	for _, p := range ps {
+		if told[p.Channel] {
+			continue
+		}
+		told[p.Channel] = true
+		fmt.Fprintf(a.stderr, "relais: channel %s is paused (its provider refused the account: %s); its messages wait. "+
+			"Fix %s, then run `relais resume-channel %s`\n", p.Channel, p.Error, p.Setting, p.Channel)
 	}
 }
 
