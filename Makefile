@@ -32,11 +32,13 @@ run: build
 
 # The whole suite: unit and integration tests against real services the
 # tests start themselves (redis-server, SMTP, Twilio double, PostgreSQL when
-# a server is reachable). -race on the packages with concurrency.
+# a server is reachable). -race on the packages with concurrency; one
+# iteration of the batched send benchmark so it keeps compiling and running.
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 	$(GO) test -count=1 -race -timeout 30m $(PKGS_RACE)
+	$(GO) test -count=1 -run=^$$ -bench=BenchmarkHandleBatch -benchtime=1x ./internal/worker/
 
 bench: build
 	$(GO) run ./cmd/relais-bench -out docs/BENCHMARKS.md

@@ -169,7 +169,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.SetVersionTemplate("{{with .Annotations}}{{.build}}{{end}}\n")
 	root.Annotations = map[string]string{"build": currentBuild().String()}
 	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.heldCmd(), a.serveCmd(),
-		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.bouncesCmd(), a.doctorCmd(),
+		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.sessionsCmd(), a.bouncesCmd(), a.doctorCmd(),
 		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd(), a.migrateCmd(), a.probeCmd(),
 		a.pauseCmd(), a.resumeCmd(), a.cancelCmd(), a.resumeChannelCmd(), a.channelsCmd())
 	return root
@@ -356,7 +356,7 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 		q = d.client
 	}
 	return &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
-		Channels: d.channels}
+		Channels: d.channels, Batch: a.cfg.Batch.Batching()}
 }
 
 // inFlightGrace is how long a submitting row is presumed in the hands of
@@ -373,7 +373,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 	}
 	w := &worker.Worker{Store: d.store, Campaigns: d.catalog, Channels: d.channels, Policy: d.policy,
 		Queue: d.client, Composer: comp, Log: a.log, TaskRetention: a.cfg.TaskRetention,
-		InFlightGrace: inFlightGrace}
+		InFlightGrace: inFlightGrace, SendParallelism: a.cfg.Concurrency}
 	if d.batcher != nil {
 		w.Assembler = d.batcher
 	}
@@ -394,7 +394,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 
 // asynqServer returns a worker server on d's queue.
 func (a *app) asynqServer(d *deps) *asynq.Server {
-	return asynq.NewServer(d.redisOpt, asynq.Config{
+	cfg := asynq.Config{
 		Concurrency: a.cfg.Concurrency,
 		Queues:      queue.Weights(),
 		// asynq looks at empty queues once a second by default; a
@@ -409,7 +409,11 @@ func (a *app) asynqServer(d *deps) *asynq.Server {
 		ShutdownTimeout:          a.cfg.ShutdownTimeout,
 		Logger:                   asynqLogger{a.log},
 		LogLevel:                 asynq.WarnLevel,
-	})
+	}
+	// Marketing sends are grouped by run step and channel and handled in
+	// batches (worker.HandleBatch).
+	a.cfg.Batch.Batching().Server(&cfg)
+	return asynq.NewServer(d.redisOpt, cfg)
 }
 
 // loadCampaign loads one campaign file (a user error when invalid) and

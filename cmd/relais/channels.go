@@ -174,7 +174,7 @@ func (a *app) previewers() map[string]func(ctx context.Context, dir string, m *c
 		},
 		printch.Name: func(ctx context.Context, dir string, m *channel.Message) (string, error) {
 			p := filepath.Join(dir, m.LedgerID+".pdf")
-			f, err := os.Create(p)
+			f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 			if err != nil {
 				return "", err
 			}

@@ -120,10 +120,16 @@ func (a *app) apikeyCmd() *cobra.Command {
 			} else if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				return json.NewEncoder(a.stdout).Encode(map[string]string{"revoked": id})
+			// Its dashboard sessions end now, in every process (each
+			// request re-reads its session and key from the database).
+			n, err := as.DeleteKeySessions(cmd.Context(), id)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(a.stdout, "revoked %s\n", id)
+			if a.jsonOut {
+				return json.NewEncoder(a.stdout).Encode(map[string]any{"revoked": id, "sessions_ended": n})
+			}
+			fmt.Fprintf(a.stdout, "revoked %s (%d dashboard session(s) ended)\n", id, n)
 			return nil
 		},
 	}
@@ -132,7 +138,7 @@ func (a *app) apikeyCmd() *cobra.Command {
 }
 
 // apiStore opens the store for the apikey commands.
-func (a *app) apiStore(cmd *cobra.Command) (store.APIStore, func(), error) {
+func (a *app) apiStore(cmd *cobra.Command) (store.Store, func(), error) {
 	d, err := a.open(cmd.Context(), need{})
 	if err != nil {
 		return nil, nil, err

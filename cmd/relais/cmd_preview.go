@@ -63,7 +63,7 @@ func (a *app) previewCmd() *cobra.Command {
 			if err != nil {
 				return userErr(err)
 			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
+			if err := os.MkdirAll(out, 0o700); err != nil {
 				return err
 			}
 			path, err := a.writePreview(ctx, d.channels, out, msg)
@@ -90,7 +90,7 @@ func (a *app) writePreview(ctx context.Context, r *channel.Registry, dir string,
 	if d, ok := r.Lookup(m.Channel); ok && d.Block.Preview != nil {
 		name, data := d.Block.Preview(m)
 		p := filepath.Join(dir, name)
-		return p, os.WriteFile(p, data, 0o644)
+		return p, os.WriteFile(p, data, 0o600)
 	}
 	return "", userErrorf("preview of channel %s is not available", m.Channel)
 }

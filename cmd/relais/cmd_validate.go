@@ -205,8 +205,8 @@ type stepHosts struct {
 
 // linkHostsOf lists, per step of sp, the hosts written in the templates
 // the step uses (its content blocks name them by path; its subjects are
-// keyed by step), which are the only hosts click tracking signs besides
-// the link_hosts setting.
+// keyed by step) and the campaign's link_hosts, which are the only hosts
+// click tracking signs besides the link_hosts setting.
 func linkHostsOf(file string, sp *campaign.Spec) []stepHosts {
 	var out []stepHosts
 	keys := make([]string, 0, len(sp.Templates))
@@ -218,6 +218,9 @@ func linkHostsOf(file string, sp *campaign.Spec) []stepHosts {
 		b, _ := json.Marshal(st.Content) // the blocks' exported fields hold the template paths
 		content := string(b)
 		set := map[string]bool{}
+		for _, h := range sp.LinkHosts {
+			set[h] = true
+		}
 		for _, k := range keys {
 			if strings.Contains(content, k) || strings.HasPrefix(k, "steps."+st.ID+".") {
 				for _, h := range sp.Templates[k].LinkHosts() {

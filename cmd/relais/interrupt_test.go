@@ -79,7 +79,8 @@ func TestPreviewEndsOnSignal(t *testing.T) {
 }
 
 // TestValidateListsLinkHosts checks validate names, per step, the hosts
-// click tracking will sign links to, in text and JSON, and refuses a range
+// click tracking will sign links to (the templates' and the campaign's
+// link_hosts), in text and JSON, and refuses a range
 // over a time value.
 func TestValidateListsLinkHosts(t *testing.T) {
 	project(t)
@@ -90,6 +91,17 @@ func TestValidateListsLinkHosts(t *testing.T) {
 	}
 	if r := c.mustRun(ctx, "validate", "--json", "campaigns/printemps-2027.yaml"); !strings.Contains(r.stdout, `"step":"annonce","hosts":["dupont.example"]`) {
 		t.Errorf("validate --json lacks the link hosts:\n%s", r.stdout)
+	}
+	// A campaign's link_hosts are listed with every step's.
+	raw, err := os.ReadFile("campaigns/printemps-2027.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("campaigns/printemps-2027.yaml", append(raw, "link_hosts: [orders.dupont.example]\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.mustRun(ctx, "validate", "campaigns/printemps-2027.yaml"); !strings.Contains(r.stdout, "step annonce: link hosts: dupont.example, orders.dupont.example\n") {
+		t.Errorf("validate output lacks the campaign's link_hosts:\n%s", r.stdout)
 	}
 	if err := os.WriteFile("templates/printemps/email.txt", []byte("{{range .Now.UnixNano}}{{end}}\n"), 0o600); err != nil {
 		t.Fatal(err)

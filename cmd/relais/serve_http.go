@@ -50,7 +50,8 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http
 		Viewer: d.feedback, Responses: d.feedback, LandingURL: a.cfg.LandingURL, Log: a.log})
 	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, GitCommit: func() string { return scheduler.GitCommit(a.cfg.CampaignsDir) },
 		RunCommit: (&audit.Locator{Dir: a.cfg.CampaignsDir, Versions: d.store}).Commit, CheckKey: keyChecker(d.store, apikey.ScopeReports),
-		LookupKey: keyLookup(d.store, apikey.ScopeReports), PausedChannels: d.store.ChannelPauses, Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"), Log: a.log})
+		LookupKey: keyLookup(d.store, apikey.ScopeReports), PausedChannels: d.store.ChannelPauses, Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		SessionTTL: a.cfg.SessionMaxAge, SessionIdle: a.cfg.SessionIdleTimeout, Log: a.log})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -141,7 +142,7 @@ func keyChecker(st store.Store, scope string) web.KeyChecker {
 		if !apikey.Verify(key, k) || !apikey.Allows(k, scope) {
 			return web.Identity{}, false, nil
 		}
-		return web.Identity{KeyID: k.ID, Admin: apikey.Allows(k, apikey.ScopeAdmin)}, true, nil
+		return web.Identity{KeyID: k.ID, Name: k.Name, Scopes: k.Scopes}, true, nil
 	}
 }
 
@@ -159,6 +160,6 @@ func keyLookup(st store.Store, scope string) web.KeyLookup {
 		if !k.RevokedAt.IsZero() || !apikey.Allows(k, scope) {
 			return web.Identity{}, false, nil
 		}
-		return web.Identity{KeyID: k.ID, Admin: apikey.Allows(k, apikey.ScopeAdmin)}, true, nil
+		return web.Identity{KeyID: k.ID, Name: k.Name, Scopes: k.Scopes}, true, nil
 	}
 }

@@ -40,6 +40,8 @@ func TestValidateRejects(t *testing.T) {
 		{name: "at and after", file: "at_and_after", want: []string{c + "at_and_after.yaml:6:12|either at or after, not both"}},
 		{name: "bad rates", file: "bad_rate", want: []string{c + `bad_rate.yaml:1:16|limits.sms: bad rate "5"`, c + `bad_rate.yaml:1:34|period "7" needs a unit`}},
 		{name: "bad purpose", file: "bad_purpose", want: []string{c + `bad_purpose.yaml:1:10|(did you mean "marketing"?)`}},
+		{name: "bad link hosts", file: "bad_link_hosts", want: []string{c + `bad_link_hosts.yaml:3:37|link_hosts item "https://shop.example/" must be a host name`,
+			c + `bad_link_hosts.yaml:3:62|link_hosts item "*.dupont.example" must be a host name`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

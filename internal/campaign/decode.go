@@ -20,7 +20,7 @@ var (
 	// TopLevelKeys lists every key a campaign file may have at its top
 	// level (the JSON Schema in docs/ is tested against it).
 	TopLevelKeys = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous",
-		"max_recipients", "transactional_reason"}
+		"max_recipients", "transactional_reason", "link_hosts"}
 	audienceKeys   = []string{"source", "file", "mapping", "where", "top", "database", "query"}
 	topKeys        = []string{"by", "percent"}
 	postalKeys     = []string{"name", "lines"}
@@ -224,4 +224,45 @@ func sortErrors(errs []Error) {
 		}
 		return a.Col < b.Col
 	})
+}
+
+// linkHosts decodes link_hosts: a list of bare host names (no scheme,
+// port, path or wildcard), kept in lower case.
+func (d *decoder) linkHosts(v *yaml.Node) []string {
+	hosts := d.strList(v, "link_hosts")
+	var out []string
+	for i, h := range hosts {
+		n := v
+		if v.Kind == yaml.SequenceNode {
+			n = v.Content[i]
+		}
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !validHost(h) {
+			d.errorf(n, "link_hosts item %q must be a host name such as shop.example (no scheme, port, path or wildcard)", hosts[i])
+			continue
+		}
+		if !contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// validHost reports whether h is a DNS host name: dot-separated labels of
+// letters, digits and inner hyphens.
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(h, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

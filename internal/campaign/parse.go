@@ -105,6 +105,8 @@ func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
 			}
 		case "transactional_reason":
 			sp.TransactionalReason = strings.TrimSpace(d.str(v, "transactional_reason"))
+		case "link_hosts":
+			sp.LinkHosts = d.linkHosts(v)
 		case "on_ambiguous":
 			sp.OnAmbiguous = d.oneOf(v, "on_ambiguous", knownAmbiguous)
 		case "audience":

@@ -27,13 +27,17 @@ type Spec struct {
 	// TransactionalReason says why a transactional campaign has a stored
 	// audience; without it such a campaign is invalid.
 	TransactionalReason string
-	Audience            Audience
-	Channels            []string // preference order
-	Sender              Sender
-	Steps               []Step
-	Schedule            *Schedule
-	Limits              Limits
-	Cost                Cost
+	// LinkHosts are hosts (lower case) click tracking may sign links to
+	// in this campaign's messages beyond those written in its templates:
+	// for URLs that come from data, such as an order page.
+	LinkHosts []string
+	Audience  Audience
+	Channels  []string // preference order
+	Sender    Sender
+	Steps     []Step
+	Schedule  *Schedule
+	Limits    Limits
+	Cost      Cost
 	// OnAmbiguous is "hold" (default) or "resend".
 	OnAmbiguous string
 

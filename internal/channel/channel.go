@@ -66,8 +66,9 @@ type Message struct {
 
 	// LinkHosts are the hosts click tracking may sign links to: those
 	// written in the templates that rendered the message (never a URL
-	// that came from contact or API data). Nil: no restriction (a message
-	// not made by the composer).
+	// that came from contact or API data) and those the campaign lists in
+	// link_hosts. Nil: no restriction (a message not made by the
+	// composer).
 	LinkHosts []string
 
 	// Extra carries what a channel's composer hands its own senders

@@ -83,7 +83,7 @@ func (c *Composer) Compose(in Input) (*channel.Message, error) {
 	if desc.SenderKey != "" {
 		sender = sp.Sender.For(desc.SenderKey)
 	}
-	rec := &recorder{sp: sp, hosts: []string{}}
+	rec := &recorder{sp: sp, hosts: append([]string{}, sp.LinkHosts...)}
 	ci := &channel.ComposeInput{
 		Content: st.Content[in.Channel], Step: st.ID, Channel: in.Channel,
 		Sender: sender, Postal: sp.Sender.PostalLines(),

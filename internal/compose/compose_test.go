@@ -13,6 +13,8 @@ import (
 	smsch "github.com/relais-dev/relais/internal/channel/builtin/sms"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/store"
+	"github.com/relais-dev/relais/internal/tracking"
 )
 
 // load writes a campaign repository of files and loads campaign id.
@@ -95,5 +97,51 @@ steps:
 	in.Channel = "fax"
 	if _, err := comp.Compose(in); err == nil {
 		t.Error("unknown channel composed")
+	}
+}
+
+// TestCampaignLinkHosts checks a campaign's link_hosts join the hosts
+// written in its templates: click tracking then signs a URL on such a
+// host that came from data, and still no other URL from data.
+func TestCampaignLinkHosts(t *testing.T) {
+	sp := load(t, "order", map[string]string{
+		"campaigns/order.yaml": `id: order
+purpose: transactional
+channels: [email]
+sender: { email: "Maison Dupont <shop@dupont.example>" }
+link_hosts: [Orders.Dupont.example]
+steps:
+  - id: confirm
+    email: { subject: "Commande", html: templates/order.html }
+`,
+		"templates/order.html": `<p><a href="https://dupont.example/aide">Aide</a> <a href="{{.Data.order}}">Commande</a> <a href="{{.Data.other}}">x</a></p>`,
+	})
+	if got := strings.Join(sp.LinkHosts, ","); got != "orders.dupont.example" {
+		t.Fatalf("Spec.LinkHosts = %q, want orders.dupont.example (lower case)", got)
+	}
+	in := compose.Input{Spec: sp, Step: &sp.Steps[0], Channel: emailch.Name, LedgerID: "l1", Now: time.Now(),
+		Contact: &contact.Contact{Email: "camille@example.org"},
+		Data:    map[string]any{"order": "https://orders.dupont.example/o/42", "other": "https://evil.example/phish"}}
+	m, err := compose.NewComposer().Compose(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.LinkHosts, ","); got != "dupont.example,orders.dupont.example" {
+		t.Fatalf("message LinkHosts = %q, want the template's host and the campaign's", got)
+	}
+	signer, err := tracking.SignerFromSecrets("a-secret-of-at-least-16-bytes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := tracking.NewLinks(signer, "https://t.dupont.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links.Decorate(m, &store.LedgerRow{ID: "l1", RunID: 1, ContactID: 2, CampaignID: "order", StepID: "confirm", Channel: "email", Purpose: "transactional"}, false)
+	if n := strings.Count(m.HTML, `href="https://t.dupont.example/c/`); n != 2 {
+		t.Errorf("%d signed click links, want 2 (the template's and the order page):\n%s", n, m.HTML)
+	}
+	if strings.Contains(m.HTML, `href="https://evil.example`) || strings.Contains(m.HTML, `href="https://orders.dupont.example`) {
+		t.Errorf("a URL from data left as a raw link:\n%s", m.HTML)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/postal"
+	"github.com/relais-dev/relais/internal/queue"
 )
 
 // Config is relais' configuration. Empty infrastructure URLs select
@@ -76,6 +77,12 @@ type Config struct {
 	// HTTPIdleTimeout closes a kept-alive connection idle this long.
 	// Default: 120s.
 	HTTPIdleTimeout time.Duration `yaml:"http_idle_timeout"`
+	// SessionIdleTimeout ends a dashboard session without a request for
+	// this long. Default: 30m.
+	SessionIdleTimeout time.Duration `yaml:"session_idle_timeout"`
+	// SessionMaxAge ends a dashboard session this long after sign-in,
+	// whatever its activity. Default: 12h.
+	SessionMaxAge time.Duration `yaml:"session_max_age"`
 	// LinkHosts are hosts click tracking signs links to in every message,
 	// beyond those written in its templates (a link whose URL comes from
 	// API data, such as an order page). Default: none.
@@ -111,6 +118,9 @@ type Config struct {
 	// Concurrency (RELAIS_CONCURRENCY) is the number of sends a worker
 	// process runs at once. Default: 50.
 	Concurrency int `yaml:"concurrency"`
+	// Batch groups a run's marketing sends into batches handled at once
+	// (see Batch). Default: DefaultBatch().
+	Batch Batch `yaml:"batch"`
 	// ShutdownTimeout (RELAIS_SHUTDOWN_TIMEOUT) is how long in-flight jobs
 	// may take to finish on SIGTERM before they are requeued. Default: 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -151,6 +161,8 @@ func Default() Config {
 		HTTPReadTimeout:      60 * time.Second,
 		HTTPWriteTimeout:     120 * time.Second,
 		HTTPIdleTimeout:      120 * time.Second,
+		SessionIdleTimeout:   30 * time.Minute,
+		SessionMaxAge:        12 * time.Hour,
 		RenderTimeout:        200 * time.Millisecond,
 		CampaignsDir:         "campaigns",
 		DataDir:              "var",
@@ -162,6 +174,7 @@ func Default() Config {
 		Policy:               policy.DefaultRules(),
 		Print:                postal.DefaultLayout(),
 		Retention:            DefaultRetentionConfig(),
+		Batch:                DefaultBatch(),
 		Deliverability:       DefaultDeliverability(),
 	}
 }
@@ -190,6 +203,7 @@ var env = []struct {
 	{"RELAIS_OUTBOX_DIR", func(c *Config, v string) error { c.OutboxDir = v; return nil }},
 	{"RELAIS_CHANNEL_PROBE_INTERVAL", func(c *Config, v string) (err error) { c.ChannelProbeInterval, err = time.ParseDuration(v); return }},
 	{"RELAIS_CONCURRENCY", func(c *Config, v string) (err error) { c.Concurrency, err = strconv.Atoi(v); return }},
+	{"RELAIS_BATCH_SIZE", func(c *Config, v string) (err error) { c.Batch.Size, err = strconv.Atoi(v); return }},
 	{"RELAIS_SHUTDOWN_TIMEOUT", func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return }},
 	{"RELAIS_TASK_RETENTION", func(c *Config, v string) (err error) { c.TaskRetention, err = time.ParseDuration(v); return }},
 	{"RELAIS_LOG_FORMAT", func(c *Config, v string) error { c.LogFormat = v; return nil }},
@@ -285,11 +299,13 @@ func (c *Config) Validate() error {
 		key string
 		v   time.Duration
 	}{{"http_read_timeout", c.HTTPReadTimeout}, {"http_write_timeout", c.HTTPWriteTimeout},
-		{"http_idle_timeout", c.HTTPIdleTimeout}, {"render_timeout", c.RenderTimeout}} {
+		{"http_idle_timeout", c.HTTPIdleTimeout}, {"render_timeout", c.RenderTimeout},
+		{"session_idle_timeout", c.SessionIdleTimeout}, {"session_max_age", c.SessionMaxAge}} {
 		if d.v <= 0 {
 			bad(d.key, "must be positive")
 		}
 	}
+	c.Batch.validate(bad)
 	if c.TaskRetention < 0 {
 		bad("task_retention", "must not be negative")
 	}
@@ -357,3 +373,51 @@ func (c *Config) OutboxAllowed() bool { return c.Embedded() || c.outboxExplicit 
 
 // Embedded reports whether the queue runs in-process (no RedisURL).
 func (c *Config) Embedded() bool { return c.RedisURL == "" }
+
+// Batch is how a worker groups a run's marketing sends: up to Size sends
+// of a run step and channel are claimed, checked and recorded together
+// (transactional sends are never grouped). A group waits at most
+// MaxDelay for Size sends, plus asynq's aggregation check, which runs
+// every GracePeriod (at least 1s); Shards splits a step's sends into that
+// many groups, since each check takes one batch per group.
+type Batch struct {
+	// Size (RELAIS_BATCH_SIZE) is the most sends in a batch; 1 turns
+	// batching off. Default: 100.
+	Size int `yaml:"size"`
+	// Shards is how many groups a run step's sends are spread over.
+	// Default: 64.
+	Shards int `yaml:"shards"`
+	// MaxDelay bounds how long a send waits for its batch to fill.
+	// Default: 1s.
+	MaxDelay time.Duration `yaml:"max_delay"`
+	// GracePeriod is how long a group with no new send waits before it
+	// is handled, and how often groups are checked. Default: 1s, the
+	// least asynq allows.
+	GracePeriod time.Duration `yaml:"grace_period"`
+}
+
+// DefaultBatch returns queue.DefaultBatching() as configuration.
+func DefaultBatch() Batch {
+	d := queue.DefaultBatching()
+	return Batch{Size: d.Size, Shards: d.Shards, MaxDelay: d.MaxDelay, GracePeriod: d.GracePeriod}
+}
+
+// Batching returns b for the queue.
+func (b Batch) Batching() queue.Batching {
+	return queue.Batching{Size: b.Size, Shards: b.Shards, MaxDelay: b.MaxDelay, GracePeriod: b.GracePeriod}
+}
+
+func (b Batch) validate(bad func(key, format string, a ...any)) {
+	if b.Size < 1 || b.Size > 1000 {
+		bad("batch.size", "must be between 1 (no batching) and 1000, got %d", b.Size)
+	}
+	if b.Shards < 1 || b.Shards > 1024 {
+		bad("batch.shards", "must be between 1 and 1024, got %d", b.Shards)
+	}
+	if b.MaxDelay <= 0 {
+		bad("batch.max_delay", "must be positive")
+	}
+	if b.GracePeriod < time.Second {
+		bad("batch.grace_period", "must be at least 1s, got %s", b.GracePeriod)
+	}
+}

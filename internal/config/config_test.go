@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoad(t *testing.T) {
@@ -41,6 +42,19 @@ func TestLoad(t *testing.T) {
 				}
 			}},
 		{name: "bad database url", file: "database_url: mysql://x\n", wantErr: "database_url"},
+		{name: "batch defaults", check: func(t *testing.T, c Config) {
+			if b := c.Batch; b.Size != 100 || b.Shards != 64 || b.MaxDelay != time.Second || b.GracePeriod != time.Second {
+				t.Errorf("batch %+v", b)
+			}
+		}},
+		{name: "batch from file and env", file: "batch:\n  shards: 8\n  max_delay: 200ms\n", env: map[string]string{"RELAIS_BATCH_SIZE": "1"},
+			check: func(t *testing.T, c Config) {
+				if b := c.Batch.Batching(); b.Size != 1 || b.Enabled() || b.Shards != 8 || b.MaxDelay != 200*time.Millisecond {
+					t.Errorf("batching %+v", b)
+				}
+			}},
+		{name: "batch size bounds", file: "batch:\n  size: 0\n", wantErr: "batch.size: must be between 1 (no batching) and 1000, got 0"},
+		{name: "batch grace period below asynq's minimum", file: "batch:\n  grace_period: 100ms\n", wantErr: "batch.grace_period: must be at least 1s, got 100ms"},
 		{name: "empty file is defaults", file: "\n", check: func(t *testing.T, c Config) {
 			if c.Concurrency != 50 {
 				t.Errorf("concurrency %d", c.Concurrency)

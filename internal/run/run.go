@@ -37,6 +37,9 @@ type Planner struct {
 	Log           *slog.Logger
 	Now           func() time.Time
 	TaskRetention time.Duration
+	// Batch groups marketing sends for batched handling (zero: each send
+	// is handled alone).
+	Batch queue.Batching
 	// Channels are the channels runs plan for (nil: the built-in ones).
 	Channels *channel.Registry
 	// Tasks, when set, lets recovery replace a row's task that exists but
@@ -342,13 +345,14 @@ func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, err
 		}
 		g.Go(func() error {
 			t := queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention)
-			_, err := p.Queue.EnqueueContext(gctx, t)
+			group := p.Batch.Group(r.ID, r.RunID, r.StepID, r.Channel, r.Purpose)
+			_, err := p.Queue.EnqueueContext(gctx, t, group...)
 			if queue.IsDuplicate(err) {
 				// A task that will never run again (archived after its
 				// retries, completed and retained) is replaced.
 				var revived bool
 				if revived, err = p.revive(gctx, r, t); err == nil && revived {
-					_, err = p.Queue.EnqueueContext(gctx, t)
+					_, err = p.Queue.EnqueueContext(gctx, t, group...)
 				} else if err == nil {
 					err = asynq.ErrTaskIDConflict
 				}

@@ -160,6 +160,8 @@ type Store interface {
 	ControlStore
 	ChannelControl
 	VersionStore
+	BatchStore
+	SessionStore
 	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.
 	Suppress(ctx context.Context, key, reason string) error

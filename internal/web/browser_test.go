@@ -5,11 +5,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/hibiken/asynq"
 
+	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/testenv"
 	"github.com/relais-dev/relais/internal/web"
 )
@@ -106,4 +109,77 @@ func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 		t.Fatalf("browser: %v", err)
 	}
 	return v
+}
+
+// TestPauseButtonInChromium signs in with an admin key in a real browser,
+// clicks Pause on a sending run, confirms, and finds the run paused in
+// the store and on the page: the form carries the CSRF token the server
+// checks.
+func TestPauseButtonInChromium(t *testing.T) {
+	ctx := browser(t)
+	st := seededStore(t)
+	r := activeRun(t, st)
+	srv := httptest.NewServer(newServer(t, web.Deps{Store: st}))
+	defer srv.Close()
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/ui/runs/"+strconv.FormatInt(r.ID, 10)),
+		chromedp.WaitVisible(chromedp.CSS("#key")),
+		chromedp.SendKeys(chromedp.CSS("#key"), adminKey),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS("#action-pause")),
+		chromedp.Click(chromedp.CSS("#action-pause")),
+		chromedp.WaitVisible(chromedp.CSS("#confirm")),
+		chromedp.Click(chromedp.CSS("#confirm")),
+		chromedp.WaitVisible(chromedp.CSS("#done")),
+	); err != nil {
+		t.Fatalf("browser: sign in, pause and confirm: %v", err)
+	}
+	status := run(t, ctx, chromedp.Text(chromedp.CSS("#status")))
+	resume := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#action-resume').length`))
+	got, err := st.GetRun(t.Context(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != "paused" || resume != 1 || got.PausedAt.IsZero() {
+		t.Errorf("after the click: status shown %q, %d resume button, paused at %v; want paused, 1, set", status, resume, got.PausedAt)
+	}
+}
+
+// TestQueuePauseInChromium checks an admin can still pause a queue from
+// asynqmon's own page in a real browser: its client sends the session's
+// CSRF token (from the XSRF-TOKEN cookie) with the request.
+func TestQueuePauseInChromium(t *testing.T) {
+	ctx := browser(t)
+	_, redisURL := testenv.StartRedis(t)
+	opt, err := queue.RedisOpt(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := asynq.NewClient(opt)
+	defer cl.Close()
+	if _, err := cl.Enqueue(asynq.NewTask("noop", nil), asynq.Queue("marketing")); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newServer(t, web.Deps{Store: seededStore(t), RedisConnOpt: opt}))
+	defer srv.Close()
+	const cell = `table[aria-label="queues overview table"] tbody tr td.MuiTableCell-alignCenter`
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/ui/queues/"),
+		chromedp.WaitVisible(chromedp.CSS("#key")),
+		chromedp.SendKeys(chromedp.CSS("#key"), adminKey),
+		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.WaitVisible(chromedp.CSS(cell+" button")),
+		chromedp.Click(chromedp.CSS(cell+" button")), // hovering the cell shows the actions
+		chromedp.WaitVisible(chromedp.CSS(cell+" button.MuiIconButton-colorPrimary")),
+		chromedp.Click(chromedp.CSS(cell+" button.MuiIconButton-colorPrimary")),
+	); err != nil {
+		t.Fatalf("browser: sign in and pause the queue in asynqmon: %v", err)
+	}
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	testenv.WaitFor(t, "asynqmon's pause to reach Redis", 10*time.Second, func() bool {
+		info, err := insp.GetQueueInfo("marketing")
+		return err == nil && info.Paused
+	})
 }

@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/relais-dev/relais/internal/apikey"
 )
 
-func contextWith(r *http.Request, x *Session) context.Context {
+func contextWith(r *http.Request, x *session) context.Context {
 	return context.WithValue(r.Context(), sessionCtxKey{}, x)
 }
 
 // sessionOf returns the session auth put in the request's context.
-func sessionOf(r *http.Request) *Session {
-	x, _ := r.Context().Value(sessionCtxKey{}).(*Session)
+func sessionOf(r *http.Request) *session {
+	x, _ := r.Context().Value(sessionCtxKey{}).(*session)
 	return x
 }
 
@@ -25,7 +27,7 @@ func sessionOf(r *http.Request) *Session {
 // non-admin session is refused here with 403 before asynqmon sees it.
 func (s *Server) queues(w http.ResponseWriter, r *http.Request) {
 	x := sessionOf(r)
-	if x != nil && x.Admin {
+	if x != nil && x.Allows(apikey.ScopeAdmin) {
 		s.monRW.ServeHTTP(w, r)
 		return
 	}

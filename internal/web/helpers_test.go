@@ -19,19 +19,37 @@ const testKey = "rk_test_0123456789"
 // errBrokenKey makes the checker fail as a store outage would.
 const brokenKey = "rk_broken"
 
-// adminKey signs in with the admin scope.
-const adminKey = "rk_admin_0123456789"
+// adminKey signs in with the admin scope; runsKey with reports and runs.
+const (
+	adminKey = "rk_admin_0123456789"
+	runsKey  = "rk_runs_0123456789"
+)
+
+// identities are the keys the tests' checker knows, by key id.
+var identities = map[string]web.Identity{
+	"test":  {KeyID: "test", Name: "reporting", Scopes: []string{"reports"}},
+	"runs":  {KeyID: "runs", Name: "operations", Scopes: []string{"reports", "runs"}},
+	"admin": {KeyID: "admin", Name: "root", Scopes: []string{"admin"}},
+}
 
 func checkKey(_ context.Context, key string) (web.Identity, bool, error) {
 	switch key {
 	case brokenKey:
 		return web.Identity{}, false, errors.New("api key store unavailable")
 	case testKey:
-		return web.Identity{KeyID: "test"}, true, nil
+		return identities["test"], true, nil
+	case runsKey:
+		return identities["runs"], true, nil
 	case adminKey:
-		return web.Identity{KeyID: "admin", Admin: true}, true, nil
+		return identities["admin"], true, nil
 	}
 	return web.Identity{}, false, nil
+}
+
+// lookupKey finds the identity of a key id, as the store would.
+func lookupKey(_ context.Context, id string) (web.Identity, bool, error) {
+	i, ok := identities[id]
+	return i, ok, nil
 }
 
 // seededStore returns a SQLite store holding one run of the example
@@ -99,6 +117,9 @@ func newServer(t *testing.T, d web.Deps) *web.Server {
 	t.Helper()
 	if d.CheckKey == nil {
 		d.CheckKey = checkKey
+	}
+	if d.LookupKey == nil {
+		d.LookupKey = lookupKey
 	}
 	if d.Secret == nil {
 		d.Secret = []byte("dashboard-test-secret")

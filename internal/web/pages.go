@@ -87,11 +87,10 @@ func (s *Server) campaigns(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(list, func(a, b *campaignRow) int { return cmp.Compare(a.ID, b.ID) })
 	s.render(w, http.StatusOK, "campaigns", struct {
+		chrome
 		Campaigns []*campaignRow
-		Queues    bool
 		Commit    string // git commit of the campaigns folder, "" when none
-		Paused    []store.ChannelPause
-	}{list, s.mon != nil, s.commit(), s.paused(r)})
+	}{s.chromeOf(r), list, s.commit()})
 }
 
 // commit is the campaigns folder's git commit, "" when unknown.
@@ -104,6 +103,7 @@ func (s *Server) commit() string {
 
 // campaignPage is the data of one campaign's page.
 type campaignPage struct {
+	chrome
 	ID, Name, Version, File string
 	Live                    bool
 	Runs                    []store.Run
@@ -111,11 +111,8 @@ type campaignPage struct {
 	Funnel, Refusals        BarChart
 	Timeline                Timeline
 	NoCosts                 bool
-	Queues                  bool
 	// Versions are the runs with the campaign version each sent.
 	Versions []runVersion
-	// Paused are the channels paused by an account-level provider error.
-	Paused []store.ChannelPause
 }
 
 // runVersion is a run with the git commit of its campaign version.
@@ -126,7 +123,7 @@ type runVersion struct {
 
 func (s *Server) campaign(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	p := campaignPage{ID: id, Queues: s.mon != nil, Paused: s.paused(r)}
+	p := campaignPage{chrome: s.chromeOf(r), ID: id}
 	var costs campaign.Cost
 	if s.d.Catalog != nil {
 		if sp := s.d.Catalog.Live(id); sp != nil {

@@ -1,8 +1,10 @@
-// Package web is the dashboard: a server-rendered campaigns list
-// and campaign pages with SVG charts drawn in Go (funnel, hourly
-// timeline, refusal reasons, cost and ROI), behind a login with an API
-// key, and the asynq queue monitor (asynqmon) under /ui/queues. There is
-// no JavaScript of ours and no front-end build step.
+// Package web is the dashboard: a server-rendered campaigns list,
+// campaign pages with SVG charts drawn in Go (funnel, hourly timeline,
+// refusal reasons, cost and ROI) and run pages with pause, resume and
+// cancel controls, behind a login with an API key (sessions stored in the
+// database, CSRF tokens on every POST), and the asynq queue monitor
+// (asynqmon) under /ui/queues. There is no JavaScript of ours and no
+// front-end build step.
 package web
 
 import (
@@ -44,14 +46,22 @@ type Campaigns interface {
 	Live(id string) *campaign.Spec
 }
 
-// Store is what the dashboard reads: the report aggregations and the
-// runs. Both store backends implement it.
+// Store is what the dashboard reads and writes: the report aggregations,
+// the runs and their controls (pause, resume, cancel), and the sessions.
+// Both store backends implement it.
 type Store interface {
 	report.Source
 	ListRuns(ctx context.Context, campaignID string, limit int) ([]store.Run, error)
+	GetRun(ctx context.Context, id int64) (store.Run, error)
+	CountLedger(ctx context.Context, runID int64) (map[string]int, error)
+	PauseRun(ctx context.Context, id int64, at time.Time) (bool, error)
+	ResumeRun(ctx context.Context, id int64) (bool, error)
+	CancelRun(ctx context.Context, id int64, reason string, at time.Time) (int, error)
+	store.SessionStore
 }
 
-// Deps configures the dashboard. Store, CheckKey and Secret are required.
+// Deps configures the dashboard. Store, CheckKey, LookupKey and Secret are
+// required.
 type Deps struct {
 	Store Store
 	// Catalog gives names, live versions and costs; nil shows campaigns
@@ -66,11 +76,11 @@ type Deps struct {
 	RunCommit func(ctx context.Context, campaignID, contentHash string) string
 	// CheckKey verifies the API key typed in the login form.
 	CheckKey KeyChecker
-	// LookupKey re-checks a session's key on each request; nil keeps the
-	// identity found at sign-in until the session ends.
+	// LookupKey re-checks a session's key on each request and gives its
+	// current scopes.
 	LookupKey KeyLookup
-	// Secret is the deployment secret; sessions are random server-side
-	// ids, so it is only required to refuse an unconfigured deployment.
+	// Secret is the deployment secret, from which each session's CSRF
+	// token is derived.
 	Secret []byte
 	// PausedChannels lists the channels paused because their provider
 	// refused the account; each shows as a banner on every page. Nil: no
@@ -100,7 +110,6 @@ type Server struct {
 	mon   *asynqmon.HTTPHandler // read-only
 	monRW *asynqmon.HTTPHandler // for admin sessions
 
-	sess       sessions
 	loginLimit loginLimiter
 }
 
@@ -108,8 +117,8 @@ type Server struct {
 // Redis client dials on first use. Missing required dependencies are an
 // error.
 func New(d Deps) (*Server, error) {
-	if d.Store == nil || d.CheckKey == nil || len(d.Secret) == 0 {
-		return nil, errors.New("web: Store, CheckKey and Secret are required")
+	if d.Store == nil || d.CheckKey == nil || d.LookupKey == nil || len(d.Secret) == 0 {
+		return nil, errors.New("web: Store, CheckKey, LookupKey and Secret are required")
 	}
 	if d.SessionTTL <= 0 {
 		d.SessionTTL = 12 * time.Hour
@@ -138,6 +147,9 @@ func New(d Deps) (*Server, error) {
 	s.mux.HandleFunc("POST /ui/logout", s.logout)
 	s.mux.Handle("GET /ui/{$}", s.auth(http.HandlerFunc(s.campaigns)))
 	s.mux.Handle("GET /ui/campaigns/{id}", s.auth(http.HandlerFunc(s.campaign)))
+	s.mux.Handle("GET /ui/runs/{id}", s.auth(http.HandlerFunc(s.run)))
+	s.mux.Handle("GET /ui/runs/{id}/{action}", s.auth(http.HandlerFunc(s.confirmAction)))
+	s.mux.Handle("POST /ui/runs/{id}/{action}", s.auth(http.HandlerFunc(s.runAction)))
 	s.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	if d.RedisConnOpt != nil {
 		s.mon = asynqmon.New(asynqmon.Options{RootPath: "/ui/queues", RedisConnOpt: d.RedisConnOpt, ReadOnly: true})
@@ -175,7 +187,7 @@ func (s *Server) Close() error {
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "campaigns", "campaign"} {
+	for _, name := range []string{"login", "campaigns", "campaign", "run", "confirm"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/charts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err

@@ -75,8 +75,7 @@ func TestLogin(t *testing.T) {
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("POST /ui/login: %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
-			u, _ := url.Parse(srv.URL + "/ui/")
-			hasSession := len(c.Jar.Cookies(u)) > 0
+			hasSession := cookie(t, c, srv.URL, "relais_session") != ""
 			if hasSession != (tc.wantTo != "") {
 				t.Errorf("session cookie set = %v", hasSession)
 			}
@@ -102,8 +101,7 @@ func TestLogin(t *testing.T) {
 	t.Run("forged or expired cookies refused", func(t *testing.T) {
 		c := client(t)
 		login(t, c, srv.URL, testKey, "")
-		u, _ := url.Parse(srv.URL + "/ui/")
-		good := c.Jar.Cookies(u)[0].Value
+		good := cookie(t, c, srv.URL, "relais_session")
 		forged := []byte(good)
 		forged[3] ^= 1
 		for _, v := range []string{string(forged), "", "x", good + "A"} {
@@ -146,7 +144,7 @@ func TestPages(t *testing.T) {
 		want   []string
 	}{
 		{"campaigns list with live version", "/ui/", 200, []string{`id="campaign-printemps-2027"`,
-			"Newsletter de printemps", cat.Live("printemps-2027").ContentHash[:12], "#1 done", `id="live-commit"`, commit[:12]}},
+			"Newsletter de printemps", cat.Live("printemps-2027").ContentHash[:12], `<a href="/ui/runs/1">#1</a> done`, `id="live-commit"`, commit[:12]}},
 		{"campaign page", "/ui/campaigns/printemps-2027", 200, []string{`data-stage="targeted">7<`, `data-stage="sent">5<`,
 			`data-stage="opened">2<`, `data-stage="machine-opened">1<`, `data-stage="clicked">1<`, `data-stage="conversions">1<`,
 			`id="refused-no_consent"`, `id="timeline-sent"`, "0.005 EUR", `id="kpi-roi">2499.00<`, "<svg",

@@ -80,6 +80,26 @@ func (w *Worker) channelHeld(ctx context.Context, s *send) (bool, error) {
 	return true, rq
 }
 
+// skipPausedChannels gives back the claimed rows of a batch whose channel
+// is paused (planned again, each with a follow-up send task for after
+// ChannelRecheck) and returns the others.
+func (w *Worker) skipPausedChannels(ctx context.Context, rows []store.LedgerRow, fu *followUps) ([]store.LedgerRow, error) {
+	kept := rows[:0:0]
+	for _, r := range rows {
+		_, paused, err := w.channelPause(ctx, r.Channel)
+		if err != nil {
+			return nil, w.releaseAll(ctx, rows, fmt.Errorf("channel pauses: %w", err))
+		}
+		if !paused {
+			kept = append(kept, r)
+			continue
+		}
+		_, terr := w.Store.Transition(ctx, r.ID, []store.State{store.Claimed}, store.Planned, store.Change{})
+		fu.add(ctx, r.ID, r.RunID, errors.Join(requeuePaused(r.Channel), terr))
+	}
+	return kept, nil
+}
+
 // accountRefused handles a provider's refusal of the account or the
 // sender (channel.ErrAccount): no recipient is at fault, so the row goes
 // back to planned, unsent and not failed, and the whole channel pauses

@@ -28,6 +28,12 @@ type send struct {
 	msg   *channel.Message
 	start time.Time // when the provider call began
 	log   *slog.Logger
+	// pol and track, when set, answer the policy check and the open
+	// tracking consent from what a batch read at once (policy.Prefetch).
+	pol   policy.Decider
+	track func(ctx context.Context, c *contact.Contact) (bool, error)
+	// batched sends record their acceptance with others (accept).
+	batched bool
 }
 
 // HandleSend delivers one ledger row. It is idempotent: a row that is
@@ -45,7 +51,12 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return permanent(err)
 	}
-	s, err := w.load(ctx, p.LedgerID)
+	return w.sendOne(ctx, p.LedgerID)
+}
+
+// sendOne is HandleSend of ledger row id: the whole attempt, step by step.
+func (w *Worker) sendOne(ctx context.Context, id string) error {
+	s, err := w.load(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -64,6 +75,12 @@ func (w *Worker) HandleSend(ctx context.Context, t *asynq.Task) error {
 	if ok, err := w.decide(ctx, s); !ok {
 		return err
 	}
+	return w.deliver(ctx, s)
+}
+
+// deliver is the end of an attempt on a claimed row allowed by policy:
+// compose, submit and record.
+func (w *Worker) deliver(ctx context.Context, s *send) error {
 	if ok, err := w.compose(ctx, s); !ok {
 		return err
 	}
@@ -85,16 +102,32 @@ func (w *Worker) load(ctx context.Context, ledgerID string) (*send, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", ledgerID, err)
 	}
+	sp, err := w.spec(ctx, &row)
+	if err != nil {
+		return nil, err
+	}
+	return w.newSend(row, sp), nil
+}
+
+// newSend starts the attempt on row, planned with campaign version sp.
+func (w *Worker) newSend(row store.LedgerRow, sp *campaign.Spec) *send {
 	log := w.log().With("ledger", row.ID, "run", row.RunID, "campaign", row.CampaignID, "step", row.StepID, "channel", row.Channel)
-	hash, err := w.runHash(ctx, row.RunID)
+	return &send{row: row, sp: sp, log: log}
+}
+
+// spec returns the campaign version row's run was planned with (the
+// run's hash is read once per run and process, the version once per
+// process by the catalog).
+func (w *Worker) spec(ctx context.Context, row *store.LedgerRow) (*campaign.Spec, error) {
+	v, err := w.runVersion(ctx, row.RunID)
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: run: %w", row.ID, err)
 	}
-	sp, err := w.Campaigns.Campaign(ctx, row.CampaignID, hash)
+	sp, err := w.Campaigns.Campaign(ctx, row.CampaignID, v.hash)
 	if err != nil {
 		return nil, fmt.Errorf("ledger %s: %w", row.ID, err)
 	}
-	return &send{row: row, sp: sp, log: log}, nil
+	return sp, nil
 }
 
 // claim takes the row for this attempt and counts the attempt. A final row
@@ -136,29 +169,50 @@ func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
 // contact is read now, after the claim, so the check sees its latest
 // consent.
 func (w *Worker) decide(ctx context.Context, s *send) (bool, error) {
-	row := &s.row
-	c, err := w.Store.GetContact(ctx, row.ContactID)
+	dec, err := w.judge(ctx, s)
 	if err != nil {
-		return false, fmt.Errorf("ledger %s: contact: %w", row.ID, err)
-	}
-	s.c = c
-	dec, err := w.Policy.Decide(ctx, policy.Input{Contact: c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send,
-		FrequencyCap: compose.CapOf(s.sp)})
-	if err != nil {
-		return false, w.release(ctx, row.ID, fmt.Errorf("ledger %s: policy: %w", row.ID, err))
+		return false, err
 	}
 	switch dec.Verdict {
 	case policy.Deny:
-		_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Refused, store.Change{Reason: dec.Reason, Error: dec.Detail})
-		s.log.Info("send refused", "reason", dec.Reason)
-		if w.Metrics != nil {
-			w.Metrics.ObserveRefusal(dec.Reason)
-		}
+		_, err := w.Store.Transition(ctx, s.row.ID, []store.State{store.Claimed}, store.Refused, store.Change{Reason: dec.Reason, Error: dec.Detail})
+		w.refused(s, dec)
 		return false, err
 	case policy.Defer:
-		return false, w.deferTo(ctx, row, dec.NotBefore)
+		return false, w.deferTo(ctx, &s.row, dec.NotBefore)
 	}
 	return true, nil
+}
+
+// judge asks the policy about s: its contact is read now, after the
+// claim, unless a batch has just read it. A policy error releases the row.
+func (w *Worker) judge(ctx context.Context, s *send) (policy.Decision, error) {
+	row := &s.row
+	if s.c == nil {
+		c, err := w.Store.GetContact(ctx, row.ContactID)
+		if err != nil {
+			return policy.Decision{}, fmt.Errorf("ledger %s: contact: %w", row.ID, err)
+		}
+		s.c = c
+	}
+	pol := w.Policy
+	if s.pol != nil {
+		pol = s.pol
+	}
+	dec, err := pol.Decide(ctx, policy.Input{Contact: s.c, Channel: row.Channel, Purpose: row.Purpose, Stage: policy.Send,
+		FrequencyCap: compose.CapOf(s.sp)})
+	if err != nil {
+		return policy.Decision{}, w.release(ctx, row.ID, fmt.Errorf("ledger %s: policy: %w", row.ID, err))
+	}
+	return dec, nil
+}
+
+// refused logs and counts a send refused at send time.
+func (w *Worker) refused(s *send, dec policy.Decision) {
+	s.log.Info("send refused", "reason", dec.Reason)
+	if w.Metrics != nil {
+		w.Metrics.ObserveRefusal(dec.Reason)
+	}
 }
 
 // compose renders the row's message with its tracking links, its
@@ -222,9 +276,13 @@ func (w *Worker) decorate(ctx context.Context, s *send, msg *channel.Message) er
 		return nil
 	}
 	track := false
-	if w.TrackOpens != nil {
+	trackOpens := w.TrackOpens
+	if trackOpens != nil && s.track != nil {
+		trackOpens = s.track
+	}
+	if trackOpens != nil {
 		var err error
-		if track, err = w.TrackOpens(ctx, s.c); err != nil {
+		if track, err = trackOpens(ctx, s.c); err != nil {
 			return err
 		}
 	}
@@ -344,7 +402,12 @@ func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err 
 		s.log.Info("send failed, will retry", "err", err)
 		return errors.Join(err, terr)
 	}
-	if err := w.settle(ctx, s, outcomeOf(store.Accepted, store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments})); err != nil {
+	ch := store.Change{ProviderID: rcpt.ProviderID, Segments: rcpt.Segments}
+	settle := func() error { return w.settle(ctx, s, outcomeOf(store.Accepted, ch)) }
+	if s.batched {
+		settle = func() error { return w.accept(ctx, s, ch) }
+	}
+	if err := settle(); err != nil {
 		return permanent(err)
 	}
 	s.log.Debug("sent", "provider_latency", w.now().Sub(s.start))

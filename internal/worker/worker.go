@@ -1,5 +1,6 @@
-// Package worker is the send path of one ledger row: load it, claim it,
-// check policy again, render, call the channel, and record the outcome.
+// Package worker is the send path of ledger rows, one at a time or in
+// batches: load, claim, check policy again, render, call the channel, and
+// record the outcome.
 package worker
 
 import (
@@ -31,7 +32,7 @@ type Decorator interface {
 	Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bool)
 }
 
-// Worker handles queue.TypeSend tasks. All fields but Links and Log are
+// Worker handles queue.TypeSend and queue.TypeSendBatch tasks. All fields but Links and Log are
 // required.
 type Worker struct {
 	Store     store.Store
@@ -78,30 +79,43 @@ type Worker struct {
 	// providers' timeouts.
 	InFlightGrace time.Duration
 
-	runs     sync.Map // run id → content hash (immutable once the run exists)
-	controls sync.Map // run id → control, re-read after ControlTTL
+	// SendParallelism is how many messages of batches (HandleBatch) the
+	// process has in flight at once (default DefaultSendParallelism).
+	SendParallelism int
+
+	runs      sync.Map // run id → runVersion (immutable once the run exists)
+	controls  sync.Map // run id → control, re-read after ControlTTL
+	slotsOnce sync.Once
+	slots     chan struct{} // SendParallelism
+	acceptor  acceptor
 
 	chanMu      sync.Mutex
 	chanControl channelControl // paused channels, re-read after ControlTTL
 }
 
-// runHash returns the content hash of a run's campaign version, read once
-// per run and process.
-func (w *Worker) runHash(ctx context.Context, runID int64) (string, error) {
-	if h, ok := w.runs.Load(runID); ok {
-		return h.(string), nil
+// runVersion is what a worker keeps of a run: its campaign and the
+// content hash of the version it was planned with.
+type runVersion struct{ campaign, hash string }
+
+// runVersion returns run runID's campaign version, read once per run and
+// process (it never changes once the run exists).
+func (w *Worker) runVersion(ctx context.Context, runID int64) (runVersion, error) {
+	if v, ok := w.runs.Load(runID); ok {
+		return v.(runVersion), nil
 	}
 	r, err := w.Store.GetRun(ctx, runID)
 	if err != nil {
-		return "", err
+		return runVersion{}, err
 	}
-	w.runs.Store(runID, r.ContentHash)
-	return r.ContentHash, nil
+	v := runVersion{campaign: r.CampaignID, hash: r.ContentHash}
+	w.runs.Store(runID, v)
+	return v, nil
 }
 
 // Register adds the worker's handlers to mux.
 func (w *Worker) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(queue.TypeSend, w.HandleSend)
+	mux.HandleFunc(queue.TypeSendBatch, w.HandleBatch)
 	mux.HandleFunc(queue.TypeAssemblePrint, w.HandleAssemble)
 	mux.HandleFunc(queue.TypeRecord, w.HandleRecord)
 }

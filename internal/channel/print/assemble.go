@@ -60,7 +60,7 @@ func (b *Batcher) Assemble(ctx context.Context, runID string) ([]BatchResult, er
 		return nil, err
 	}
 	out := filepath.Join(b.dir, "out", run)
-	if err := os.MkdirAll(out, 0o750); err != nil {
+	if err := os.MkdirAll(out, 0o700); err != nil {
 		return nil, fmt.Errorf("print: assemble: %w", err)
 	}
 	var results []BatchResult
@@ -140,7 +140,7 @@ func (b *Batcher) assembleBatch(ctx context.Context, run, out, name string, file
 		if err := b.mergeInserts(ctx, run, buf.Bytes(), pages, blankPage, tmp); err != nil {
 			return res, err
 		}
-	} else if err := os.WriteFile(tmp, buf.Bytes(), 0o640); err != nil {
+	} else if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
 		return res, fmt.Errorf("write PDF: %w", err)
 	}
 	res.Pages = len(pages)
@@ -156,7 +156,7 @@ func (b *Batcher) assembleBatch(ctx context.Context, run, out, name string, file
 		res.Rejected, res.Reason = true, perr.Error()
 		res.PDF = filepath.Join(out, name+".rejected.pdf")
 		os.Remove(final)
-		if err := os.WriteFile(rejectTxt, []byte(perr.Error()+"\n"), 0o640); err != nil {
+		if err := os.WriteFile(rejectTxt, []byte(perr.Error()+"\n"), 0o600); err != nil {
 			return res, fmt.Errorf("write rejection: %w", err)
 		}
 		return res, os.Rename(tmp, res.PDF)
@@ -230,7 +230,7 @@ func (b *Batcher) mergeInserts(ctx context.Context, run string, letters []byte, 
 	if err != nil {
 		return fmt.Errorf("order pages: %w", err)
 	}
-	fh, err := os.Create(out)
+	fh, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("write PDF: %w", err)
 	}
@@ -262,7 +262,7 @@ func writeManifest(path string, rows []manifestRow) error {
 	if err := w.Error(); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o640); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil
@@ -305,7 +305,7 @@ func writeSummary(out, run string, results []BatchResult) error {
 	if err != nil {
 		return fmt.Errorf("print: summary: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(out, "summary.json"), data, 0o640); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "summary.json"), data, 0o600); err != nil {
 		return fmt.Errorf("print: summary: %w", err)
 	}
 	return nil

@@ -203,6 +203,26 @@ func TestAssembleThousandLetters(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "out", "run1", "summary.json")); err != nil {
 		t.Fatalf("summary: %v", err)
 	}
+	// Letters carry names and addresses: only their owner may read them.
+	if err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s has mode %o, want %o", p, got, want)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func withDefaults(t *testing.T, l postal.Layout) postal.Layout {

@@ -244,7 +244,7 @@ func sortKey(l *letter) string {
 // writeAtomic writes data to dir/name through a temporary file and a
 // rename, so Assemble never reads half a letter.
 func writeAtomic(dir, name string, data []byte) error {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("print: spool: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-*")

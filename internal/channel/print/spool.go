@@ -31,14 +31,14 @@ func (b *Batcher) appendLetter(run, key, id string, data []byte) error {
 	f := b.spools[run]
 	if f == nil {
 		dir := filepath.Join(b.dir, "spool", run, "letters")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("print: spool: %w", err)
 		}
 		// One file per process and Batcher: several workers may spool the
 		// same run into a shared directory.
 		name := fmt.Sprintf("letters-%d-%s.jsonl", os.Getpid(), uuid.NewString()[:8])
 		var err error
-		f, err = os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err = os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("print: spool: %w", err)
 		}

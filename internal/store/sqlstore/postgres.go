@@ -44,6 +44,8 @@ var postgresDialect = &dialect{
 		"eraseAfter":     `VACUUM contacts, events, ledger_payloads`,
 		"hasPayloads":    `SELECT to_regclass('ledger_payloads') IS NOT NULL`,
 		"lastTouchOrder": ` ORDER BY created_at DESC, id DESC LIMIT 1`,
+		"settleRows":     `jsonb_to_recordset(CAST($3 AS jsonb)) AS v(id text, reason text, provider_id text, error text, segments integer)`,
+		"settleStates":   `(SELECT jsonb_array_elements_text(CAST($4 AS jsonb)))`,
 	},
 }
 

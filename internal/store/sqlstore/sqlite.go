@@ -46,6 +46,9 @@ WHERE contact_id = $1`,
 		"lastTouchOrder": ` ORDER BY created_at DESC, seq DESC LIMIT 1`,
 		"eraseBefore":    `PRAGMA secure_delete = ON`,
 		"eraseAfter":     `PRAGMA wal_checkpoint(TRUNCATE)`,
+		"settleRows": `(SELECT value->>'id' AS id, value->>'reason' AS reason, value->>'provider_id' AS provider_id,
+	value->>'error' AS error, CAST(value->>'segments' AS INTEGER) AS segments FROM json_each($3)) AS v`,
+		"settleStates": `(SELECT value FROM json_each($4))`,
 	},
 }
 

@@ -35,6 +35,7 @@ type Store struct {
 	r *sql.DB // reads (SQLite: a read-only pool; PostgreSQL: the pool)
 
 	insContact, updContact, getContact *sql.Stmt
+	settle                             *sql.Stmt // store.BatchStore's Settle
 
 	now    func() time.Time
 	schema Schema
@@ -62,6 +63,7 @@ func (s *Store) start(ctx context.Context, opts ...goose.ProviderOption) error {
 		{s.w, &s.insContact, qInsertContact},
 		{s.w, &s.updContact, qUpdateContact},
 		{s.r, &s.getContact, qGetContact},
+		{s.w, &s.settle, qSettle(s.d)},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -128,7 +130,7 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
-	for _, st := range []*sql.Stmt{s.insContact, s.updContact, s.getContact} {
+	for _, st := range []*sql.Stmt{s.insContact, s.updContact, s.getContact, s.settle} {
 		if st != nil {
 			st.Close()
 		}

@@ -13,7 +13,8 @@ import (
 )
 
 // RunAPI runs the conformance cases of store.APIStore (API keys,
-// idempotency keys, ledger payloads, contact and last-touch lookups); the
+// idempotency keys, ledger payloads, contact and last-touch lookups,
+// dashboard sessions); the
 // stores open returns must implement it.
 func RunAPI(t *testing.T, open Opener) {
 	t.Helper()
@@ -28,6 +29,7 @@ func RunAPI(t *testing.T, open Opener) {
 		{"LedgerPayload", testLedgerPayload},
 		{"ResolveExternalID", testResolveExternalID},
 		{"LastTouch", testLastTouch},
+		{"Sessions", testSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -42,6 +42,8 @@ func Run(t *testing.T, open Opener) {
 		{"MarketingSentSince", testMarketingSentSince},
 		{"Suppressions", testSuppressions},
 		{"Consent", testConsent},
+		{"ClaimAndSettle", testClaimAndSettle},
+		{"BatchLookups", testBatchLookups},
 		{"ChannelPauses", testChannelPauses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,375 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/relais-dev/relais/internal/compose"
+	"github.com/relais-dev/relais/internal/contact"
+	"github.com/relais-dev/relais/internal/policy"
+	"github.com/relais-dev/relais/internal/queue"
+	"github.com/relais-dev/relais/internal/store"
+)
+
+// DefaultSendParallelism is how many messages of batches a worker process
+// has in flight at once when SendParallelism is not set.
+const DefaultSendParallelism = 50
+
+// HandleBatch delivers the ledger rows of a TypeSendBatch task, each as
+// HandleSend would, with the per-row round trips of the store batched:
+// one statement claims every claimable row, one query each reads their
+// contacts, suppressions, consents and frequency-cap counts, the refusals
+// are recorded in one statement, and the acceptances of concurrent sends
+// are recorded together (acceptor). Messages go out concurrently, at most
+// SendParallelism per process, and a row is marked submitting only once
+// its sender is ready, as in HandleSend.
+//
+// A row's failure is that row's alone: a row to be retried gets a
+// follow-up single send task; the batch task itself fails only when
+// nothing could be claimed (the store is unreachable) or a follow-up could
+// not be queued, and a retry of it skips rows already final.
+func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
+	p, err := queue.ParseBatch(t)
+	if err != nil {
+		return permanent(err)
+	}
+	c, err := w.runControl(ctx, p.RunID)
+	if err != nil {
+		return fmt.Errorf("batch of run %d: %w", p.RunID, err)
+	}
+	switch {
+	case c.paused && !c.canceled:
+		return &Requeue{Delay: PausedRecheck, Why: "run paused"}
+	case c.canceled:
+		// Each row settles as canceled (or ambiguous) on its own.
+		return w.eachOne(ctx, p.RunID, p.LedgerIDs)
+	}
+	v, err := w.runVersion(ctx, p.RunID)
+	if err != nil {
+		return fmt.Errorf("batch of run %d: %w", p.RunID, err)
+	}
+	sp, err := w.Campaigns.Campaign(ctx, v.campaign, v.hash)
+	if err != nil {
+		return fmt.Errorf("batch of run %d: %w", p.RunID, err)
+	}
+	if w.Limiter != nil && len(sp.Limits.Rates) > 0 {
+		// A rate-limited campaign is paced message by message: each row
+		// goes back to the queue as a single send, nothing claimed.
+		return w.unbatch(ctx, p)
+	}
+	rows, err := w.batchStore().ClaimLedger(ctx, p.LedgerIDs)
+	if err != nil {
+		return err
+	}
+	claimed := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		claimed[r.ID] = true
+	}
+	// Rows the claim left alone (final, submitting, or an unknown id)
+	// take the single path, which knows what each state means.
+	var rest []string
+	for _, id := range p.LedgerIDs {
+		if !claimed[id] {
+			rest = append(rest, id)
+		}
+	}
+	fu := &followUps{w: w}
+	if rows, err = w.skipPausedChannels(ctx, rows, fu); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, id := range rest {
+			fu.add(ctx, id, p.RunID, w.inSlot(ctx, func() error { return w.sendOne(ctx, id) }))
+		}
+	}()
+	sends, err := w.prepareBatch(ctx, rows, fu)
+	if err != nil {
+		wg.Wait()
+		return err
+	}
+	for _, s := range sends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.batched = true
+			fu.add(ctx, s.row.ID, s.row.RunID, w.inSlot(ctx, func() error { return w.deliver(ctx, s) }))
+		}()
+	}
+	wg.Wait()
+	return fu.err()
+}
+
+// unbatch queues each row of p as a single send task, due now.
+func (w *Worker) unbatch(ctx context.Context, p queue.BatchPayload) error {
+	fu := &followUps{w: w}
+	for _, id := range p.LedgerIDs {
+		fu.add(ctx, id, p.RunID, &Requeue{Why: "rate-limited campaign"})
+	}
+	return fu.err()
+}
+
+// eachOne runs the single path on each row, with follow-ups for retries.
+func (w *Worker) eachOne(ctx context.Context, runID int64, ids []string) error {
+	fu := &followUps{w: w}
+	for _, id := range ids {
+		fu.add(ctx, id, runID, w.sendOne(ctx, id))
+	}
+	return fu.err()
+}
+
+// prepareBatch reads what deciding the claimed rows needs, records the
+// refusals and deferrals, and returns the sends to deliver. Rows whose
+// campaign version, contact or policy could not be read are released
+// with a follow-up task.
+func (w *Worker) prepareBatch(ctx context.Context, rows []store.LedgerRow, fu *followUps) ([]*send, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.ContactID)
+	}
+	contacts, err := w.Store.GetContactsByID(ctx, ids)
+	if err != nil {
+		return nil, w.releaseAll(ctx, rows, fmt.Errorf("batch contacts: %w", err))
+	}
+	// The rows of a batch share a run, step and channel, hence a campaign
+	// version and a policy read; rows that do not (a hand-made batch) are
+	// read for their own kind.
+	type kind struct {
+		runID            int64
+		campaign         string
+		channel, purpose string
+	}
+	byKind := map[kind][]*send{}
+	var order []kind
+	for _, r := range rows {
+		k := kind{r.RunID, r.CampaignID, r.Channel, r.Purpose}
+		if _, ok := byKind[k]; !ok {
+			order = append(order, k)
+		}
+		s := w.newSend(r, nil)
+		s.c = contacts[r.ContactID] // nil: judge reads it (and fails it)
+		byKind[k] = append(byKind[k], s)
+	}
+	var allowed []*send
+	for _, k := range order {
+		ss := byKind[k]
+		sp, err := w.spec(ctx, &ss[0].row)
+		if err != nil {
+			w.releaseSends(ctx, ss, err, fu)
+			continue
+		}
+		cs := make([]*contact.Contact, 0, len(ss))
+		for _, s := range ss {
+			s.sp = sp
+			cs = append(cs, s.c)
+		}
+		if pf, ok := w.Policy.(policy.Prefetcher); ok {
+			eng, err := pf.Prefetch(ctx, cs, k.channel, k.purpose, compose.CapOf(sp))
+			if err != nil {
+				w.releaseSends(ctx, ss, err, fu)
+				continue
+			}
+			for _, s := range ss {
+				s.pol, s.track = eng, eng.TrackOpens
+			}
+		}
+		ok, err := w.decideBatch(ctx, ss, fu)
+		if err != nil {
+			return nil, err
+		}
+		allowed = append(allowed, ok...)
+	}
+	return allowed, nil
+}
+
+// decideBatch judges each send; the refusals are recorded in one
+// statement, deferrals one by one (quiet hours re-queue each row for its
+// own time). It returns the allowed sends.
+func (w *Worker) decideBatch(ctx context.Context, ss []*send, fu *followUps) ([]*send, error) {
+	var allowed []*send
+	var refusals []store.Outcome
+	refused := map[string]*send{}
+	decs := map[string]policy.Decision{}
+	for _, s := range ss {
+		dec, err := w.judge(ctx, s)
+		if err != nil {
+			fu.add(ctx, s.row.ID, s.row.RunID, err)
+			continue
+		}
+		switch dec.Verdict {
+		case policy.Deny:
+			refusals = append(refusals, store.Outcome{ID: s.row.ID, Change: store.Change{Reason: dec.Reason, Error: dec.Detail}})
+			refused[s.row.ID], decs[s.row.ID] = s, dec
+		case policy.Defer:
+			fu.add(ctx, s.row.ID, s.row.RunID, w.deferTo(ctx, &s.row, dec.NotBefore))
+		default:
+			allowed = append(allowed, s)
+		}
+	}
+	moved, err := w.batchStore().Settle(ctx, []store.State{store.Claimed}, store.Refused, refusals)
+	if err != nil {
+		// Left claimed: a follow-up judges them again.
+		for _, o := range refusals {
+			fu.add(ctx, o.ID, refused[o.ID].row.RunID, err)
+		}
+		return allowed, nil
+	}
+	for _, id := range moved {
+		w.refused(refused[id], decs[id])
+	}
+	return allowed, nil
+}
+
+// releaseSends puts claimed rows back with err and a follow-up each.
+func (w *Worker) releaseSends(ctx context.Context, ss []*send, err error, fu *followUps) {
+	for _, s := range ss {
+		fu.add(ctx, s.row.ID, s.row.RunID, w.release(ctx, s.row.ID, err))
+	}
+}
+
+// releaseAll puts claimed rows back when nothing about them could be
+// read; the batch task is retried (err).
+func (w *Worker) releaseAll(ctx context.Context, rows []store.LedgerRow, err error) error {
+	errs := []error{err}
+	for _, r := range rows {
+		if _, terr := w.Store.Transition(ctx, r.ID, []store.State{store.Claimed}, store.Planned, store.Change{Error: err.Error()}); terr != nil {
+			errs = append(errs, terr)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// batchStore returns the store's batched statements.
+func (w *Worker) batchStore() store.BatchStore { return w.Store }
+
+// inSlot runs fn holding one of the process's SendParallelism slots.
+func (w *Worker) inSlot(ctx context.Context, fn func() error) error {
+	w.slotsOnce.Do(func() {
+		n := w.SendParallelism
+		if n <= 0 {
+			n = DefaultSendParallelism
+		}
+		w.slots = make(chan struct{}, n)
+	})
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-w.slots }()
+	return fn()
+}
+
+// acceptor records the acceptances of concurrent batched sends together:
+// the first send to arrive writes what is queued in one statement, while
+// the next ones queue behind it (group commit). Each send still waits for
+// its own row to be written before it frees its slot, so no more rows are
+// left submitting by a dying process than with HandleSend.
+type acceptor struct {
+	mu       sync.Mutex
+	pending  []*accepted
+	flushing bool
+}
+
+type accepted struct {
+	s    *send
+	out  store.Outcome
+	done chan error
+}
+
+// accept moves s from submitting to accepted with ch; on a store error
+// the row's outcome goes through settle, which keeps it until the store
+// takes it.
+func (w *Worker) accept(ctx context.Context, s *send, ch store.Change) error {
+	a := &w.acceptor
+	p := &accepted{s: s, out: store.Outcome{ID: s.row.ID, Change: ch}, done: make(chan error, 1)}
+	a.mu.Lock()
+	a.pending = append(a.pending, p)
+	if a.flushing {
+		a.mu.Unlock()
+		return <-p.done
+	}
+	a.flushing = true
+	for len(a.pending) > 0 {
+		batch := a.pending
+		a.pending = nil
+		a.mu.Unlock()
+		w.flushAccepted(ctx, batch)
+		a.mu.Lock()
+	}
+	a.flushing = false
+	a.mu.Unlock()
+	return <-p.done
+}
+
+// flushAccepted writes batch in one statement and answers each send.
+func (w *Worker) flushAccepted(ctx context.Context, batch []*accepted) {
+	outs := make([]store.Outcome, len(batch))
+	for i, p := range batch {
+		outs[i] = p.out
+	}
+	_, err := w.batchStore().Settle(ctx, []store.State{store.Submitting}, store.Accepted, outs)
+	for _, p := range batch {
+		if err == nil {
+			// A row not moved was settled by another task meanwhile,
+			// which Transition reports the same way.
+			p.done <- nil
+			continue
+		}
+		go func() { p.done <- w.settle(ctx, p.s, outcomeOf(store.Accepted, p.out.Change)) }()
+	}
+}
+
+// followUps turns the retryable results of a batch's rows into single
+// send tasks, so that a row is retried on its own; permanent results and
+// successes need nothing more.
+type followUps struct {
+	w    *Worker
+	mu   sync.Mutex
+	errs []error
+}
+
+func (f *followUps) add(ctx context.Context, id string, runID int64, err error) {
+	if err == nil || errors.Is(err, asynq.SkipRetry) {
+		return
+	}
+	w := f.w
+	delay := asynq.DefaultRetryDelayFunc(1, err, nil)
+	var rq *Requeue
+	if errors.As(err, &rq) {
+		delay = rq.Delay
+	} else {
+		w.log().Info("send of a batch failed, retried on its own", "ledger", id, "err", err)
+	}
+	if w.Queue == nil {
+		f.mu.Lock()
+		f.errs = append(f.errs, fmt.Errorf("ledger %s: no queue to retry on: %w", id, err))
+		f.mu.Unlock()
+		return
+	}
+	at := w.now().Add(delay)
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, qerr := w.Queue.EnqueueContext(qctx, queue.NewSendTask(id, runID, "marketing", at, w.TaskRetention))
+	if qerr != nil && !queue.IsDuplicate(qerr) {
+		f.mu.Lock()
+		f.errs = append(f.errs, fmt.Errorf("ledger %s: enqueue retry: %w (after %w)", id, qerr, err))
+		f.mu.Unlock()
+	}
+}
+
+func (f *followUps) err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return errors.Join(f.errs...)
+}
