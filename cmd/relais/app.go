@@ -171,7 +171,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.heldCmd(), a.serveCmd(),
 		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.sessionsCmd(), a.bouncesCmd(), a.doctorCmd(),
 		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd(), a.migrateCmd(), a.probeCmd(),
-		a.pauseCmd(), a.resumeCmd(), a.cancelCmd(), a.resumeChannelCmd(), a.channelsCmd())
+		a.pauseCmd(), a.resumeCmd(), a.cancelCmd(), a.proofCmd(), a.approveCmd(), a.resumeChannelCmd(), a.channelsCmd())
 	return root
 }
 
@@ -388,6 +388,7 @@ func (a *app) worker(d *deps) *worker.Worker {
 			d.limiter = queue.NewLimiter(queue.Client(d.redisOpt))
 		}
 		w.Limiter = d.limiter
+		w.ChannelRates, _ = a.cfg.Rates() // checked when the configuration was loaded
 	}
 	return w
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,9 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 				}
 				return run.ContentHash, loc.Commit(ctx, run.CampaignID, run.ContentHash)
 			})
+			if r.Approvals, err = d.store.Approvals(ctx, id, ""); err != nil {
+				return err
+			}
 			switch {
 			case a.jsonOut:
 				return report.WriteJSON(a.stdout, r)
@@ -61,7 +65,13 @@ Output: a table, --json, or --csv (safe against spreadsheet formulas).`,
 			if len(costs.PerUnit) == 0 {
 				fmt.Fprintf(a.stderr, "note: campaign %s has no cost: block (or its file was not found): costs and ROI are 0\n", id)
 			}
-			return report.WriteTable(a.stdout, r)
+			if err := report.WriteTable(a.stdout, r); err != nil {
+				return err
+			}
+			for _, ap := range r.Approvals {
+				fmt.Fprintf(a.stdout, "version %s approved by %s at %s%s\n", short(ap.Version), ap.By, ap.At.Format(time.RFC3339), noteOf(ap.Note))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&csvOut, "csv", false, "CSV output (one line per run, step and channel, then totals)")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/queue"
+	campaignrun "github.com/relais-dev/relais/internal/run"
 	"github.com/relais-dev/relais/internal/scheduler"
 	"github.com/relais-dev/relais/internal/store"
 )
@@ -116,6 +118,10 @@ to everyone, and records why.`,
 				resume += " --config " + a.configPath
 			}
 			res, err := p.StartResend(ctx, sp, runKey, reason)
+			var na *campaignrun.NotApprovedError
+			if errors.As(err, &na) {
+				return userErrorf("%v: relais approve %s --version %s --by NAME (after relais proof %s)", err, args[0], short(na.Version), args[0])
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return a.interrupted("the run is not fully planned", resume)
@@ -294,6 +300,10 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			approvals, err := d.store.Approvals(ctx, r.CampaignID, r.ContentHash)
+			if err != nil {
+				return err
+			}
 			if a.jsonOut {
 				type hr struct {
 					Ledger  string `json:"ledger_id"`
@@ -303,11 +313,12 @@ func (a *app) statusCmd() *cobra.Command {
 					Reason  string `json:"reason"`
 				}
 				out := struct {
-					Run       store.Run      `json:"run"`
-					Counts    map[string]int `json:"counts"`
-					Pending   int            `json:"pending"`
-					Ambiguous []hr           `json:"ambiguous"`
-				}{r, c, pending(c), []hr{}}
+					Run       store.Run        `json:"run"`
+					Counts    map[string]int   `json:"counts"`
+					Pending   int              `json:"pending"`
+					Ambiguous []hr             `json:"ambiguous"`
+					Approvals []store.Approval `json:"approvals"`
+				}{r, c, pending(c), []hr{}, approvals}
 				out.Run.State = store.RunStatus(r, c)
 				for _, h := range held {
 					out.Ambiguous = append(out.Ambiguous, hr{h.ID, h.StepID, h.Channel, h.ContactID, h.Reason})
@@ -320,6 +331,9 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			if r.ResendReason != "" {
 				fmt.Fprintf(a.stdout, "resend: %s\n", r.ResendReason)
+			}
+			for _, ap := range approvals {
+				fmt.Fprintf(a.stdout, "approved by %s at %s%s\n", ap.By, ap.At.Format(time.RFC3339), noteOf(ap.Note))
 			}
 			if !r.CanceledAt.IsZero() {
 				fmt.Fprintf(a.stdout, "canceled at %s: %s\n", r.CanceledAt.Format(time.RFC3339), r.CancelReason)
@@ -334,6 +348,14 @@ func (a *app) statusCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// noteOf is an approval's note as status prints it.
+func noteOf(note string) string {
+	if note == "" {
+		return ""
+	}
+	return ": " + note
 }
 
 func runState(r store.Run, c map[string]int) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	campaignrun "github.com/relais-dev/relais/internal/run"
+	"github.com/relais-dev/relais/internal/store"
 )
 
 func (a *app) validateCmd() *cobra.Command {
@@ -131,9 +133,30 @@ func (a *app) planCmd() *cobra.Command {
 				}{sp.ID, sp.ContentHash, res})
 			}
 			a.printPlan(sp, res)
-			return nil
+			return a.printApproval(ctx, d.store, sp, args[0])
 		},
 	}
+}
+
+// printApproval says, for a campaign with approval: required, who
+// approved this version, or the commands that would.
+func (a *app) printApproval(ctx context.Context, st store.Store, sp *campaign.Spec, arg string) error {
+	if sp.Approval != campaign.ApprovalRequired {
+		return nil
+	}
+	as, err := st.Approvals(ctx, sp.ID, sp.ContentHash)
+	if err != nil {
+		return err
+	}
+	if len(as) == 0 {
+		fmt.Fprintf(a.stdout, "approval required: version %s is NOT approved (relais proof %s --to ADDR, then relais approve %s --version %s --by NAME)\n",
+			short(sp.ContentHash), arg, arg, short(sp.ContentHash))
+		return nil
+	}
+	for _, ap := range as {
+		fmt.Fprintf(a.stdout, "approval required: version %s approved by %s at %s%s\n", short(sp.ContentHash), ap.By, ap.At.Format(time.RFC3339), noteOf(ap.Note))
+	}
+	return nil
 }
 
 func (a *app) printPlan(sp *campaign.Spec, res campaignrun.Result) {
@@ -152,16 +175,30 @@ func (a *app) printPlan(sp *campaign.Spec, res campaignrun.Result) {
 	if res.RowErrors > 0 {
 		fmt.Fprintf(w, "invalid audience rows\t%d (skipped)\n", res.RowErrors)
 	}
+	global, _ := a.cfg.Rates() // checked when the configuration was loaded
 	for _, ch := range sortedKeys(res.ByChannel) {
-		if r, ok := sp.Limits.Rates[ch]; ok && r.N > 0 && res.ByChannel[ch] > 1 {
+		if r, from, ok := slowest(sp.Limits.Rates[ch], global[ch]); ok && res.ByChannel[ch] > 1 {
 			d := time.Duration(res.ByChannel[ch]-1) * r.Per / time.Duration(r.N)
-			fmt.Fprintf(w, "send duration\tat least %s for %s at %d/%s\n", d.Round(time.Second), ch, r.N, unit(r.Per))
+			fmt.Fprintf(w, "send duration\tat least %s for %s at %d/%s (%s)\n", d.Round(time.Second), ch, r.N, unit(r.Per), from)
 		}
 	}
 	if res.Currency != "" {
 		fmt.Fprintf(w, "estimated cost\t%.2f %s\n", res.Cost, res.Currency)
 	}
 	w.Flush()
+}
+
+// slowest is the rate that bounds a channel's sends, the campaign's
+// limit or the configuration's, and which it is; ok is false when
+// neither is set.
+func slowest(camp, conf campaign.Rate) (campaign.Rate, string, bool) {
+	switch {
+	case camp.N <= 0 && conf.N <= 0:
+		return campaign.Rate{}, "", false
+	case conf.N <= 0 || (camp.N > 0 && camp.Per*time.Duration(conf.N) >= conf.Per*time.Duration(camp.N)):
+		return camp, "campaign limit", true
+	}
+	return conf, "configured limit", true
 }
 
 // unit names a rate's period as campaign files write it.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +68,39 @@ func TestRateLimitAcrossWorkers(t *testing.T) {
 	st := c.status(1)
 	if st.Counts["accepted"] != n {
 		t.Errorf("ledger %v, want %d accepted", st.Counts, n)
+	}
+}
+
+// TestConfiguredChannelLimit: limits: {email: 10/s} in relais.yaml bounds
+// every campaign's email (the example campaign allows 50/s): 21 messages
+// take no less than 1.9 s from the first to the last (20 intervals of 100 ms, less the test's view of the first arrival), all delivered once,
+// and plan shows the duration at the configured limit.
+func TestConfiguredChannelLimit(t *testing.T) {
+	dir := project(t)
+	const n = 21
+	writeAudience(t, filepath.Join(dir, "samples", "clients.csv"), n)
+	if err := os.WriteFile(filepath.Join(dir, "relais.yaml"), []byte("limits: {email: 10/s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	smtp := testenv.StartSMTP(t)
+	c := proofCLI(t, dir, smtp)
+	const file = "campaigns/printemps-2027.yaml"
+	if plan := c.mustRun(context.Background(), "plan", file).stdout; !strings.Contains(plan, "at least 2s for email at 10/s (configured limit)") {
+		t.Errorf("plan does not show the send duration at the configured limit:\n%s", plan)
+	}
+	done := make(chan result, 1)
+	go func() { done <- c.run(context.Background(), "run", file, "--wait") }()
+	if !smtp.WaitFor(1, 30*time.Second) {
+		t.Fatal("nothing sent in 30 s")
+	}
+	first := time.Now()
+	if !smtp.WaitFor(n, time.Minute) {
+		t.Fatalf("only %d of %d sent in a minute", smtp.Count(), n)
+	}
+	if d := time.Since(first); d < 1900*time.Millisecond {
+		t.Errorf("%d messages at 10/s took %s from the first to the last, want at least 2 s", n, d)
+	}
+	if r := <-done; r.code != 0 || smtp.Count() != n {
+		t.Fatalf("run: exit %d, %d sent, want %d\n%s", r.code, smtp.Count(), n, r.stderr)
 	}
 }

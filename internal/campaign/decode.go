@@ -20,7 +20,7 @@ var (
 	// TopLevelKeys lists every key a campaign file may have at its top
 	// level (the JSON Schema in docs/ is tested against it).
 	TopLevelKeys = []string{"id", "name", "purpose", "audience", "channels", "sender", "steps", "schedule", "limits", "cost", "on_ambiguous",
-		"max_recipients", "transactional_reason", "link_hosts"}
+		"max_recipients", "transactional_reason", "link_hosts", "approval", "proof"}
 	audienceKeys   = []string{"source", "file", "mapping", "where", "top", "database", "query"}
 	topKeys        = []string{"by", "percent"}
 	postalKeys     = []string{"name", "lines"}
@@ -29,6 +29,8 @@ var (
 	knownSources   = []string{"contacts", "file", "query"}
 	knownPurposes  = []string{Marketing, Transactional}
 	knownAmbiguous = []string{"hold", "resend"}
+	knownApproval  = []string{ApprovalNone, ApprovalRequired}
+	proofKeys      = []string{"to"}
 	// limitsExtra and costExtra are the keys of limits and cost that are
 	// not channel names.
 	limitsExtra = []string{"frequency_cap", "sms_segments"}
@@ -182,6 +184,13 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration %q (units: d, h, m, s)", s)
 	}
 	return days + dur, nil
+}
+
+// ParseRate reads a rate as campaign files and the configuration write
+// it ("50/s", "500/h", "3/7d").
+func ParseRate(s string) (Rate, error) {
+	n, per, err := parseRate(s)
+	return Rate{N: n, Per: per}, err
 }
 
 // parseRate parses "N/unit" or "N/duration": "50/s", "3/7d".

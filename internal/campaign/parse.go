@@ -83,7 +83,7 @@ type textRef struct {
 }
 
 func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
-	sp := &Spec{Purpose: Marketing, OnAmbiguous: "hold", Audience: Audience{Source: "contacts"},
+	sp := &Spec{Purpose: Marketing, OnAmbiguous: "hold", Approval: ApprovalNone, Audience: Audience{Source: "contacts"},
 		Limits: Limits{SMSSegments: DefaultSMSSegments}}
 	pos := &positions{channels: map[string]*yaml.Node{}}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -109,6 +109,17 @@ func (d *decoder) decodeSpec(root *yaml.Node) (*Spec, *positions) {
 			sp.LinkHosts = d.linkHosts(v)
 		case "on_ambiguous":
 			sp.OnAmbiguous = d.oneOf(v, "on_ambiguous", knownAmbiguous)
+		case "approval":
+			sp.Approval = d.oneOf(v, "approval", knownApproval)
+		case "proof":
+			d.mapping(v, "proof", proofKeys, func(_ string, _, v *yaml.Node) {
+				sp.ProofTo = d.strList(v, "proof.to")
+				for _, to := range sp.ProofTo {
+					if strings.TrimSpace(to) == "" {
+						d.errorf(v, "proof.to must not hold an empty address")
+					}
+				}
+			})
 		case "audience":
 			pos.audience = v
 			d.decodeAudience(v, &sp.Audience, pos)

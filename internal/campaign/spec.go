@@ -15,6 +15,12 @@ const (
 	Transactional = "transactional"
 )
 
+// Approval values: whether a run needs an approved proof of its version.
+const (
+	ApprovalNone     = "none"
+	ApprovalRequired = "required"
+)
+
 // Spec is a loaded campaign file. It is not modified after Load.
 type Spec struct {
 	ID      string
@@ -40,6 +46,12 @@ type Spec struct {
 	Cost      Cost
 	// OnAmbiguous is "hold" (default) or "resend".
 	OnAmbiguous string
+	// Approval is ApprovalNone (default) or ApprovalRequired: a run then
+	// needs an approval of this version (relais approve) after its proofs.
+	Approval string
+	// ProofTo are the reviewers' addresses and numbers proofs go to when
+	// `relais proof` is given no --to (proof.to).
+	ProofTo []string
 
 	// Path is the campaign file's path as given to Load; Root the
 	// repository root templates are relative to.

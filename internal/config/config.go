@@ -15,6 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/channel/builtin"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/postal"
 	"github.com/relais-dev/relais/internal/queue"
@@ -149,6 +151,13 @@ type Config struct {
 	// Deliverability holds the bounce and complaint settings
 	// (bounce_domain, bounce_mailbox, soft_bounces, email_webhooks).
 	Deliverability `yaml:",inline"`
+	// Limits are per-channel send rates shared by every campaign (limits:
+	// {email: 500/h} while a new sending domain warms up), on top of each
+	// campaign's own; see Rates. Default: none.
+	Limits map[string]string `yaml:"limits"`
+	// ProofTo are the reviewers `relais proof` sends to when neither the
+	// command nor the campaign (proof.to) names any. Default: none.
+	ProofTo []string `yaml:"proof_to"`
 	// Register describes the controller and the processors for `relais
 	// register` (the record of processing activities). Default: empty.
 	Register Register `yaml:"register"`
@@ -353,6 +362,9 @@ func (c *Config) Validate() error {
 	if err := c.Policy.Validate(); err != nil {
 		bad("policy", "%v", err)
 	}
+	if _, err := c.Rates(); err != nil {
+		errs = append(errs, err)
+	}
 	c.Retention.validate(bad)
 	c.Deliverability.validate(bad)
 	if c.DKIM.Enabled() {
@@ -420,4 +432,25 @@ func (b Batch) validate(bad func(key, format string, a ...any)) {
 	if b.GracePeriod < time.Second {
 		bad("batch.grace_period", "must be at least 1s, got %s", b.GracePeriod)
 	}
+}
+
+// Rates returns Limits parsed, by channel name; an unknown channel or a
+// rate that does not parse is an error naming the key.
+func (c *Config) Rates() (map[string]campaign.Rate, error) {
+	out := make(map[string]campaign.Rate, len(c.Limits))
+	known := builtin.Channels()
+	var errs []error
+	for ch, v := range c.Limits {
+		if _, ok := known.Lookup(ch); !ok {
+			errs = append(errs, fmt.Errorf("limits.%s: unknown channel (limits name channels: %s)", ch, strings.Join(known.Names(), ", ")))
+			continue
+		}
+		r, err := campaign.ParseRate(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("limits.%s: %w", ch, err))
+			continue
+		}
+		out[ch] = r
+	}
+	return out, errors.Join(errs...)
 }

@@ -55,6 +55,18 @@ func TestLoad(t *testing.T) {
 			}},
 		{name: "batch size bounds", file: "batch:\n  size: 0\n", wantErr: "batch.size: must be between 1 (no batching) and 1000, got 0"},
 		{name: "batch grace period below asynq's minimum", file: "batch:\n  grace_period: 100ms\n", wantErr: "batch.grace_period: must be at least 1s, got 100ms"},
+		{name: "channel limits and proof reviewers", file: "limits: {email: 500/h, sms: 2/s}\nproof_to: [bat@dupont.example]\n",
+			check: func(t *testing.T, c Config) {
+				r, err := c.Rates()
+				if err != nil || len(r) != 2 || r["email"].N != 500 || r["email"].Per != time.Hour || r["sms"].N != 2 || r["sms"].Per != time.Second {
+					t.Errorf("rates %+v, %v", r, err)
+				}
+				if len(c.ProofTo) != 1 || c.ProofTo[0] != "bat@dupont.example" {
+					t.Errorf("proof_to %q", c.ProofTo)
+				}
+			}},
+		{name: "limit of an unknown channel", file: "limits: {fax: 1/s}\n", wantErr: "limits.fax: unknown channel"},
+		{name: "limit that is not a rate", file: "limits: {email: lots}\n", wantErr: `limits.email: bad rate "lots"`},
 		{name: "empty file is defaults", file: "\n", check: func(t *testing.T, c Config) {
 			if c.Concurrency != 50 {
 				t.Errorf("concurrency %d", c.Concurrency)

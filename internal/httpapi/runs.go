@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -76,6 +77,16 @@ func (s *Server) startRun(w http.ResponseWriter, r *http.Request) {
 		if !s.bulkTransactionalAllowed(w, r, sp) {
 			return
 		}
+	}
+	// Checked before the run exists: Start refuses an unapproved version,
+	// and a run created first would stay expanding.
+	if err := s.d.Planner.CheckApproval(r.Context(), sp); err != nil {
+		var na *run.NotApprovedError
+		if errors.As(err, &na) {
+			err = errConflict("approval", fmt.Sprintf("%v: approve it after its proof (relais approve %s --version %.12s --by NAME)", err, sp.ID, na.Version))
+		}
+		s.fail(w, r, err)
+		return
 	}
 	key := req.RunKey
 	if key == "" {

@@ -33,6 +33,9 @@ type Campaigns interface {
 type Planner interface {
 	Start(ctx context.Context, sp *campaign.Spec, runKey string) (run.Result, error)
 	StartOne(ctx context.Context, sp *campaign.Spec, c *contact.Contact, data map[string]any, runKey string) (run.Result, []store.LedgerRow, error)
+	// CheckApproval is a *run.NotApprovedError when sp needs an approved
+	// proof of its version (approval: required) and has none.
+	CheckApproval(ctx context.Context, sp *campaign.Spec) error
 }
 
 // Exporter builds the access/portability export of a contact;

@@ -172,9 +172,27 @@ func (t *Template) Execute(d *Data) (string, error) {
 	if timeout <= 0 {
 		timeout = Budget()
 	}
+	gen := interrupts.Load()
+	out, err := t.execute(ex, d, max, timeout, gen)
+	if errors.Is(err, ErrTimeout) && interrupts.Load() == gen {
+		// The budget is wall time: on a machine starved of CPU a message
+		// a quiet machine renders in a millisecond can run past it. One
+		// more try with a larger budget tells such a message from a
+		// template that really runs away.
+		out, err = t.execute(ex, d, max, timeout*TimeoutRetryFactor, gen)
+	}
+	return out, err
+}
+
+// TimeoutRetryFactor multiplies the budget of the one retry of a render
+// that ran past its budget.
+const TimeoutRetryFactor = 5
+
+// execute runs ex once with d under max bytes and timeout.
+func (t *Template) execute(ex executor, d *Data, max int, timeout time.Duration, gen int64) (string, error) {
 	w := &limitWriter{max: max, deadline: time.Now().Add(timeout)}
 	dd := *d
-	dd.budget = &budget{deadline: w.deadline, gen: interrupts.Load()}
+	dd.budget = &budget{deadline: w.deadline, gen: gen}
 	if err := ex.Execute(w, &dd); err != nil {
 		switch {
 		case errors.Is(err, ErrOutputTooLarge), errors.Is(err, ErrTimeout):

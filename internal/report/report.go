@@ -114,6 +114,9 @@ type Report struct {
 	// Warnings are deliverability alerts: a complaint rate above
 	// ComplaintWarnRate in a run or overall.
 	Warnings []string `json:"warnings,omitempty"`
+	// Approvals are the approvals of the campaign's versions after their
+	// proofs (relais approve), oldest first; the caller fills them.
+	Approvals []store.Approval `json:"approvals,omitempty"`
 }
 
 // Source is what Build reads: both store backends implement it.

@@ -193,6 +193,9 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 			runKey += "+resend@" + p.now().UTC().Format(time.RFC3339Nano)
 		}
 	}
+	if err := p.CheckApproval(ctx, sp); err != nil {
+		return Result{}, err
+	}
 	// An audience that cannot be opened (a missing or empty file) is
 	// reported before the run exists: a run created first would stay in
 	// "expanding" with nothing to expand.
@@ -413,11 +416,16 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 // none does, it returns the first channel with an address (or the first
 // channel) with the refusal of that channel.
 func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) (string, policy.Decision, error) {
+	return p.chooseFrom(ctx, sp, st, c, sp.ChannelsFor(st))
+}
+
+// chooseFrom is choose among chans.
+func (p *Planner) chooseFrom(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact, chans []string) (string, policy.Decision, error) {
 	at := time.Time{}
 	if st.At != nil {
 		at = *st.At
 	}
-	return policy.Choose(ctx, sp.ChannelsFor(st), func(ctx context.Context, ch string) (policy.Decision, error) {
+	return policy.Choose(ctx, chans, func(ctx context.Context, ch string) (policy.Decision, error) {
 		dec, err := p.Policy.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
 			FrequencyCap: compose.CapOf(sp)})
 		if err != nil {

@@ -161,6 +161,7 @@ type Store interface {
 	ChannelControl
 	VersionStore
 	BatchStore
+	ApprovalStore
 	SessionStore
 	// Suppress adds key (contact.SuppressionKey) to the suppression list
 	// with reason; adding it again is a no-op.

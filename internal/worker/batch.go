@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
@@ -57,7 +58,7 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("batch of run %d: %w", p.RunID, err)
 	}
-	if w.Limiter != nil && len(sp.Limits.Rates) > 0 {
+	if w.Limiter != nil && w.rateLimited(sp) {
 		// A rate-limited campaign is paced message by message: each row
 		// goes back to the queue as a single send, nothing claimed.
 		return w.unbatch(ctx, p)
@@ -105,6 +106,22 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 	}
 	wg.Wait()
 	return fu.err()
+}
+
+// rateLimited reports whether sp's sends are paced: by its own limits or
+// by the configuration's limit of one of its channels.
+func (w *Worker) rateLimited(sp *campaign.Spec) bool {
+	if len(sp.Limits.Rates) > 0 {
+		return true
+	}
+	for i := range sp.Steps {
+		for _, ch := range sp.ChannelsFor(&sp.Steps[i]) {
+			if _, ok := w.ChannelRates[ch]; ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // unbatch queues each row of p as a single send task, due now.

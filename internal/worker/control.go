@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/store"
 )
 
@@ -111,17 +112,37 @@ type RateLimiter interface {
 const RateSpread = 2 * time.Second
 
 // limited applies the campaign's limit for the row's channel (limits:
-// {email: 500/h}); a send over it is requeued, neither claimed nor
-// counted as an attempt.
+// {email: 500/h}) and then the configuration's limit for the channel,
+// shared by every campaign (ChannelRates); a send over either is
+// requeued, neither claimed nor counted as an attempt. A send refused by
+// the second budget has used one message of the first: the campaign may
+// go slower than its own limit then, never faster.
 func (w *Worker) limited(ctx context.Context, s *send) error {
-	rate, ok := s.sp.Limits.Rates[s.row.Channel]
-	if w.Limiter == nil || !ok || rate.N <= 0 {
+	if w.Limiter == nil {
 		return nil
 	}
-	wait, err := w.Limiter.Allow(ctx, "campaign:"+s.row.CampaignID+":"+s.row.Channel, rate.N, rate.Per)
+	ch := s.row.Channel
+	if rate, ok := s.sp.Limits.Rates[ch]; ok {
+		if err := w.allow(ctx, "campaign:"+s.row.CampaignID+":"+ch, rate, "rate limit of "+ch); err != nil {
+			return err
+		}
+	}
+	if rate, ok := w.ChannelRates[ch]; ok {
+		return w.allow(ctx, "channel:"+ch, rate, "configured rate limit of "+ch)
+	}
+	return nil
+}
+
+// allow takes one message from key's budget of rate, or returns the
+// Requeue that waits for it.
+func (w *Worker) allow(ctx context.Context, key string, rate campaign.Rate, why string) error {
+	if rate.N <= 0 {
+		return nil
+	}
+	wait, err := w.Limiter.Allow(ctx, key, rate.N, rate.Per)
 	if err != nil || wait == 0 {
 		return err
 	}
 	spread := min(RateSpread, rate.Per/time.Duration(rate.N)*50)
-	return &Requeue{Delay: wait + rand.N(spread+1), Why: "rate limit of " + s.row.Channel}
+	return &Requeue{Delay: wait + rand.N(spread+1), Why: why}
 }

@@ -215,11 +215,10 @@ func (w *Worker) refused(s *send, dec policy.Decision) {
 	}
 }
 
-// compose renders the row's message with its tracking links, its
-// transactional data and, for email, click tracking and the open pixel. A
-// step removed from the campaign or a template that does not render fails
-// the row for good (a retry would render the same); a failure to read
-// links, data or tracking consent releases the row for a retry.
+// compose renders the row's message (Message). A step removed from the
+// campaign or a template that does not render fails the row for good (a
+// retry would render the same); a failure to read links, data or
+// tracking consent releases the row for a retry.
 func (w *Worker) compose(ctx context.Context, s *send) (bool, error) {
 	row := &s.row
 	step := s.sp.Step(row.StepID)
@@ -227,35 +226,70 @@ func (w *Worker) compose(ctx context.Context, s *send) (bool, error) {
 		_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "step_removed"})
 		return false, err
 	}
-	in, err := w.input(ctx, s, step)
-	if err != nil {
-		return false, w.release(ctx, row.ID, err)
+	trackOpens := w.TrackOpens
+	if trackOpens != nil && s.track != nil {
+		trackOpens = s.track // decided for the whole batch
 	}
-	msg, err := w.Composer.Compose(in)
-	if err != nil {
-		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "render_error", Error: err.Error()})
-		s.log.Error("render failed", "err", err)
-		return false, errors.Join(permanent(err), terr)
+	msg, err := w.message(ctx, s.sp, step, row, s.c, trackOpens)
+	var re *RenderError
+	if errors.As(err, &re) {
+		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "render_error", Error: re.Err.Error()})
+		s.log.Error("render failed", "err", re.Err)
+		return false, errors.Join(permanent(re.Err), terr)
 	}
-	msg.RunID = strconv.FormatInt(row.RunID, 10)
-	if err := w.decorate(ctx, s, msg); err != nil {
+	if err != nil {
 		return false, w.release(ctx, row.ID, err)
 	}
 	s.msg = msg
 	return true, nil
 }
 
+// RenderError is Message's error when the campaign's templates do not
+// render for the recipient (a retry would render the same).
+type RenderError struct{ Err error }
+
+func (e *RenderError) Error() string { return e.Err.Error() }
+func (e *RenderError) Unwrap() error { return e.Err }
+
+// Message renders the message of row for contact c from campaign version
+// sp, exactly as HandleSend hands it to the provider: the tracking links
+// and headers (List-Unsubscribe), the transactional data, the composed
+// content, and for a tracked channel (email) the rewritten click links
+// and the open pixel when c's consent allows it. It writes nothing, so
+// `relais preview` shows with it what a send would carry. A template that
+// does not render is a *RenderError.
+func (w *Worker) Message(ctx context.Context, sp *campaign.Spec, step *campaign.Step, row *store.LedgerRow, c *contact.Contact) (*channel.Message, error) {
+	return w.message(ctx, sp, step, row, c, w.TrackOpens)
+}
+
+// message is Message with the open-tracking consent check trackOpens.
+func (w *Worker) message(ctx context.Context, sp *campaign.Spec, step *campaign.Step, row *store.LedgerRow, c *contact.Contact,
+	trackOpens func(context.Context, *contact.Contact) (bool, error)) (*channel.Message, error) {
+	in, err := w.input(ctx, sp, step, row, c)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := w.Composer.Compose(in)
+	if err != nil {
+		return nil, &RenderError{err}
+	}
+	msg.RunID = strconv.FormatInt(row.RunID, 10)
+	if err := w.decorate(ctx, row, c, msg, trackOpens); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
 // input gathers what the composer needs besides the campaign: the tracking
 // links and response code, and the data of an API-triggered
 // (transactional) send, .Data in templates; marketing sends have none, so
 // they skip the read.
-func (w *Worker) input(ctx context.Context, s *send, step *campaign.Step) (compose.Input, error) {
-	row := &s.row
+func (w *Worker) input(ctx context.Context, sp *campaign.Spec, step *campaign.Step, row *store.LedgerRow, c *contact.Contact) (compose.Input, error) {
 	var links compose.Links
 	var response string
 	var err error
 	if w.Links != nil {
-		if links, response, err = w.Links.Links(row, s.c, s.sp); err != nil {
+		if links, response, err = w.Links.Links(row, c, sp); err != nil {
 			return compose.Input{}, err
 		}
 	}
@@ -265,28 +299,25 @@ func (w *Worker) input(ctx context.Context, s *send, step *campaign.Step) (compo
 			return compose.Input{}, err
 		}
 	}
-	return compose.Input{Spec: s.sp, Step: step, Channel: row.Channel, LedgerID: row.ID, Contact: s.c,
+	return compose.Input{Spec: sp, Step: step, Channel: row.Channel, LedgerID: row.ID, Contact: c,
 		Data: data, Links: links, Response: response, Now: w.now()}, nil
 }
 
 // decorate adds click tracking to a message of a tracked channel (email),
 // and the open pixel when the contact's consent allows it.
-func (w *Worker) decorate(ctx context.Context, s *send, msg *channel.Message) error {
-	if d, ok := w.Channels.Lookup(s.row.Channel); w.Decorator == nil || !ok || !d.Tracked {
+func (w *Worker) decorate(ctx context.Context, row *store.LedgerRow, c *contact.Contact, msg *channel.Message,
+	trackOpens func(context.Context, *contact.Contact) (bool, error)) error {
+	if d, ok := w.Channels.Lookup(row.Channel); w.Decorator == nil || !ok || !d.Tracked {
 		return nil
 	}
 	track := false
-	trackOpens := w.TrackOpens
-	if trackOpens != nil && s.track != nil {
-		trackOpens = s.track
-	}
 	if trackOpens != nil {
 		var err error
-		if track, err = trackOpens(ctx, s.c); err != nil {
+		if track, err = trackOpens(ctx, c); err != nil {
 			return err
 		}
 	}
-	w.Decorator.Decorate(msg, &s.row, track)
+	w.Decorator.Decorate(msg, row, track)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
@@ -64,8 +65,11 @@ type Worker struct {
 	// Limiter enforces the campaigns' rate limits across processes
 	// (queue.Limiter); nil: no limit is enforced.
 	Limiter RateLimiter
-	Log     *slog.Logger
-	Now     func() time.Time
+	// ChannelRates are the configuration's per-channel limits, shared by
+	// every campaign on top of their own (relais.yaml limits:).
+	ChannelRates map[string]campaign.Rate
+	Log          *slog.Logger
+	Now          func() time.Time
 	// TaskRetention is passed to re-enqueued (deferred) tasks.
 	TaskRetention time.Duration
 

@@ -39,11 +39,12 @@ func each(t *testing.T, suite func(*testing.T, storetest.Opener)) {
 	}
 }
 
-func TestConformance(t *testing.T)       { each(t, storetest.Run) }
-func TestAPIConformance(t *testing.T)    { each(t, storetest.RunAPI) }
-func TestEventsConformance(t *testing.T) { each(t, storetest.RunEvents) }
-func TestPhoneConformance(t *testing.T)  { each(t, storetest.RunPhone) }
-func TestRightsConformance(t *testing.T) { each(t, storetest.RunRights) }
+func TestConformance(t *testing.T)          { each(t, storetest.Run) }
+func TestAPIConformance(t *testing.T)       { each(t, storetest.RunAPI) }
+func TestEventsConformance(t *testing.T)    { each(t, storetest.RunEvents) }
+func TestPhoneConformance(t *testing.T)     { each(t, storetest.RunPhone) }
+func TestRightsConformance(t *testing.T)    { each(t, storetest.RunRights) }
+func TestApprovalsConformance(t *testing.T) { each(t, storetest.RunApprovals) }
 
 func TestResponseCodes(t *testing.T) {
 	for _, b := range backends {
