@@ -75,6 +75,9 @@ type app struct {
 	corr *bounce.Correlator
 	// plugins are channels added to the built-in ones (tests).
 	plugins []channelPlugin
+	// outboxed names, for each channel attachSenders left on the outbox,
+	// the setting that would give it a provider (see checkProviders).
+	outboxed map[string]string
 }
 
 // run is the whole program; main only maps its error to an exit code.
@@ -172,7 +175,7 @@ embedded mode: in-process queue, SQLite in ./var, messages written to
 	root.AddCommand(a.versionCmd(), a.validateCmd(), a.planCmd(), a.previewCmd(), a.runCmd(), a.statusCmd(), a.recoverCmd(), a.heldCmd(), a.serveCmd(),
 		a.contactsCmd(), a.consentCmd(), a.reportCmd(), a.apikeyCmd(), a.sessionsCmd(), a.bouncesCmd(), a.doctorCmd(),
 		a.reviewCmd(), a.simulateCmd(), a.registerCmd(), a.showCmd(), a.migrateCmd(), a.probeCmd(),
-		a.pauseCmd(), a.resumeCmd(), a.cancelCmd(), a.proofCmd(), a.approveCmd())
+		a.pauseCmd(), a.resumeCmd(), a.cancelCmd(), a.proofCmd(), a.approveCmd(), a.resumeChannelCmd(), a.channelsCmd())
 	return root
 }
 
@@ -277,6 +280,17 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	d.catalog.Versions = d.store
+	st := d.store
+	if err := d.metrics.WatchChannels(d.channels.Names(), func(ctx context.Context) ([]string, error) {
+		ps, err := st.ChannelPauses(ctx)
+		names := make([]string, len(ps))
+		for i, p := range ps {
+			names[i] = p.Channel
+		}
+		return names, err
+	}); err != nil {
+		return nil, err
+	}
 	if d.secret, err = a.secret(); err != nil {
 		return nil, err
 	}

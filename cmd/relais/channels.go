@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,6 +63,7 @@ func (a *app) newCatalog(r *channel.Registry) *catalog.Catalog {
 // one (SMTP, Twilio), or the outbox transport when none is configured,
 // and the print batcher's spool; then the plugins' senders.
 func (a *app) attachSenders(r *channel.Registry, b *print.Batcher) error {
+	a.outboxed = map[string]string{}
 	dkim, err := a.dkimOptions()
 	if err != nil {
 		return err
@@ -80,6 +82,8 @@ func (a *app) attachSenders(r *channel.Registry, b *print.Batcher) error {
 		}
 	} else if es, err = email.NewOutboxWith(filepath.Join(a.cfg.OutboxDir, emailch.Name), dkim...); err != nil {
 		return userErr(fmt.Errorf("dkim: %w", err))
+	} else {
+		a.outboxed[emailch.Name] = "smtp_url (RELAIS_SMTP_URL)"
 	}
 	if err := r.AddSender(emailch.Name, es); err != nil {
 		return err
@@ -98,6 +102,8 @@ func (a *app) attachSenders(r *channel.Registry, b *print.Batcher) error {
 			}
 		} else if s, err = sms.NewOutbox(filepath.Join(a.cfg.OutboxDir, name), name); err != nil {
 			return err
+		} else {
+			a.outboxed[name] = "twilio_account_sid and twilio_auth_token (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)"
 		}
 		if err := r.AddSender(name, s); err != nil {
 			return err
@@ -119,6 +125,39 @@ func (a *app) attachSenders(r *channel.Registry, b *print.Batcher) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkProviders refuses to start sending when a campaign of specs uses a
+// channel that has no provider configured here and would therefore write
+// its messages to the outbox, outside embedded mode and without an
+// explicit outbox_dir: a production deployment must not mark messages
+// accepted that only went to files. The error names the missing setting.
+func (a *app) checkProviders(specs []*campaign.Spec) error {
+	if a.cfg.OutboxAllowed() {
+		return nil
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, sp := range specs {
+		if sp == nil {
+			continue
+		}
+		for i := range sp.Steps {
+			for _, ch := range sp.ChannelsFor(&sp.Steps[i]) {
+				setting, missing := a.outboxed[ch]
+				if !missing || seen[sp.ID+"\x00"+ch] {
+					continue
+				}
+				seen[sp.ID+"\x00"+ch] = true
+				errs = append(errs, fmt.Errorf("campaign %s (%s) sends on %s, which has no provider configured: set %s, "+
+					"or set outbox_dir (RELAIS_OUTBOX_DIR) to write its messages to files", sp.ID, sp.Path, ch, setting))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return userErr(errors.Join(errs...))
 	}
 	return nil
 }

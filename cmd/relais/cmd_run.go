@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/catalog"
 	"github.com/relais-dev/relais/internal/channel/print"
 	"github.com/relais-dev/relais/internal/queue"
@@ -64,6 +65,9 @@ to everyone, and records why.`,
 				if err := a.checkDKIM(a.campaignsAnd(sp)); err != nil {
 					return err
 				}
+				if err := a.checkProviders([]*campaign.Spec{sp}); err != nil {
+					return err
+				}
 			}
 			p := a.planner(d)
 			if dryRun {
@@ -89,11 +93,16 @@ to everyone, and records why.`,
 				wait = true
 				srv = a.asynqServer(d)
 				mux := asynq.NewServeMux()
-				a.worker(d).Register(mux)
+				w := a.worker(d)
+				w.Register(mux)
 				if err := srv.Start(mux); err != nil {
 					return fmt.Errorf("start workers: %w", err)
 				}
 				defer srv.Shutdown()
+				pctx, stopProbe := context.WithCancel(ctx)
+				probed := make(chan struct{})
+				go func() { defer close(probed); w.ProbeLoop(pctx, a.cfg.ChannelProbeInterval) }()
+				defer func() { stopProbe(); <-probed }()
 			}
 			if !resend {
 				reason = ""
@@ -260,10 +269,14 @@ func (a *app) waitRun(ctx context.Context, st store.Store, runID int64) (map[str
 	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	told := map[string]bool{} // paused channels already reported
+	for n := 0; ; n++ {
 		c, err := st.CountLedger(ctx, runID)
 		if err != nil {
 			return nil, err
+		}
+		if n%10 == 0 && pending(c) > 0 {
+			a.tellPausedChannels(ctx, st, told)
 		}
 		if bar != nil {
 			bar.ChangeMax(total(c))
@@ -280,6 +293,24 @@ func (a *app) waitRun(ctx context.Context, st store.Store, runID int64) (map[str
 			return c, ctx.Err()
 		case <-tick.C:
 		}
+	}
+}
+
+// tellPausedChannels says once on stderr, for each channel newly found
+// paused by an account-level provider error, that its sends wait and how
+// to resume them: a run on it waits instead of finishing.
+func (a *app) tellPausedChannels(ctx context.Context, st store.Store, told map[string]bool) {
+	ps, err := st.ChannelPauses(ctx)
+	if err != nil {
+		return // the next count reports a store that is down
+	}
+	for _, p := range ps {
+		if told[p.Channel] {
+			continue
+		}
+		told[p.Channel] = true
+		fmt.Fprintf(a.stderr, "relais: channel %s is paused (its provider refused the account: %s); its messages wait. "+
+			"Fix %s, then run `relais resume-channel %s`\n", p.Channel, p.Error, p.Setting, p.Channel)
 	}
 }
 
@@ -305,6 +336,13 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			defer d.close()
 			if len(args) == 0 {
+				if !a.jsonOut {
+					paused, err := d.store.ChannelPauses(ctx)
+					if err != nil {
+						return err
+					}
+					writePausedChannels(a.stdout, paused)
+				}
 				return a.listRuns(ctx, d.store)
 			}
 			id, err := strconv.ParseInt(args[0], 10, 64)

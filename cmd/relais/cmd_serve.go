@@ -56,6 +56,9 @@ closes senders and the database.`,
 				if err := a.checkDKIM(d.catalog.List()); err != nil {
 					return err
 				}
+				if err := a.checkProviders(d.catalog.List()); err != nil {
+					return err
+				}
 			}
 			sch, err := a.scheduler(d)
 			if err != nil {
@@ -105,8 +108,16 @@ closes senders and the database.`,
 			if want["worker"] {
 				srv = a.asynqServer(d)
 				mux := asynq.NewServeMux()
-				a.worker(d).Register(mux)
+				w := a.worker(d)
+				w.Register(mux)
 				sch.Register(mux)
+				// Paused channels are probed until their provider
+				// accepts the account again; stopped before the store
+				// closes.
+				pctx, stopProbe := context.WithCancel(ctx)
+				probed := make(chan struct{})
+				go func() { defer close(probed); w.ProbeLoop(pctx, a.cfg.ChannelProbeInterval) }()
+				defer func() { stopProbe(); <-probed }()
 				mux.Use(sch.Followups().Middleware)
 				if err := srv.Start(mux); err != nil {
 					return fmt.Errorf("start workers: %w", err)

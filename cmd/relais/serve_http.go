@@ -50,7 +50,7 @@ func (a *app) httpHandler(d *deps, sch *scheduler.Scheduler) (public, admin http
 		Viewer: d.feedback, Responses: d.feedback, LandingURL: a.cfg.LandingURL, Log: a.log})
 	dash, err := web.New(web.Deps{Store: d.store, Catalog: d.catalog, GitCommit: func() string { return scheduler.GitCommit(a.cfg.CampaignsDir) },
 		RunCommit: (&audit.Locator{Dir: a.cfg.CampaignsDir, Versions: d.store}).Commit, CheckKey: keyChecker(d.store, apikey.ScopeReports),
-		LookupKey: keyLookup(d.store, apikey.ScopeReports), Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		LookupKey: keyLookup(d.store, apikey.ScopeReports), PausedChannels: d.store.ChannelPauses, Secret: d.secret, RedisConnOpt: d.redisOpt, SecureCookie: strings.HasPrefix(a.cfg.PublicURL, "https://"),
 		SessionTTL: a.cfg.SessionMaxAge, SessionIdle: a.cfg.SessionIdleTimeout, Log: a.log})
 	if err != nil {
 		return nil, nil, nil, err

@@ -103,8 +103,20 @@ type Config struct {
 	// embedded mode. Default: var.
 	DataDir string `yaml:"data_dir"`
 	// OutboxDir (RELAIS_OUTBOX_DIR) is where outbox transports write.
-	// Default: <data_dir>/outbox.
+	// Default: <data_dir>/outbox. In embedded mode a channel without a
+	// provider writes there; with a redis_url set, only when outbox_dir
+	// is given explicitly (otherwise a campaign on such a channel is a
+	// startup error: production would silently write files).
 	OutboxDir string `yaml:"outbox_dir"`
+	// ChannelProbeInterval (RELAIS_CHANNEL_PROBE_INTERVAL) is how often a
+	// worker checks the account of a channel paused by an account-level
+	// refusal (SMTP AUTH, a Twilio account fetch) and resumes it when the
+	// provider accepts it again. 0 disables the probe: paused channels
+	// wait for `relais resume-channel`. Default: 1m.
+	ChannelProbeInterval time.Duration `yaml:"channel_probe_interval"`
+	// outboxExplicit: outbox_dir was given (file or environment) rather
+	// than derived from data_dir.
+	outboxExplicit bool
 	// Concurrency (RELAIS_CONCURRENCY) is the number of sends a worker
 	// process runs at once. Default: 50.
 	Concurrency int `yaml:"concurrency"`
@@ -165,25 +177,26 @@ type Config struct {
 // Default returns the configuration with every default applied.
 func Default() Config {
 	return Config{
-		HTTPAddr:           "127.0.0.1:8080",
-		HTTPReadTimeout:    60 * time.Second,
-		HTTPWriteTimeout:   120 * time.Second,
-		HTTPIdleTimeout:    120 * time.Second,
-		SessionIdleTimeout: 30 * time.Minute,
-		SessionMaxAge:      12 * time.Hour,
-		RenderTimeout:      200 * time.Millisecond,
-		CampaignsDir:       "campaigns",
-		DataDir:            "var",
-		Concurrency:        50,
-		ShutdownTimeout:    30 * time.Second,
-		TaskRetention:      time.Hour,
-		InFlightGrace:      20 * time.Second,
-		LogLevel:           "info",
-		Policy:             policy.DefaultRules(),
-		Print:              postal.DefaultLayout(),
-		Retention:          DefaultRetentionConfig(),
-		Batch:              DefaultBatch(),
-		Deliverability:     DefaultDeliverability(),
+		HTTPAddr:             "127.0.0.1:8080",
+		HTTPReadTimeout:      60 * time.Second,
+		HTTPWriteTimeout:     120 * time.Second,
+		HTTPIdleTimeout:      120 * time.Second,
+		SessionIdleTimeout:   30 * time.Minute,
+		SessionMaxAge:        12 * time.Hour,
+		RenderTimeout:        200 * time.Millisecond,
+		CampaignsDir:         "campaigns",
+		DataDir:              "var",
+		Concurrency:          50,
+		ShutdownTimeout:      30 * time.Second,
+		TaskRetention:        time.Hour,
+		InFlightGrace:        20 * time.Second,
+		ChannelProbeInterval: time.Minute,
+		LogLevel:             "info",
+		Policy:               policy.DefaultRules(),
+		Print:                postal.DefaultLayout(),
+		Retention:            DefaultRetentionConfig(),
+		Batch:                DefaultBatch(),
+		Deliverability:       DefaultDeliverability(),
 	}
 }
 
@@ -209,6 +222,7 @@ var env = []struct {
 	{"RELAIS_CAMPAIGNS_DIR", func(c *Config, v string) error { c.CampaignsDir = v; return nil }},
 	{"RELAIS_DATA_DIR", func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"RELAIS_OUTBOX_DIR", func(c *Config, v string) error { c.OutboxDir = v; return nil }},
+	{"RELAIS_CHANNEL_PROBE_INTERVAL", func(c *Config, v string) (err error) { c.ChannelProbeInterval, err = time.ParseDuration(v); return }},
 	{"RELAIS_CONCURRENCY", func(c *Config, v string) (err error) { c.Concurrency, err = strconv.Atoi(v); return }},
 	{"RELAIS_BATCH_SIZE", func(c *Config, v string) (err error) { c.Batch.Size, err = strconv.Atoi(v); return }},
 	{"RELAIS_SHUTDOWN_TIMEOUT", func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return }},
@@ -274,6 +288,7 @@ func Load(file string, getenv func(string) string) (Config, error) {
 }
 
 func (c *Config) applyDerived() {
+	c.outboxExplicit = c.OutboxDir != ""
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + strings.TrimSuffix(c.DataDir, "/") + "/relais.db"
 	}
@@ -322,6 +337,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetryBackoff < 0 {
 		bad("retry_backoff", "must not be negative")
+	}
+	if c.ChannelProbeInterval < 0 {
+		bad("channel_probe_interval", "must not be negative (0 disables the probe)")
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("public_url", "must be an absolute http(s) URL")
@@ -379,6 +397,11 @@ func (c *Config) Validate() error {
 
 // redisSchemes are the schemes redis_url accepts (queue.RedisOpt).
 var redisSchemes = map[string]bool{"redis": true, "rediss": true, "redis-sentinel": true, "redis-cluster": true, "redis-socket": true}
+
+// OutboxAllowed reports whether a channel without a configured provider
+// may write to the outbox: always in embedded mode, and with a redis_url
+// only when outbox_dir was set explicitly.
+func (c *Config) OutboxAllowed() bool { return c.Embedded() || c.outboxExplicit }
 
 // Embedded reports whether the queue runs in-process (no RedisURL).
 func (c *Config) Embedded() bool { return c.RedisURL == "" }

@@ -9,6 +9,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -28,6 +29,9 @@ const (
 	OutcomeRetry     = "retry"
 	OutcomeAmbiguous = "ambiguous"
 	OutcomeDeferred  = "deferred"
+	// OutcomePaused: the provider refused the account; the channel
+	// paused and the message waits.
+	OutcomePaused = "paused"
 )
 
 // Metrics holds relais' collectors and their registry. Safe for
@@ -46,7 +50,7 @@ func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "relais", Name: "sends_total",
-			Help: "Send attempts by channel and outcome (accepted, refused, failed, retry, ambiguous, deferred)."},
+			Help: "Send attempts by channel and outcome (accepted, refused, failed, retry, ambiguous, deferred, paused)."},
 			[]string{"channel", "outcome"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "relais", Name: "refusals_total",
 			Help: "Sends refused by policy or input, by reason (no_consent, opted_out, suppressed, …)."},
@@ -174,5 +178,52 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(s.n), q, s.state)
 		}
 		ch <- prometheus.MustNewConstMetric(queueLatency, prometheus.GaugeValue, info.Latency.Seconds(), q)
+	}
+}
+
+// PausedChannels lists the channels paused because their provider
+// refused the account, by name (store.ChannelControl's ChannelPauses,
+// reduced to names).
+type PausedChannels func(ctx context.Context) ([]string, error)
+
+// WatchChannels registers a collector that reads the paused channels on
+// every scrape and reports relais_channel_paused 1 or 0 for each of
+// channels (a paused channel not in the list is reported too). Call it
+// once.
+func (m *Metrics) WatchChannels(channels []string, paused PausedChannels) error {
+	return m.reg.Register(&channelCollector{channels: channels, paused: paused})
+}
+
+var channelPaused = prometheus.NewDesc("relais_channel_paused",
+	"1 while a channel is paused because its provider refused the account or the sender (relais resume-channel CHANNEL), else 0.",
+	[]string{"channel"}, nil)
+
+type channelCollector struct {
+	channels []string
+	paused   PausedChannels
+}
+
+func (c *channelCollector) Describe(ch chan<- *prometheus.Desc) { ch <- channelPaused }
+
+func (c *channelCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	names, err := c.paused(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(channelPaused, err)
+		return
+	}
+	all := slices.Clone(c.channels)
+	for _, n := range names {
+		if !slices.Contains(all, n) {
+			all = append(all, n)
+		}
+	}
+	for _, n := range all {
+		v := 0.0
+		if slices.Contains(names, n) {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(channelPaused, prometheus.GaugeValue, v, n)
 	}
 }

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -116,5 +117,28 @@ func TestRegisterTwice(t *testing.T) {
 	out := scrape(t, m.Handler())
 	if !strings.Contains(out, "go_goroutines") {
 		t.Errorf("scrape failed entirely when Redis is down:\n%.300s", out)
+	}
+}
+
+// TestChannelPaused: the gauge follows what the lister says at each
+// scrape, with a 0 for every known channel that is not paused.
+func TestChannelPaused(t *testing.T) {
+	m := metrics.New()
+	var paused []string
+	if err := m.WatchChannels([]string{"email", "sms"}, func(context.Context) ([]string, error) { return paused, nil }); err != nil {
+		t.Fatal(err)
+	}
+	body := scrape(t, m.Handler())
+	for _, want := range []string{`relais_channel_paused{channel="email"} 0`, `relais_channel_paused{channel="sms"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+	paused = []string{"sms"}
+	body = scrape(t, m.Handler())
+	for _, want := range []string{`relais_channel_paused{channel="email"} 0`, `relais_channel_paused{channel="sms"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
 	}
 }

@@ -51,3 +51,29 @@ type Receipt struct {
 	ContactID int64
 	Channel   string
 }
+
+// ChannelPause is a channel stopped because its provider refused the
+// account or the sender: nothing is submitted on it until it is resumed,
+// and its rows wait, unsent and not failed.
+type ChannelPause struct {
+	Channel string `json:"channel"`
+	// Setting names what the operator must fix.
+	Setting string `json:"setting"`
+	// Error is the provider's answer that paused it (no personal data).
+	Error    string    `json:"error"`
+	PausedAt time.Time `json:"paused_at"`
+}
+
+// ChannelControl pauses and resumes channels across every worker
+// process: the state lives in the database like a run's pause.
+type ChannelControl interface {
+	// PauseChannel pauses p.Channel unless it is paused already (the
+	// first pause and its error are kept); it reports whether it was not
+	// paused before, so that exactly one worker reports the pause.
+	PauseChannel(ctx context.Context, p ChannelPause) (bool, error)
+	// ResumeChannel lifts a channel's pause; it reports whether it was
+	// paused.
+	ResumeChannel(ctx context.Context, channel string) (bool, error)
+	// ChannelPauses lists the paused channels by name.
+	ChannelPauses(ctx context.Context) ([]ChannelPause, error)
+}

@@ -158,6 +158,7 @@ type Store interface {
 	PhoneStore
 	ResponseStore
 	ControlStore
+	ChannelControl
 	VersionStore
 	BatchStore
 	ApprovalStore

@@ -73,6 +73,9 @@ type SMTPServer struct {
 	notify   chan struct{} // closed and replaced on every accepted message
 
 	hang *hangListener
+
+	refuseAuth atomic.Bool
+	authFails  atomic.Int64
 }
 
 // NewSMTPServer starts a server on a free 127.0.0.1 port and serves it in a
@@ -303,6 +306,14 @@ func (l *hangListener) Accept() (net.Conn, error) {
 	}
 }
 
+// RefuseAuth makes every AUTH fail with 535 5.7.8 while on, whatever the
+// credentials, as a relay does after a password change; off accepts the
+// configured credentials again.
+func (s *SMTPServer) RefuseAuth(on bool) { s.refuseAuth.Store(on) }
+
+// AuthFailures is the number of AUTH exchanges refused so far.
+func (s *SMTPServer) AuthFailures() int { return int(s.authFails.Load()) }
+
 // dataHold parks DATA commands until released.
 type dataHold struct {
 	entered chan struct{} // receives once per parked DATA
@@ -388,7 +399,8 @@ func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}
 	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != ss.s.opts.Username || pass != ss.s.opts.Password {
+		if ss.s.refuseAuth.Load() || user != ss.s.opts.Username || pass != ss.s.opts.Password {
+			ss.s.authFails.Add(1)
 			return smtp.ErrAuthFailed
 		}
 		ss.authed = true
@@ -400,7 +412,9 @@ func (ss *smtpSession) Auth(mech string) (sasl.Server, error) {
 // as RejectNext asks.
 func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	if !ss.authed {
-		return smtp.ErrAuthRequired
+		// 530 5.7.0, as Postfix and most relays answer (go-smtp's own
+		// ErrAuthRequired is a 502).
+		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
 	ss.s.mu.Lock()
 	code := 0

@@ -82,6 +82,8 @@ type TwilioDouble struct {
 	messages map[string]*TwilioMessage
 	failNext []twFailure
 	failTo   map[string]twFailure
+	// refuseAuth answers every request 401 / 20003 while set.
+	refuseAuth bool
 }
 
 // StartTwilio starts a Twilio double for the test and stops it when the
@@ -139,6 +141,13 @@ func (d *TwilioDouble) Requests() []TwilioRequest {
 	return append([]TwilioRequest(nil), d.requests...)
 }
 
+// Created is the number of messages created so far.
+func (d *TwilioDouble) Created() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.messages)
+}
+
 // Message returns the message created with sid, or nil.
 func (d *TwilioDouble) Message(sid string) *TwilioMessage {
 	d.mu.Lock()
@@ -169,6 +178,15 @@ func (d *TwilioDouble) FailTo(number string, httpStatus, code int) {
 	d.failTo[number] = twFailure{httpStatus, code}
 }
 
+// RefuseAuth makes every request fail with 401 and error 20003 while on,
+// as Twilio does after the auth token was rotated; off accepts AccountSID
+// and AuthToken again.
+func (d *TwilioDouble) RefuseAuth(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.refuseAuth = on
+}
+
 const twMessagesPrefix = "/2010-04-01/Accounts/"
 
 func (d *TwilioDouble) serve(w http.ResponseWriter, r *http.Request) {
@@ -180,10 +198,11 @@ func (d *TwilioDouble) serve(w http.ResponseWriter, r *http.Request) {
 	if d.record {
 		d.requests = append(d.requests, TwilioRequest{Method: r.Method, Path: r.URL.Path, Form: r.PostForm})
 	}
+	refuse := d.refuseAuth
 	d.mu.Unlock()
 
 	user, pass, ok := r.BasicAuth()
-	if !ok || !hmac.Equal([]byte(user), []byte(d.AccountSID)) || !hmac.Equal([]byte(pass), []byte(d.AuthToken)) {
+	if refuse || !ok || !hmac.Equal([]byte(user), []byte(d.AccountSID)) || !hmac.Equal([]byte(pass), []byte(d.AuthToken)) {
 		twError(w, http.StatusUnauthorized, 20003, "Authenticate")
 		return
 	}
@@ -193,6 +212,11 @@ func (d *TwilioDouble) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case rest == ".json" && r.Method == http.MethodGet:
+		// The account resource, which a sender fetches to check its
+		// credentials without sending.
+		twWriteJSON(w, http.StatusOK, map[string]any{"sid": d.AccountSID, "status": "active", "type": "Full",
+			"friendly_name": "relais test double"})
 	case rest == "/Messages.json" && r.Method == http.MethodPost:
 		d.create(w, r.PostForm)
 	case rest == "/Messages.json" && r.Method == http.MethodGet:

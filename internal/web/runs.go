@@ -19,10 +19,13 @@ type chrome struct {
 	CSRF   string
 	Queues bool
 	Who    string
+	// Paused are the channels paused by an account-level provider
+	// error, a banner on every page.
+	Paused []store.ChannelPause
 }
 
 func (s *Server) chromeOf(r *http.Request) chrome {
-	c := chrome{Queues: s.mon != nil}
+	c := chrome{Queues: s.mon != nil, Paused: s.paused(r)}
 	if x := sessionOf(r); x != nil {
 		c.CSRF, c.Who = x.CSRF, x.Name
 	}

@@ -86,6 +86,10 @@ type Deps struct {
 	// Secret is the deployment secret, from which each session's CSRF
 	// token is derived.
 	Secret []byte
+	// PausedChannels lists the channels paused because their provider
+	// refused the account; each shows as a banner on every page. Nil: no
+	// banner.
+	PausedChannels func(ctx context.Context) ([]store.ChannelPause, error)
 	// RedisConnOpt, when set, mounts asynqmon at /ui/queues.
 	RedisConnOpt asynq.RedisConnOpt
 	// SessionTTL is the absolute lifetime of a session. Default 12 h.
@@ -206,6 +210,20 @@ func (s *Server) render(w http.ResponseWriter, status int, page string, data any
 	if err := s.pages[page].Execute(w, data); err != nil {
 		s.d.Log.Error("dashboard: render page", "page", page, "err", err)
 	}
+}
+
+// paused returns the paused channels for the banner; a failure to read
+// them is logged and shows no banner rather than no page.
+func (s *Server) paused(r *http.Request) []store.ChannelPause {
+	if s.d.PausedChannels == nil {
+		return nil
+	}
+	ps, err := s.d.PausedChannels(r.Context())
+	if err != nil {
+		s.d.Log.Error("dashboard: paused channels", "err", err)
+		return nil
+	}
+	return ps
 }
 
 func (s *Server) fail(w http.ResponseWriter, what string, err error) {

@@ -80,6 +80,9 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 	fu := &followUps{w: w}
+	if rows, err = w.skipPausedChannels(ctx, rows, fu); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

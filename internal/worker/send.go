@@ -63,6 +63,9 @@ func (w *Worker) sendOne(ctx context.Context, id string) error {
 	if held, err := w.held(ctx, s); held || s.row.State.Terminal() {
 		return err
 	}
+	if held, err := w.channelHeld(ctx, s); held {
+		return err
+	}
 	if err := w.limited(ctx, s); err != nil {
 		return err
 	}
@@ -342,6 +345,9 @@ func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, cal
 	if held, err := w.held(ctx, s); held {
 		return rcpt, false, err
 	}
+	if held, err := w.channelHeld(ctx, s); held {
+		return rcpt, false, err
+	}
 	handover := func(ctx context.Context) (channel.Receipt, error) { return sender.Send(ctx, msg) }
 	if p, ok := sender.(channel.Preparer); ok {
 		send, abandon, err := p.Prepare(ctx, msg)
@@ -381,6 +387,9 @@ func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, cal
 // cancelled wait): permanent errors fail it, others release it for a retry.
 func (w *Worker) notHandedOver(ctx context.Context, s *send, err error) error {
 	row := &s.row
+	if setting, ok := isAccount(err); ok {
+		return w.accountRefused(ctx, s, err, setting, false)
+	}
 	if channel.IsPermanent(err) {
 		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed,
 			store.Change{Reason: ReasonOf(err), Error: err.Error()})
@@ -393,7 +402,9 @@ func (w *Worker) notHandedOver(ctx context.Context, s *send, err error) error {
 	return w.release(rctx, row.ID, err)
 }
 
-// record writes the provider's answer to the ledger. A permanent refusal
+// record writes the provider's answer to the ledger. A refusal of the
+// account (channel.ErrAccount) pauses the channel and puts the row back
+// to planned (see accountRefused). A permanent refusal
 // fails the row and stops retries (and may suppress the address); a lost
 // answer after the handover holds the row as ambiguous (or, under
 // on_ambiguous: resend, gives it one more attempt with the same
@@ -403,6 +414,9 @@ func (w *Worker) notHandedOver(ctx context.Context, s *send, err error) error {
 func (w *Worker) record(ctx context.Context, s *send, rcpt channel.Receipt, err error) error {
 	row := &s.row
 	if err != nil {
+		if setting, ok := isAccount(err); ok {
+			return w.accountRefused(ctx, s, err, setting, true)
+		}
 		if channel.IsAmbiguous(err) {
 			if s.sp.OnAmbiguous == "resend" && row.Reason != ReasonAmbiguousResend {
 				terr := w.settle(ctx, s, outcomeOf(store.Claimed, store.Change{Reason: ReasonAmbiguousResend, Error: err.Error()}))

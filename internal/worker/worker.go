@@ -92,6 +92,9 @@ type Worker struct {
 	slotsOnce sync.Once
 	slots     chan struct{} // SendParallelism
 	acceptor  acceptor
+
+	chanMu      sync.Mutex
+	chanControl channelControl // paused channels, re-read after ControlTTL
 }
 
 // runVersion is what a worker keeps of a run: its campaign and the
@@ -146,6 +149,9 @@ func (w *Worker) deferTo(ctx context.Context, row *store.LedgerRow, at time.Time
 
 // outcome names a send's result for metrics.
 func outcome(err error) string {
+	if _, ok := channel.AccountSetting(err); ok {
+		return "paused"
+	}
 	switch {
 	case err == nil:
 		return "accepted"

@@ -3,6 +3,7 @@ package email
 import (
 	"errors"
 	"fmt"
+	"net/textproto"
 
 	mail "github.com/wneessen/go-mail"
 
@@ -29,7 +30,25 @@ const (
 	// ReasonNoReply: the message was sent up to the final dot of DATA and
 	// the relay's reply was lost; it may have been queued (ambiguous).
 	ReasonNoReply = "no_reply_after_data"
+	// ReasonAuth: the relay refused the account (530, 534, 535, 538), not
+	// the message: the channel pauses until the credentials are fixed.
+	ReasonAuth = "auth"
 )
+
+// AccountSetting is what an operator fixes when the relay refuses the
+// account: the credentials in the relay URL, or its TLS mode when the
+// relay requires encryption before AUTH.
+const AccountSetting = "RELAIS_SMTP_URL (smtp_url): the relay's user and password (smtp://USER:PASSWORD@host:port) and its tls= mode"
+
+// accountCodes are the SMTP replies that refuse the account rather than
+// a message (RFC 4954): authentication required (530), mechanism too
+// weak (534), credentials invalid (535), encryption required for the
+// mechanism (538).
+var accountCodes = map[int]bool{530: true, 534: true, 535: true, 538: true}
+
+// IsAccountCode reports whether an SMTP reply code refuses the account
+// (530, 534, 535, 538) rather than one message.
+func IsAccountCode(code int) bool { return accountCodes[code] }
 
 // Error is a failed send. Its text carries the stage, SMTP code and reason
 // but never the recipient or the relay's reply text, which often echoes the
@@ -45,7 +64,11 @@ type Error struct {
 	// Ambiguous: the reply to the end of DATA was lost (wraps
 	// channel.ErrAmbiguous).
 	Ambiguous bool
-	cause     error
+	// Account: the relay refused the account, not the message (wraps
+	// channel.ErrAccount through a *channel.AccountError naming
+	// AccountSetting; see account).
+	Account bool
+	cause   error
 }
 
 // Error describes the failure without personal data.
@@ -56,6 +79,8 @@ func (e *Error) Error() string {
 		kind = "permanent"
 	case e.Ambiguous:
 		kind = "outcome unknown"
+	case e.Account:
+		kind = "account refused"
 	}
 	s := "email: " + e.Stage
 	if e.Code != 0 {
@@ -118,6 +143,8 @@ func classify(err error) *Error {
 	}
 	e := &Error{Stage: stageOf(se.Reason), Code: se.ErrorCode(), Enhanced: se.EnhancedStatusCode(), cause: err}
 	switch {
+	case accountCodes[e.Code]:
+		e.Reason, e.Account = ReasonAuth, true
 	case e.Code >= 500 && e.Code < 600:
 		e.Permanent = true
 		e.Reason = ReasonRejected
@@ -130,6 +157,32 @@ func classify(err error) *Error {
 		e.Reason, e.Ambiguous = ReasonNoReply, true
 	default:
 		e.Reason = ReasonUnavailable
+	}
+	return e
+}
+
+// classifyDial turns a failed connection into an *Error: a refused AUTH
+// (a 530/534/535/538 reply, or a relay offering no mechanism the
+// configured credentials can use) is an account error; anything else is
+// a relay that could not be reached, retried later.
+func classifyDial(err error) *Error {
+	var te *textproto.Error
+	if errors.As(err, &te) && accountCodes[te.Code] {
+		return &Error{Reason: ReasonAuth, Stage: "auth", Code: te.Code, Account: true, cause: err}
+	}
+	for _, ae := range []error{mail.ErrNoSupportedAuthDiscovered, mail.ErrPlainAuthNotSupported, mail.ErrLoginAuthNotSupported} {
+		if errors.Is(err, ae) {
+			return &Error{Reason: ReasonAuth, Stage: "auth", Account: true, cause: err}
+		}
+	}
+	return &Error{Reason: ReasonUnavailable, Stage: "dial", cause: err}
+}
+
+// account returns e, wrapped as a channel account error naming
+// AccountSetting when the relay refused the account.
+func account(e *Error) error {
+	if e.Account {
+		return channel.Account(AccountSetting, e)
 	}
 	return e
 }

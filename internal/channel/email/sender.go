@@ -106,6 +106,7 @@ type Sender struct {
 	log      *slog.Logger
 	pool     *pool
 	throttle *throttle
+	newConn  func() (*conn, error)
 }
 
 var _ channel.Sender = (*Sender)(nil)
@@ -145,6 +146,7 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 		return nil, err
 	}
 	s.pool = newPool(cfg.Pool, cfg.IdleTimeout, newConn)
+	s.newConn = newConn
 	return s, nil
 }
 
@@ -284,8 +286,9 @@ func (s *Sender) attempt(ctx context.Context, c *conn, msg *mail.Msg) (keep bool
 				if ctx.Err() != nil {
 					return false, fmt.Errorf("email: dial: %w", context.Cause(ctx))
 				}
-				s.log.Debug("smtp dial failed", "relay", s.cfg.Host)
-				return false, &Error{Reason: ReasonUnavailable, Stage: "dial", cause: err}
+				e := classifyDial(err)
+				s.log.Debug("smtp dial failed", "relay", s.cfg.Host, "reason", e.Reason)
+				return false, account(e)
 			}
 			fresh = true
 		}
@@ -315,8 +318,26 @@ func (s *Sender) attempt(ctx context.Context, c *conn, msg *mail.Msg) (keep bool
 			continue
 		}
 		s.log.Debug("smtp send failed", "stage", e.Stage, "code", e.Code, "reason", e.Reason)
-		return e.Code != 0, e
+		return e.Code != 0, account(e)
 	}
+}
+
+// Probe opens one connection to the relay with the configured
+// handshake (TLS, AUTH) and quits it, sending nothing: nil when the relay
+// accepts the account now, an account error (channel.ErrAccount) while
+// it still refuses it, any other error when it cannot be reached. It
+// implements channel.Prober.
+func (s *Sender) Probe(ctx context.Context) error {
+	c, err := s.newConn()
+	if err != nil {
+		return err
+	}
+	if err := c.client.DialWithContext(ctx); err != nil {
+		c.drop()
+		return account(classifyDial(err))
+	}
+	c.quit()
+	return nil
 }
 
 // Close quits idle connections and stops the idle-connection janitor;

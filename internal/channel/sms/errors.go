@@ -16,10 +16,10 @@ const (
 	ReasonLandline       = "landline"        // Twilio 21614: not a mobile number
 	ReasonOptedOut       = "opted_out"       // Twilio 21610: the recipient texted STOP; suppress the number
 	ReasonUnreachable    = "unreachable"     // Twilio 21408 / 21612: region or carrier cannot be reached
-	ReasonInvalidSender  = "invalid_sender"  // no sender configured, or Twilio 21606
+	ReasonInvalidSender  = "invalid_sender"  // no sender configured; Twilio 21606/21212 (an account error: the channel pauses)
 	ReasonInvalidMessage = "invalid_message" // empty body, body too long (21617), media on the sms channel
 	ReasonInvalidMedia   = "invalid_media"   // MMS media not a public https URL, or Twilio 21620
-	ReasonAuth           = "auth"            // Twilio refused the credentials (401/403)
+	ReasonAuth           = "auth"            // Twilio refused the credentials (401/403, 20003): an account error, the channel pauses
 	ReasonRejected       = "rejected"        // any other 4xx from Twilio
 
 	// Temporary: a retry with backoff may succeed.

@@ -19,13 +19,44 @@ var permanentCodes = map[int]string{
 	21610: sms.ReasonOptedOut,
 	21408: sms.ReasonUnreachable,
 	21612: sms.ReasonUnreachable,
-	21606: sms.ReasonInvalidSender,
 	21617: sms.ReasonInvalidMessage,
 	21620: sms.ReasonInvalidMedia,
 }
 
+// Settings named by account errors: what an operator fixes.
+const (
+	// CredentialsSetting: Twilio refused the account SID or auth token
+	// (401, 20003), or the account may not do this (403).
+	CredentialsSetting = "TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (twilio_account_sid, twilio_auth_token)"
+	// SenderSetting: the From is not a number or sender id of the
+	// account that can send messages (21606, 21212).
+	SenderSetting = "the From number: the campaign's sender for sms/mms (or the Twilio From configured) must be a message-capable number or sender id of this Twilio account"
+)
+
+// accountCodes are the Twilio error codes that refuse the account or the
+// sender rather than one message, with the setting to fix.
+var accountCodes = map[int]string{
+	20003: CredentialsSetting, // authentication failed
+	21606: SenderSetting,      // From is not a message-capable number of the account
+	21212: SenderSetting,      // invalid From number
+}
+
+// AccountSettingOf returns the setting an operator must fix when Twilio
+// answers httpStatus with error code, or "" when the answer refuses one
+// message only: 401, 403, 20003, 21606 and 21212 refuse the account.
+func AccountSettingOf(httpStatus, code int) string {
+	if s, ok := accountCodes[code]; ok {
+		return s
+	}
+	if httpStatus == http.StatusUnauthorized || httpStatus == http.StatusForbidden {
+		return CredentialsSetting
+	}
+	return ""
+}
+
 // classify turns what twilio-go returned into an *Error. Twilio's REST
-// errors are permanent for 4xx except 429; everything else (5xx, network,
+// errors are permanent for 4xx except 429 and the account errors (see
+// AccountSettingOf), which wrap channel.ErrAccount; everything else (5xx, network,
 // undecodable answers) is temporary, because message creation is what
 // failed and a later attempt can succeed.
 func classify(err error) error {
@@ -38,6 +69,15 @@ func classify(err error) error {
 		return sms.Fail(sms.ReasonProvider, false, err)
 	}
 	e := &sms.Error{Provider: "twilio", Code: tre.Code, Status: tre.Status, MoreInfo: tre.MoreInfo}
+	if setting := AccountSettingOf(tre.Status, tre.Code); setting != "" {
+		// The account or the sender is refused, not this message: the
+		// worker pauses the channel until the setting is fixed.
+		e.Reason = sms.ReasonAuth
+		if setting == SenderSetting {
+			e.Reason = sms.ReasonInvalidSender
+		}
+		return channel.Account(setting, e)
+	}
 	reason, known := permanentCodes[tre.Code]
 	switch {
 	case tre.Status == http.StatusTooManyRequests || tre.Code == 20429:
@@ -46,8 +86,6 @@ func classify(err error) error {
 		e.Reason = sms.ReasonProvider
 	case known:
 		e.Reason, e.Permanent = reason, true
-	case tre.Status == http.StatusUnauthorized || tre.Status == http.StatusForbidden:
-		e.Reason, e.Permanent = sms.ReasonAuth, true
 	case tre.Status >= 400:
 		e.Reason, e.Permanent = sms.ReasonRejected, true
 	default: // no usable status: do not give up on a message for an answer we cannot read

@@ -195,6 +195,24 @@ func (s *Sender) Send(ctx context.Context, m *channel.Message) (channel.Receipt,
 	return channel.Receipt{ProviderID: *msg.Sid, Segments: segments}, nil
 }
 
+// Probe fetches the Twilio account the credentials name, sending
+// nothing: nil when Twilio accepts them now, an account error
+// (channel.ErrAccount) while it refuses them, any other error when it
+// cannot be reached. It implements channel.Prober.
+func (s *Sender) Probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	c := s.base
+	c.HTTPClient = &http.Client{
+		Transport:     bound{ctx: ctx, next: s.next},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if _, err := twapi.NewApiServiceWithClient(&c).FetchAccount(s.cfg.AccountSID); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
 // params validates m and builds the create request.
 func (s *Sender) params(ctx context.Context, m *channel.Message) (*twapi.CreateMessageParams, int, error) {
 	d, err := s.draft(ctx, m)

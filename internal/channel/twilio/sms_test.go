@@ -159,6 +159,7 @@ func TestSendErrors(t *testing.T) {
 		reason    string
 		permanent bool
 		reachAPI  bool
+		account   string // the setting an account error names ("": not one)
 	}{
 		{name: "invalid number 21211", msg: msg("+33600000211"), reason: sms.ReasonInvalidAddress, permanent: true, reachAPI: true},
 		{name: "landline 21614", msg: msg("+33100000000"), reason: sms.ReasonLandline, permanent: true, reachAPI: true},
@@ -169,7 +170,7 @@ func TestSendErrors(t *testing.T) {
 		{name: "throttled 429", msg: msg("+33600000429"), reason: sms.ReasonThrottled, reachAPI: true},
 		{name: "server error 500", msg: msg("+33600000500"), reason: sms.ReasonProvider, reachAPI: true},
 		{name: "server error 503", msg: msg("+33600000503"), reason: sms.ReasonProvider, reachAPI: true},
-		{name: "wrong credentials", msg: msg("+33612345678"), reason: sms.ReasonAuth, permanent: true, reachAPI: true,
+		{name: "wrong credentials", msg: msg("+33612345678"), reason: sms.ReasonAuth, account: twilio.CredentialsSetting, reachAPI: true,
 			cfg: func(c *twilio.Config) { c.AuthToken = "wrongtoken" }},
 		{name: "not E.164 is refused before the API", msg: msg("0612345678"), reason: sms.ReasonInvalidAddress, permanent: true},
 		{name: "empty message", msg: channel.Message{To: "+33612345678"}, reason: sms.ReasonInvalidMessage, permanent: true},
@@ -194,6 +195,9 @@ func TestSendErrors(t *testing.T) {
 			}
 			if got := channel.IsPermanent(err); got != tt.permanent {
 				t.Errorf("IsPermanent = %v, want %v", got, tt.permanent)
+			}
+			if got, _ := channel.AccountSetting(err); got != tt.account {
+				t.Errorf("AccountSetting = %q, want %q", got, tt.account)
 			}
 			if reached := len(d.Requests()) > before; reached != tt.reachAPI {
 				t.Errorf("reached API = %v, want %v", reached, tt.reachAPI)

@@ -20,6 +20,9 @@ WHERE run_id = $3 AND state IN ` + store.SQLList(store.Unsent)
 	qPauseCampaign    = `INSERT INTO campaign_pauses (campaign_id, paused_at) VALUES ($1, $2) ON CONFLICT (campaign_id) DO NOTHING`
 	qResumeCampaign   = `DELETE FROM campaign_pauses WHERE campaign_id = $1`
 	qCampaignPausedAt = `SELECT paused_at FROM campaign_pauses WHERE campaign_id = $1`
+	qPauseChannel     = `INSERT INTO channel_pauses (channel, setting, error, paused_at) VALUES ($1, $2, $3, $4) ON CONFLICT (channel) DO NOTHING`
+	qResumeChannel    = `DELETE FROM channel_pauses WHERE channel = $1`
+	qChannelPauses    = `SELECT channel, setting, error, paused_at FROM channel_pauses ORDER BY channel`
 	// qReceived is completed with the dialect's in() of contact ids.
 	qReceived = `SELECT DISTINCT l.step_id, l.contact_id, l.channel FROM ledger l JOIN runs r ON r.id = l.run_id
 WHERE l.campaign_id = $1 AND l.run_id <> $2 AND NOT r.dry_run AND l.state IN ` + store.SQLList(store.MaybeSent) + ` AND l.contact_id `
@@ -107,4 +110,28 @@ func (s *Store) Received(ctx context.Context, campaignID string, runID int64, co
 		err := r.Scan(&rc.StepID, &rc.ContactID, &rc.Channel)
 		return rc, err
 	}, qReceived+cond, args...)
+}
+
+// PauseChannel implements store.ChannelControl.
+func (s *Store) PauseChannel(ctx context.Context, p store.ChannelPause) (bool, error) {
+	if p.PausedAt.IsZero() {
+		p.PausedAt = s.now()
+	}
+	n, err := s.exec(ctx, "pause channel "+p.Channel, qPauseChannel, p.Channel, p.Setting, p.Error, s.d.t(p.PausedAt))
+	return n == 1, err
+}
+
+// ResumeChannel implements store.ChannelControl.
+func (s *Store) ResumeChannel(ctx context.Context, channel string) (bool, error) {
+	n, err := s.exec(ctx, "resume channel "+channel, qResumeChannel, channel)
+	return n == 1, err
+}
+
+// ChannelPauses implements store.ChannelControl.
+func (s *Store) ChannelPauses(ctx context.Context) ([]store.ChannelPause, error) {
+	return queryAll(ctx, s, "channel pauses", func(r rowScanner) (store.ChannelPause, error) {
+		var p store.ChannelPause
+		err := r.Scan(&p.Channel, &p.Setting, &p.Error, ts(&p.PausedAt))
+		return p, err
+	}, qChannelPauses)
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimAndSettle", testClaimAndSettle},
 		{"BatchLookups", testBatchLookups},
 		{"BatchLookupsExact", testBatchLookupsExact},
+		{"ChannelPauses", testChannelPauses},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
