@@ -68,6 +68,7 @@ func TestKillWorkerMidRun(t *testing.T) {
 
 	startWorker := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "--roles", "worker")
+		cmd.SysProcAttr = childAttr()
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 		for k, v := range env {
 			cmd.Env = append(cmd.Env, k+"="+v)

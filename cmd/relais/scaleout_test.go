@@ -35,6 +35,7 @@ type daemon struct {
 func startDaemon(t *testing.T, bin, dir string, env map[string]string, args ...string) *daemon {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	for k, v := range env {
