@@ -119,6 +119,14 @@ func TestExitCodes(t *testing.T) {
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), IdleExpiresAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	// A proof of the campaign's version, for approve.
+	var proofs []struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal([]byte(c.mustRun(ctx, "proof", camp, "--to", "bat@dupont.example", "--json").stdout), &proofs); err != nil || len(proofs) == 0 {
+		t.Fatalf("proof --json: %v (%d proofs)", err, len(proofs))
+	}
+	version := proofs[0].Version
 	writeFile(t, ".gitignore", "var/\n")
 	gitRun(t, "init", "-q", "-b", "main")
 	commitAll(t, "campaigns")
@@ -186,6 +194,13 @@ func TestExitCodes(t *testing.T) {
 			{kind: kindDown, args: []string{"bounces", "poll"}, env: map[string]string{"RELAIS_BOUNCE_MAILBOX": "imap://u:p@" + closedAddr + "/INBOX"}, code: 2},
 			{kind: kindSigint, args: []string{"bounces", "poll"}, env: map[string]string{"RELAIS_BOUNCE_MAILBOX": mailbox.URL()}, code: 130},
 		},
+		"approve": {good("approve", camp, "--version", version, "--by", "Claire"), bad("approve", camp, "--version", "00000000", "--by", "Claire"),
+			dbDown("approve", camp, "--version", version, "--by", "Claire"), sigint("approve", camp, "--version", version, "--by", "Claire")},
+		"channels": {good("channels"), bad("channels", "extra"), dbDown("channels"), sigint("channels")},
+		"proof": {good("proof", camp, "--to", "bat@dupont.example"), bad("proof", camp, "--to", "not-an-address"),
+			dbDown("proof", camp, "--to", "bat@dupont.example"), sigint("proof", camp, "--to", "bat@dupont.example")},
+		"resume-channel": {good("resume-channel", "email"), bad("resume-channel", "fax"), dbDown("resume-channel", "email"),
+			sigint("resume-channel", "email")},
 		"cancel":       {good("cancel", "1"), bad("cancel", "999"), dbDown("cancel", "1"), sigint("cancel", "1")},
 		"consent set":  {good("consent", "set", "C005", "--channel", "sms", "--refused"), bad("consent", "set", "C005"), dbDown("consent", "set", "C005", "--channel", "sms", "--refused"), sigint("consent", "set", "C005", "--channel", "sms", "--refused")},
 		"consent show": {good("consent", "show", "C001"), bad("consent", "show", "C999"), dbDown("consent", "show", "C001"), sigint("consent", "show", "C001")},

@@ -84,12 +84,16 @@ func TestKillWorkerMidRun(t *testing.T) {
 		_ = w1.Process.Kill()
 		t.Fatalf("worker sent only %d messages in 30s: %s", smtp.Count(), w1.Stderr)
 	}
-	// Freeze the relay mid-DATA so that sends are in flight, then kill.
+	// Freeze the relay mid-DATA until every one of the worker's 4 sends
+	// is there, then kill: exactly those 4 are in flight.
+	const inFlight = 4
 	entered, release := smtp.HoldData()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no send reached DATA while held")
+	for range inFlight {
+		select {
+		case <-entered:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("fewer than %d sends reached DATA while held", inFlight)
+		}
 	}
 	if err := w1.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -127,8 +131,8 @@ func TestKillWorkerMidRun(t *testing.T) {
 	if got := st.Counts["accepted"] + st.Counts["ambiguous"]; got != n {
 		t.Fatalf("ledger %v: %d rows accepted or ambiguous, want %d", st.Counts, got, n)
 	}
-	if a := st.Counts["ambiguous"]; a < 1 || a > 4 {
-		t.Errorf("%d ambiguous rows, want between 1 and the 4 in flight", a)
+	if a := st.Counts["ambiguous"]; a != inFlight {
+		t.Errorf("%d ambiguous rows, want the %d in flight", a, inFlight)
 	}
 	if len(st.Ambiguous) != st.Counts["ambiguous"] {
 		t.Errorf("status lists %d ambiguous sends, counts say %d", len(st.Ambiguous), st.Counts["ambiguous"])

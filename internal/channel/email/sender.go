@@ -245,8 +245,9 @@ func (s *Sender) Prepare(ctx context.Context, m *channel.Message) (channel.Hando
 			if ctx.Err() != nil {
 				return nil, nil, fmt.Errorf("email: dial: %w", context.Cause(ctx))
 			}
-			s.log.Debug("smtp dial failed", "relay", s.cfg.Host)
-			return nil, nil, &Error{Reason: ReasonUnavailable, Stage: "dial", cause: err}
+			e := classifyDial(err)
+			s.log.Debug("smtp dial failed", "relay", s.cfg.Host, "reason", e.Reason)
+			return nil, nil, account(e)
 		}
 		c.fresh = true
 	}
