@@ -198,8 +198,8 @@ func (s *Scheduler) Register(mux *asynq.ServeMux) {
 	mux.HandleFunc(TypeFollowup, s.HandleFollowup)
 }
 
-// Middleware calls OnAccepted after every send task whose ledger row
-// ended accepted, for a worker that does not call it itself. For a
+// Middleware calls OnAccepted after every send task (single or batch)
+// for each ledger row it left accepted, for a worker that does not call it itself. For a
 // campaign with follow-ups it costs one ledger read per send (none
 // otherwise, the run's campaign being cached). A failure to schedule the
 // follow-up fails the send task, whose retry finds the row final and only
@@ -207,31 +207,56 @@ func (s *Scheduler) Register(mux *asynq.ServeMux) {
 func (s *Scheduler) Middleware(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		err := next.ProcessTask(ctx, t)
-		if err != nil || t.Type() != queue.TypeSend {
+		if err != nil {
 			return err
 		}
-		p, err := queue.ParseSend(t)
-		if err != nil {
-			return nil // the send handler reported it already
-		}
-		if p.RunID != 0 {
-			_, sp, err := s.runSpec(ctx, p.RunID)
+		var runID int64
+		var ids []string
+		switch t.Type() {
+		case queue.TypeSend:
+			p, err := queue.ParseSend(t)
 			if err != nil {
-				return fmt.Errorf("follow-up of ledger %s: %w", p.LedgerID, err)
+				return nil // the send handler reported it already
+			}
+			runID, ids = p.RunID, []string{p.LedgerID}
+		case queue.TypeSendBatch:
+			p, err := queue.ParseBatch(t)
+			if err != nil {
+				return nil // the batch handler reported it already
+			}
+			runID, ids = p.RunID, p.LedgerIDs
+		default:
+			return nil
+		}
+		if runID != 0 {
+			_, sp, err := s.runSpec(ctx, runID)
+			if err != nil {
+				return fmt.Errorf("follow-up of run %d: %w", runID, err)
 			}
 			if !HasFollowups(sp) {
 				return nil
 			}
 		}
-		row, err := s.Store.GetLedger(ctx, p.LedgerID)
-		if err != nil {
-			return fmt.Errorf("follow-up of ledger %s: %w", p.LedgerID, err)
+		var errs []error
+		for _, id := range ids {
+			errs = append(errs, s.afterSend(ctx, id))
 		}
-		if row.State != store.Accepted && row.State != store.Delivered {
-			return nil
-		}
-		return s.OnAccepted(ctx, row)
+		return errors.Join(errs...)
 	})
+}
+
+// afterSend schedules the follow-up of ledger row id when its send was
+// accepted (a row a batch left for a single retry is scheduled by that
+// retry's task).
+func (s *Scheduler) afterSend(ctx context.Context, id string) error {
+	row, err := s.Store.GetLedger(ctx, id)
+	if err != nil {
+		return fmt.Errorf("follow-up of ledger %s: %w", id, err)
+	}
+	if row.State != store.Accepted && row.State != store.Delivered {
+		return nil
+	}
+	return s.OnAccepted(ctx, row)
 }
 
 // HandleFollowup evaluates a due follow-up step for one recipient: a
