@@ -205,8 +205,10 @@ type deps struct {
 	limiter  *queue.Limiter // the campaigns' rate limits, shared by every worker of the process
 	// lockClient holds the runs' expansion leases (queue.ExpandLock).
 	lockClient redis.UniversalClient
-	client     *asynq.Client
-	policy     *policy.Engine
+	// inspector reads the queue for the worker (record tasks pending).
+	inspector *asynq.Inspector
+	client    *asynq.Client
+	policy    *policy.Engine
 	// channels are the process's channels, with senders attached when
 	// the command sends.
 	channels *channel.Registry
@@ -228,6 +230,9 @@ func (d *deps) close() {
 	}
 	if d.lockClient != nil {
 		_ = d.lockClient.Close()
+	}
+	if d.inspector != nil {
+		_ = d.inspector.Close()
 	}
 	if d.redis != nil {
 		d.redis.Close()
@@ -401,6 +406,10 @@ func (a *app) worker(d *deps) *worker.Worker {
 		}
 		w.Limiter = d.limiter
 		w.ChannelRates, _ = a.cfg.Rates() // checked when the configuration was loaded
+		if d.inspector == nil {
+			d.inspector = asynq.NewInspector(d.redisOpt)
+		}
+		w.Recording = queue.InspectorReviver{Inspector: d.inspector}.Recording
 	}
 	return w
 }

@@ -145,6 +145,9 @@ func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
 		// recovery) is submitting it right now: that attempt will settle
 		// it, this one looks again later instead of judging it dead.
 		return false, fmt.Errorf("ledger %s: being submitted by another worker; looking again later", row.ID)
+	case row.State == store.Submitting && w.recording(ctx, row):
+		// The attempt's outcome is known and waits in a record task.
+		return false, nil
 	case row.State == store.Submitting:
 		if s.sp.OnAmbiguous != "resend" || row.Attempts > 1 {
 			_, err := w.Store.Transition(ctx, row.ID, []store.State{store.Submitting}, store.Ambiguous,
@@ -161,6 +164,17 @@ func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// recording reports whether row's attempt has its outcome in a record
+// task; when that cannot be told, it says no (the row is then judged as
+// before: a crash mid-submission).
+func (w *Worker) recording(ctx context.Context, row *store.LedgerRow) bool {
+	if w.Recording == nil {
+		return false
+	}
+	rec, err := w.Recording(ctx, row.ID, row.Attempts)
+	return err == nil && rec
 }
 
 // decide is the second policy check, right before the provider call: an

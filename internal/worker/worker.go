@@ -82,6 +82,11 @@ type Worker struct {
 	// dead one (held as ambiguous); 0 judges at once. It should exceed the
 	// providers' timeouts.
 	InFlightGrace time.Duration
+	// Recording, when set, reports whether the outcome of a row's attempt
+	// waits in a record task (the store was down when it came back): such
+	// a row found submitting is not judged ambiguous, the record task
+	// settles it.
+	Recording func(ctx context.Context, ledgerID string, attempt int) (bool, error)
 
 	// SendParallelism is how many messages of batches (HandleBatch) the
 	// process has in flight at once (default DefaultSendParallelism).
