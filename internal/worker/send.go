@@ -140,7 +140,10 @@ func (w *Worker) claim(ctx context.Context, s *send) (bool, error) {
 	switch {
 	case row.State.Terminal():
 		return false, nil
-	case row.State == store.Submitting && w.InFlightGrace > 0 && time.Since(row.UpdatedAt) < w.InFlightGrace:
+	case row.State == store.Submitting && w.InFlightGrace > 0 && time.Since(row.UpdatedAt) < w.InFlightGrace+w.recordPatience():
+		// The grace covers the provider call and then the time a live
+		// worker keeps retrying to write its outcome to a store that was
+		// unreachable (RecordPatience) before it hands it to a record task.
 		// Another task of the same row (a second run attaching, a
 		// recovery) is submitting it right now: that attempt will settle
 		// it, this one looks again later instead of judging it dead.

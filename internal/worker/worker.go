@@ -80,7 +80,8 @@ type Worker struct {
 	// InFlightGrace is how long a row found submitting is presumed to be
 	// in the hands of a live worker (retried later) rather than left by a
 	// dead one (held as ambiguous); 0 judges at once. It should exceed the
-	// providers' timeouts.
+	// providers' timeouts; RecordPatience is added to it, the time a live
+	// worker may still hold the outcome while the store is unreachable.
 	InFlightGrace time.Duration
 	// Recording, when set, reports whether the outcome of a row's attempt
 	// waits in a record task (the store was down when it came back): such
