@@ -132,11 +132,22 @@ func Address(c *contact.Contact) ([]string, error) {
 	if country != "FR" {
 		town--
 	}
-	for i := range lines {
+	kept := lines[:0]
+	for i, l := range lines {
 		if i >= 3 && i >= len(recipient) || i >= town-1 && i >= len(recipient) {
-			lines[i] = machineLine(lines[i])
+			l = machineLine(l)
 		}
+		if strings.TrimSpace(l) == "" {
+			// Nothing a sorting machine can read is left (punctuation
+			// only): a delivery line is dropped, the town line is missing.
+			if i == town {
+				return nil, InvalidAddress("no town a sorting machine can read")
+			}
+			continue
+		}
+		kept = append(kept, l)
 	}
+	lines = kept
 	if len(lines) > MaxAddressLines {
 		return nil, InvalidAddress("%d lines (max %d)", len(lines), MaxAddressLines)
 	}
