@@ -2,72 +2,18 @@ package policy
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/relais-dev/relais/internal/contact"
 )
 
-// batchLookup is memLookup with the batch reads, counting the single
-// reads it is asked.
-type batchLookup struct {
-	*memLookup
-	singles, batches atomic.Int64
-}
-
-func (b *batchLookup) Consent(ctx context.Context, id int64, ch, purpose string) (contact.ConsentState, error) {
-	b.singles.Add(1)
-	return b.memLookup.Consent(ctx, id, ch, purpose)
-}
-
-func (b *batchLookup) Suppressed(ctx context.Context, key string) (bool, string, error) {
-	b.singles.Add(1)
-	return b.memLookup.Suppressed(ctx, key)
-}
-
-func (b *batchLookup) MarketingSentSince(ctx context.Context, id int64, since time.Time) (int, error) {
-	b.singles.Add(1)
-	return b.memLookup.MarketingSentSince(ctx, id, since)
-}
-
-func (b *batchLookup) SuppressedKeys(ctx context.Context, keys []string) (map[string]string, error) {
-	b.batches.Add(1)
-	out := map[string]string{}
-	for _, k := range keys {
-		if ok, why, _ := b.memLookup.Suppressed(ctx, k); ok {
-			out[k] = why
-		}
-	}
-	return out, nil
-}
-
-func (b *batchLookup) Consents(ctx context.Context, ids []int64, ch, purpose string) (map[int64]contact.ConsentState, error) {
-	b.batches.Add(1)
-	out := map[int64]contact.ConsentState{}
-	for _, id := range ids {
-		out[id], _ = b.memLookup.Consent(ctx, id, ch, purpose)
-	}
-	return out, nil
-}
-
-func (b *batchLookup) MarketingSentSinceMany(ctx context.Context, ids []int64, since time.Time) (map[int64]int, error) {
-	b.batches.Add(1)
-	out := map[int64]int{}
-	for _, id := range ids {
-		if n, _ := b.memLookup.MarketingSentSince(ctx, id, since); n > 0 {
-			out[id] = n
-		}
-	}
-	return out, nil
-}
-
 // A prefetched engine decides every contact of a batch as the engine
 // does, from four batch reads and no single one.
 func TestPrefetchDecidesAsTheEngine(t *testing.T) {
 	now := tuesday10(t)
 	m := newMemLookup()
-	bl := &batchLookup{memLookup: m}
+	bl := &batchMem{memLookup: m}
 	e := newEngine(t, bl, now)
 	var cs []*contact.Contact
 	for i := range 5 {
@@ -87,10 +33,10 @@ func TestPrefetchDecidesAsTheEngine(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Prefetch: %v", err)
 	}
-	if n := bl.batches.Load(); n != 4 {
+	if n := bl.batch.Load(); n != 4 {
 		t.Errorf("%d batch reads, want 4 (suppressions, consents, counts, open tracking)", n)
 	}
-	bl.singles.Store(0)
+	bl.single.Store(0)
 	for i, c := range cs {
 		in := Input{Contact: c, Channel: "email", Purpose: contact.PurposeMarketing, Stage: Send}
 		got, err := pe.Decide(context.Background(), in)
@@ -102,7 +48,7 @@ func TestPrefetchDecidesAsTheEngine(t *testing.T) {
 			t.Errorf("contact %d: open tracking %v (%v)", i, track, err)
 		}
 	}
-	if n := bl.singles.Load(); n != 0 {
+	if n := bl.single.Load(); n != 0 {
 		t.Errorf("%d single reads after the prefetch, want 0", n)
 	}
 	for i, c := range cs {
@@ -114,11 +60,11 @@ func TestPrefetchDecidesAsTheEngine(t *testing.T) {
 	// A contact the prefetch did not read is read through the lookup.
 	other := fullContact(contact.KindPerson)
 	other.ID, other.Email = 999, "z@example.fr"
-	bl.singles.Store(0)
+	bl.single.Store(0)
 	if _, err := pe.Decide(context.Background(), Input{Contact: other, Channel: "email", Purpose: contact.PurposeMarketing, Stage: Send}); err != nil {
 		t.Fatal(err)
 	}
-	if n := bl.singles.Load(); n != 2 {
+	if n := bl.single.Load(); n != 2 {
 		// Its suppression and its consent: without consent it is refused
 		// before the cap is counted.
 		t.Errorf("%d single reads for a contact not prefetched, want 2", n)
