@@ -106,7 +106,10 @@ type runResult struct {
 // expand runs `relais run CAMPAIGN --json` (no workers: expansion and
 // enqueue only) and returns its result and process stats.
 func (e *env) expand(ctx context.Context, repo, campaignFile, dbURL string) (runResult, procStats, error) {
-	p, err := startRelais(ctx, e.bin, repo, filepath.Join(repo, "relais.log"), e.relaisEnv(dbURL, nil), "run", campaignFile, "--json")
+	// Expansion only: no worker sends, but a run with a Redis URL needs a
+	// provider (or an explicit outbox) for the campaign's channel.
+	env := e.relaisEnv(dbURL, map[string]string{"RELAIS_OUTBOX_DIR": filepath.Join(repo, "outbox")})
+	p, err := startRelais(ctx, e.bin, repo, filepath.Join(repo, "relais.log"), env, "run", campaignFile, "--json")
 	if err != nil {
 		return runResult{}, procStats{}, err
 	}
