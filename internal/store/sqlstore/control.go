@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/relais-dev/relais/internal/store"
@@ -52,6 +53,18 @@ func (s *Store) CancelRun(ctx context.Context, id int64, reason string, at time.
 	if err != nil {
 		return 0, err
 	}
+	// Workers settle rows of the run in batches meanwhile: PostgreSQL may
+	// pick this transaction as a deadlock's victim; it is tried again.
+	for try := 1; ; try++ {
+		n, err := s.cancelRun(ctx, r, id, reason, at)
+		if err == nil || try == 3 || !strings.Contains(err.Error(), "40P01") {
+			return n, err
+		}
+	}
+}
+
+// cancelRun is one attempt of CancelRun.
+func (s *Store) cancelRun(ctx context.Context, r store.Run, id int64, reason string, at time.Time) (int, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.errf("cancel run %d: begin: %w", id, err)
