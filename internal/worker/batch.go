@@ -26,7 +26,8 @@ const DefaultSendParallelism = 50
 // one statement claims every claimable row, one query each reads their
 // contacts, suppressions, consents and frequency-cap counts, the refusals
 // are recorded in one statement, and the acceptances of concurrent sends
-// are recorded together (acceptor). Messages go out concurrently, at most
+// and the submitting marks of concurrent sends are written together
+// (grouped). Messages go out concurrently, at most
 // SendParallelism per process, and a row is marked submitting only once
 // its sender is ready, as in HandleSend.
 //
@@ -285,66 +286,6 @@ func (w *Worker) inSlot(ctx context.Context, fn func() error) error {
 	}
 	defer func() { <-w.slots }()
 	return fn()
-}
-
-// acceptor records the acceptances of concurrent batched sends together:
-// the first send to arrive writes what is queued in one statement, while
-// the next ones queue behind it (group commit). Each send still waits for
-// its own row to be written before it frees its slot, so no more rows are
-// left submitting by a dying process than with HandleSend.
-type acceptor struct {
-	mu       sync.Mutex
-	pending  []*accepted
-	flushing bool
-}
-
-type accepted struct {
-	s    *send
-	out  store.Outcome
-	done chan error
-}
-
-// accept moves s from submitting to accepted with ch; on a store error
-// the row's outcome goes through settle, which keeps it until the store
-// takes it.
-func (w *Worker) accept(ctx context.Context, s *send, ch store.Change) error {
-	a := &w.acceptor
-	p := &accepted{s: s, out: store.Outcome{ID: s.row.ID, Change: ch}, done: make(chan error, 1)}
-	a.mu.Lock()
-	a.pending = append(a.pending, p)
-	if a.flushing {
-		a.mu.Unlock()
-		return <-p.done
-	}
-	a.flushing = true
-	for len(a.pending) > 0 {
-		batch := a.pending
-		a.pending = nil
-		a.mu.Unlock()
-		w.flushAccepted(ctx, batch)
-		a.mu.Lock()
-	}
-	a.flushing = false
-	a.mu.Unlock()
-	return <-p.done
-}
-
-// flushAccepted writes batch in one statement and answers each send.
-func (w *Worker) flushAccepted(ctx context.Context, batch []*accepted) {
-	outs := make([]store.Outcome, len(batch))
-	for i, p := range batch {
-		outs[i] = p.out
-	}
-	_, err := w.batchStore().Settle(ctx, []store.State{store.Submitting}, store.Accepted, outs)
-	for _, p := range batch {
-		if err == nil {
-			// A row not moved was settled by another task meanwhile,
-			// which Transition reports the same way.
-			p.done <- nil
-			continue
-		}
-		go func() { p.done <- w.settle(ctx, p.s, outcomeOf(store.Accepted, p.out.Change)) }()
-	}
 }
 
 // followUps turns the retryable results of a batch's rows into single

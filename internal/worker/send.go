@@ -378,7 +378,7 @@ func (w *Worker) submit(ctx context.Context, s *send) (rcpt channel.Receipt, cal
 			}
 		}()
 	}
-	if ok, err := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Submitting, store.Change{}); err != nil || !ok {
+	if ok, err := w.markSubmitting(ctx, s); err != nil || !ok {
 		if err != nil {
 			// The store may have applied the write and lost its answer:
 			// the row would then read submitting though nothing was

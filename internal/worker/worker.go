@@ -97,7 +97,8 @@ type Worker struct {
 	controls  sync.Map // run id → control, re-read after ControlTTL
 	slotsOnce sync.Once
 	slots     chan struct{} // SendParallelism
-	acceptor  acceptor
+	accepts   grouped       // batched sends' acceptances
+	submits   grouped       // batched sends' submitting marks
 
 	chanMu      sync.Mutex
 	chanControl channelControl // paused channels, re-read after ControlTTL

@@ -35,10 +35,18 @@ type groupCommitter struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 	pool sync.Pool
+	// stmts are the statements prepared by the loop, by query: the
+	// transitions are a handful of texts run thousands of times, and
+	// SQLite's prepare cost as much as their execution. Only the loop's
+	// goroutine touches the map.
+	stmts map[string]*sql.Stmt
 }
 
+// maxStmts bounds the prepared statements kept.
+const maxStmts = 64
+
 func newGroupCommitter(db *sql.DB) *groupCommitter {
-	g := &groupCommitter{db: db, reqs: make(chan *execReq, maxGroup), stop: make(chan struct{})}
+	g := &groupCommitter{db: db, reqs: make(chan *execReq, maxGroup), stop: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 	g.pool.New = func() any { return &execReq{done: make(chan execRes, 1)} }
 	g.wg.Add(1)
 	go g.loop()
@@ -96,7 +104,15 @@ func (g *groupCommitter) commit(batch []*execReq) {
 	ctx := context.Background()
 	if len(batch) == 1 {
 		r := batch[0]
-		res, err := g.db.ExecContext(ctx, r.query, r.args...)
+		var (
+			res sql.Result
+			err error
+		)
+		if st := g.stmt(ctx, r.query); st != nil {
+			res, err = st.ExecContext(ctx, r.args...)
+		} else {
+			res, err = g.db.ExecContext(ctx, r.query, r.args...)
+		}
 		r.done <- result(res, err)
 		return
 	}
@@ -109,7 +125,12 @@ func (g *groupCommitter) commit(batch []*execReq) {
 	}
 	out := make([]execRes, len(batch))
 	for i, r := range batch {
-		res, err := tx.ExecContext(ctx, r.query, r.args...)
+		var res sql.Result
+		if st := g.stmt(ctx, r.query); st != nil {
+			res, err = tx.StmtContext(ctx, st).ExecContext(ctx, r.args...)
+		} else {
+			res, err = tx.ExecContext(ctx, r.query, r.args...)
+		}
 		out[i] = result(res, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -131,8 +152,28 @@ func result(res sql.Result, err error) execRes {
 	return execRes{rows: n, err: err}
 }
 
+// stmt returns query prepared once, or nil when it cannot be prepared
+// (the statement then runs unprepared and reports its own error).
+func (g *groupCommitter) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := g.stmts[query]; ok {
+		return st
+	}
+	if len(g.stmts) >= maxStmts {
+		return nil
+	}
+	st, err := g.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	g.stmts[query] = st
+	return st
+}
+
 // close stops the loop after the statements already taken are committed.
 func (g *groupCommitter) close() {
 	close(g.stop)
 	g.wg.Wait()
+	for _, st := range g.stmts {
+		st.Close()
+	}
 }
