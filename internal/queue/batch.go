@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -30,7 +31,10 @@ const (
 // aggregator takes one batch per group on each of its checks (every
 // GracePeriod, at least a second), so Size × Shards bounds the rate of
 // one step per worker process. A group's batch waits at most MaxDelay
-// for Size sends, plus one check. Transactional sends are never grouped.
+// for Size sends, plus one check. A transactional send is grouped only
+// when it is part of a bulk enqueue (a transactional campaign expanded
+// from an audience, see Group); one triggered through the API stays a
+// single task, handled at once.
 type Batching struct {
 	Size        int
 	Shards      int
@@ -48,15 +52,24 @@ func DefaultBatching() Batching {
 func (b Batching) Enabled() bool { return b.Size > 1 }
 
 // Group returns the enqueue option putting a send into its group, or nil
-// when it is not grouped (batching off, a transactional send).
-func (b Batching) Group(ledgerID string, runID int64, stepID, channel, purpose string) []asynq.Option {
-	if !b.Enabled() || ForPurpose(purpose) != Marketing {
+// when it is not grouped: batching off, or a transactional send that is
+// not bulk. bulk says the send is enqueued with at least Size others of
+// its run (an audience's expansion, a recovery): waiting up to MaxDelay
+// for the rest of a batch costs such a send nothing, while a
+// transactional send triggered alone must go at once.
+func (b Batching) Group(ledgerID string, runID int64, stepID, channel, purpose string, bulk bool) []asynq.Option {
+	queue := ForPurpose(purpose)
+	if !b.Enabled() || (queue == Transactional && !bulk) {
 		return nil
 	}
 	shards := max(b.Shards, 1)
 	h := fnv.New32a()
 	h.Write([]byte(ledgerID))
-	return []asynq.Option{asynq.Group(fmt.Sprintf("send:%d:%s:%s:%d", runID, stepID, channel, h.Sum32()%uint32(shards)))}
+	name := fmt.Sprintf("send:%d:%s:%s:%d", runID, stepID, channel, h.Sum32()%uint32(shards))
+	if queue == Transactional {
+		name += ":" + Transactional
+	}
+	return []asynq.Option{asynq.Group(name)}
 }
 
 // Server sets the aggregation of c (asynq.Config) to b. A worker server
@@ -84,12 +97,18 @@ func orDefault(v, def time.Duration) time.Duration {
 type BatchPayload struct {
 	RunID     int64    `json:"r"`
 	LedgerIDs []string `json:"l"`
+	// Purpose is "transactional" for a bulk transactional batch (its
+	// follow-up sends go back to the transactional queue), else empty.
+	Purpose string `json:"p,omitempty"`
 }
 
 // Aggregate is asynq's GroupAggregator: the send tasks of a group become
 // one TypeSendBatch task carrying their ledger ids.
-func Aggregate(_ string, tasks []*asynq.Task) *asynq.Task {
+func Aggregate(group string, tasks []*asynq.Task) *asynq.Task {
 	var p BatchPayload
+	if strings.HasSuffix(group, ":"+Transactional) {
+		p.Purpose = Transactional
+	}
 	for _, t := range tasks {
 		sp, err := ParseSend(t)
 		if err != nil {

@@ -37,8 +37,8 @@ type Planner struct {
 	Log           *slog.Logger
 	Now           func() time.Time
 	TaskRetention time.Duration
-	// Batch groups marketing sends for batched handling (zero: each send
-	// is handled alone).
+	// Batch groups marketing sends, and transactional ones enqueued in
+	// bulk, for batched handling (zero: each send is handled alone).
 	Batch queue.Batching
 	// Channels are the channels runs plan for (nil: the built-in ones).
 	Channels *channel.Registry
@@ -380,6 +380,12 @@ func (p *Planner) ledgerRow(r store.Run, sp *campaign.Spec, st *campaign.Step, c
 func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, error) {
 	// Each enqueue is one Redis round trip (a Lua script): several in
 	// flight at once keep Redis busy while the planner waits.
+	// A transactional send enqueued with a batch's worth of its run is
+	// bulk (queue.Batching.Group): it may wait for the others.
+	perRun := map[int64]int{}
+	for i := range rows {
+		perRun[rows[i].RunID]++
+	}
 	var n atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(EnqueueParallelism)
@@ -390,7 +396,7 @@ func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, err
 		}
 		g.Go(func() error {
 			t := queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention)
-			group := p.Batch.Group(r.ID, r.RunID, r.StepID, r.Channel, r.Purpose)
+			group := p.Batch.Group(r.ID, r.RunID, r.StepID, r.Channel, r.Purpose, perRun[r.RunID] >= p.Batch.Size)
 			_, err := p.Queue.EnqueueContext(gctx, t, group...)
 			if queue.IsDuplicate(err) {
 				// A task that will never run again (archived after its

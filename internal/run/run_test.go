@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/relais-dev/relais/internal/audience"
 	"github.com/relais-dev/relais/internal/campaign"
+	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
 	"github.com/relais-dev/relais/internal/run"
@@ -37,11 +39,18 @@ func (q *dyingQueue) EnqueueContext(ctx context.Context, t *asynq.Task, opts ...
 	return q.c.EnqueueContext(ctx, t, opts...)
 }
 
-// TestStartResumesAfterDyingHalfway expands a 3,500-recipient audience
-// whose expansion dies after about 1,200 tasks, then starts the same run
-// again: every recipient ends with exactly one ledger row and one queued
-// task, none twice.
-func TestStartResumesAfterDyingHalfway(t *testing.T) {
+// rig is a transactional campaign (resume.yaml) of a generated audience
+// of n people, a SQLite store, a real Redis and the policy engine.
+type rig struct {
+	sp     *campaign.Spec
+	st     *sqlstore.Store
+	opt    asynq.RedisConnOpt
+	client *asynq.Client
+	pol    *policy.Engine
+}
+
+func newRig(t *testing.T, n int) *rig {
+	t.Helper()
 	ctx := context.Background()
 	repo := t.TempDir()
 	src := filepath.Join("testdata", "repo")
@@ -64,7 +73,7 @@ func TestStartResumesAfterDyingHalfway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := audience.GenerateCSV(f, 3500); err != nil {
+	if err := audience.GenerateCSV(f, n); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -77,19 +86,30 @@ func TestStartResumesAfterDyingHalfway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	_, redisURL := testenv.StartRedis(t)
 	opt, err := queue.RedisOpt(redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := asynq.NewClient(opt)
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	pol, err := policy.New(policy.DefaultRules(), st, []byte("run-test-secret-0123456789"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 
+	return &rig{sp: sp, st: st, opt: opt, client: client, pol: pol}
+}
+
+// TestStartResumesAfterDyingHalfway expands a 3,500-recipient audience
+// whose expansion dies after about 1,200 tasks, then starts the same run
+// again: every recipient ends with exactly one ledger row and one queued
+// task, none twice.
+func TestStartResumesAfterDyingHalfway(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, 3500)
+	sp, st, opt, client, pol := r.sp, r.st, r.opt, r.client, r.pol
 	dying := &dyingQueue{c: client, limit: 1200}
 	p := &run.Planner{Store: st, Queue: dying, Policy: pol}
 	if _, err := p.Start(ctx, sp, "k"); !errors.Is(err, errDied) {
@@ -144,5 +164,54 @@ func TestStartResumesAfterDyingHalfway(t *testing.T) {
 	again, err := p.Start(ctx, sp, "k")
 	if err != nil || again.Enqueued != 0 {
 		t.Fatalf("third start enqueued %d (%v)", again.Enqueued, err)
+	}
+}
+
+// TestBulkTransactionalSendsGrouped: with batching on, the sends of a
+// transactional campaign expanded from an audience are grouped for
+// batches on the transactional queue (none is pending alone), while a
+// transactional send triggered for one person (StartOne, the API's path)
+// stays a single task, pending at once.
+func TestBulkTransactionalSendsGrouped(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, 500)
+	p := &run.Planner{Store: r.st, Queue: r.client, Policy: r.pol, Batch: queue.DefaultBatching()}
+	res, err := p.Start(ctx, r.sp, "bulk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(r.opt)
+	defer insp.Close()
+	qi, err := insp.GetQueueInfo(queue.Transactional)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Enqueued == 0 || qi.Aggregating != res.Enqueued || qi.Pending != 0 {
+		t.Fatalf("%d enqueued: %d aggregating, %d pending; want all aggregating", res.Enqueued, qi.Aggregating, qi.Pending)
+	}
+	groups, err := insp.Groups(queue.Transactional)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups {
+		if !strings.HasSuffix(g.Group, ":"+queue.Transactional) {
+			t.Errorf("group %s of a transactional run lacks the transactional suffix", g.Group)
+		}
+	}
+
+	c := &contact.Contact{Email: "seule@dupont.example", FirstName: "Anne"}
+	if _, _, err := r.st.UpsertContacts(ctx, []*contact.Contact{c}); err != nil {
+		t.Fatal(err)
+	}
+	one, rows, err := p.StartOne(ctx, r.sp, c, nil, "one")
+	if err != nil || one.Enqueued != 1 || len(rows) != 1 {
+		t.Fatalf("StartOne: %d enqueued, %d rows (%v), want 1", one.Enqueued, len(rows), err)
+	}
+	qi, err = insp.GetQueueInfo(queue.Transactional)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qi.Pending != 1 || qi.Aggregating != res.Enqueued {
+		t.Fatalf("after a single send: %d pending, %d aggregating; want 1 and %d", qi.Pending, qi.Aggregating, res.Enqueued)
 	}
 }

@@ -49,7 +49,7 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		return &Requeue{Delay: PausedRecheck, Why: "run paused"}
 	case c.canceled:
 		// Each row settles as canceled (or ambiguous) on its own.
-		return w.eachOne(ctx, p.RunID, p.LedgerIDs)
+		return w.eachOne(ctx, p)
 	}
 	v, err := w.runVersion(ctx, p.RunID)
 	if err != nil {
@@ -80,7 +80,7 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 			rest = append(rest, id)
 		}
 	}
-	fu := &followUps{w: w}
+	fu := &followUps{w: w, purpose: p.Purpose}
 	if rows, err = w.skipPausedChannels(ctx, rows, fu); err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (w *Worker) rateLimited(sp *campaign.Spec) bool {
 
 // unbatch queues each row of p as a single send task, due now.
 func (w *Worker) unbatch(ctx context.Context, p queue.BatchPayload) error {
-	fu := &followUps{w: w}
+	fu := &followUps{w: w, purpose: p.Purpose}
 	for _, id := range p.LedgerIDs {
 		fu.add(ctx, id, p.RunID, &Requeue{Why: "rate-limited campaign"})
 	}
@@ -135,10 +135,10 @@ func (w *Worker) unbatch(ctx context.Context, p queue.BatchPayload) error {
 }
 
 // eachOne runs the single path on each row, with follow-ups for retries.
-func (w *Worker) eachOne(ctx context.Context, runID int64, ids []string) error {
-	fu := &followUps{w: w}
-	for _, id := range ids {
-		fu.add(ctx, id, runID, w.sendOne(ctx, id))
+func (w *Worker) eachOne(ctx context.Context, p queue.BatchPayload) error {
+	fu := &followUps{w: w, purpose: p.Purpose}
+	for _, id := range p.LedgerIDs {
+		fu.add(ctx, id, p.RunID, w.sendOne(ctx, id))
 	}
 	return fu.err()
 }
@@ -292,9 +292,10 @@ func (w *Worker) inSlot(ctx context.Context, fn func() error) error {
 // send tasks, so that a row is retried on its own; permanent results and
 // successes need nothing more.
 type followUps struct {
-	w    *Worker
-	mu   sync.Mutex
-	errs []error
+	w       *Worker
+	purpose string // the batch's (empty: marketing)
+	mu      sync.Mutex
+	errs    []error
 }
 
 func (f *followUps) add(ctx context.Context, id string, runID int64, err error) {
@@ -318,7 +319,7 @@ func (f *followUps) add(ctx context.Context, id string, runID int64, err error) 
 	at := w.now().Add(delay)
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, qerr := w.Queue.EnqueueContext(qctx, queue.NewSendTask(id, runID, "marketing", at, w.TaskRetention))
+	_, qerr := w.Queue.EnqueueContext(qctx, queue.NewSendTask(id, runID, f.purpose, at, w.TaskRetention))
 	if qerr != nil && !queue.IsDuplicate(qerr) {
 		f.mu.Lock()
 		f.errs = append(f.errs, fmt.Errorf("ledger %s: enqueue retry: %w (after %w)", id, qerr, err))

@@ -41,7 +41,7 @@ func TestBatchThroughQueue(t *testing.T) {
 	b := queue.Batching{Size: size, Shards: 2, MaxDelay: time.Second, GracePeriod: time.Second}
 	for _, id := range ids {
 		if _, err := f.w.Queue.EnqueueContext(context.Background(), queue.NewSendTask(id, f.run.ID, "marketing", time.Time{}, 0),
-			b.Group(id, f.run.ID, "s1", "email", "marketing")...); err != nil {
+			b.Group(id, f.run.ID, "s1", "email", "marketing", true)...); err != nil {
 			t.Fatal(err)
 		}
 	}
