@@ -82,6 +82,9 @@ type Template struct {
 	mu     sync.Mutex
 	base   executor            // pristine, never executed, so it can be cloned
 	clones map[string]executor // per base language, funcs bound to it
+	// byLocale is clones by the locale string as given, so that a
+	// locale is parsed once, not on every execution.
+	byLocale map[string]executor
 }
 
 // executor is what text/template and html/template have in common.
@@ -113,7 +116,7 @@ func Parse(name string, kind Kind, src string) (*Template, error) {
 		return nil, err
 	}
 	t := &Template{name: name, kind: kind, src: src, tree: tree,
-		MaxOutput: DefaultMaxOutput, Timeout: Budget(), clones: map[string]executor{}, hosts: linkHosts(src)}
+		MaxOutput: DefaultMaxOutput, Timeout: Budget(), clones: map[string]executor{}, byLocale: map[string]executor{}, hosts: linkHosts(src)}
 	switch kind {
 	case HTML:
 		h, err := htmltemplate.New(name).Funcs(fm).Option("missingkey=error").Parse(src)
@@ -206,12 +209,18 @@ func (t *Template) execute(ex executor, d *Data, max int, timeout time.Duration,
 // forLocale returns the clone whose functions format for locale's
 // language, creating it on first use.
 func (t *Template) forLocale(locale string) (executor, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ex, ok := t.byLocale[locale]; ok {
+		return ex, nil
+	}
 	tag := parseTag(locale)
 	b, _ := tag.Base()
 	key := b.String()
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if ex, ok := t.clones[key]; ok {
+		if len(t.byLocale) < maxLocales {
+			t.byLocale[locale] = ex
+		}
 		return ex, nil
 	}
 	var ex executor
@@ -230,8 +239,14 @@ func (t *Template) forLocale(locale string) (executor, error) {
 		ex = c.Funcs(funcs(tag))
 	}
 	t.clones[key] = ex
+	if len(t.byLocale) < maxLocales {
+		t.byLocale[locale] = ex
+	}
 	return ex, nil
 }
+
+// maxLocales bounds byLocale: locales come from contact data.
+const maxLocales = 256
 
 // limitWriter buffers output and fails the execution once it grows past
 // max bytes or runs past deadline; text/template stops at the first write

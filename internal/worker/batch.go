@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -97,12 +98,18 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		wg.Wait()
 		return err
 	}
-	for _, s := range sends {
+	// A few goroutines take the sends in turn rather than one each: a
+	// goroutine's stack, grown by the first render, serves the next ones.
+	var next atomic.Int64
+	for range min(len(sends), w.parallelism()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.batched = true
-			fu.add(ctx, s.row.ID, s.row.RunID, w.inSlot(ctx, func() error { return w.deliver(ctx, s) }))
+			for i := next.Add(1) - 1; i < int64(len(sends)); i = next.Add(1) - 1 {
+				s := sends[i]
+				s.batched = true
+				fu.add(ctx, s.row.ID, s.row.RunID, w.inSlot(ctx, func() error { return w.deliver(ctx, s) }))
+			}
 		}()
 	}
 	wg.Wait()
@@ -270,15 +277,17 @@ func (w *Worker) releaseAll(ctx context.Context, rows []store.LedgerRow, err err
 // batchStore returns the store's batched statements.
 func (w *Worker) batchStore() store.BatchStore { return w.Store }
 
+// parallelism is SendParallelism or its default.
+func (w *Worker) parallelism() int {
+	if w.SendParallelism <= 0 {
+		return DefaultSendParallelism
+	}
+	return w.SendParallelism
+}
+
 // inSlot runs fn holding one of the process's SendParallelism slots.
 func (w *Worker) inSlot(ctx context.Context, fn func() error) error {
-	w.slotsOnce.Do(func() {
-		n := w.SendParallelism
-		if n <= 0 {
-			n = DefaultSendParallelism
-		}
-		w.slots = make(chan struct{}, n)
-	})
+	w.slotsOnce.Do(func() { w.slots = make(chan struct{}, w.parallelism()) })
 	select {
 	case w.slots <- struct{}{}:
 	case <-ctx.Done():
