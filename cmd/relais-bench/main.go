@@ -205,6 +205,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		_ = e.flushRedis(context.WithoutCancel(ctx))
 	}
 	rep.Duration = time.Since(rep.Started)
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(o.out), "bench", "tried.md")); err == nil {
+		rep.Tried = string(b)
+	}
 	if err := writeReport(o.out, rep); err != nil {
 		return err
 	}

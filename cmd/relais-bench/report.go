@@ -78,6 +78,9 @@ type Report struct {
 	Started  time.Time
 	Duration time.Duration
 	Sections []Section
+	// Tried is the hand-written account of the missed targets (their
+	// profile, what was tried, before/after), included as it is.
+	Tried string
 }
 
 func fmtNum(v float64) string {
@@ -175,6 +178,11 @@ func (r *Report) Write(w io.Writer) error {
 			fmt.Fprintf(&b, "\n(benchmark wall time %s)\n", s.Duration.Round(time.Second))
 		}
 		b.WriteString("\n")
+	}
+	if t := strings.TrimSpace(r.Tried); t != "" {
+		b.WriteString("## Missed targets: the profile, what was tried, before and after\n\n")
+		b.WriteString("(Written by hand in `docs/bench/tried.md` and included here by the harness.)\n\n")
+		b.WriteString(t + "\n\n")
 	}
 	b.WriteString(reproduce)
 	_, err := io.WriteString(w, b.String())
