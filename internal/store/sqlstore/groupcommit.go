@@ -116,6 +116,13 @@ func (g *groupCommitter) commit(batch []*execReq) {
 		r.done <- result(res, err)
 		return
 	}
+	// Statements are prepared before the transaction takes the writer's
+	// only connection: preparing on the pool inside it would wait for
+	// that connection forever.
+	stmts := make([]*sql.Stmt, len(batch))
+	for i, r := range batch {
+		stmts[i] = g.stmt(ctx, r.query)
+	}
 	tx, err := g.db.BeginTx(ctx, nil)
 	if err != nil {
 		for _, r := range batch {
@@ -126,7 +133,7 @@ func (g *groupCommitter) commit(batch []*execReq) {
 	out := make([]execRes, len(batch))
 	for i, r := range batch {
 		var res sql.Result
-		if st := g.stmt(ctx, r.query); st != nil {
+		if st := stmts[i]; st != nil {
 			res, err = tx.StmtContext(ctx, st).ExecContext(ctx, r.args...)
 		} else {
 			res, err = tx.ExecContext(ctx, r.query, r.args...)
