@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	qrcode "github.com/skip2/go-qrcode"
+	"github.com/relais-dev/relais/internal/qrcode"
 
 	"github.com/relais-dev/relais/internal/postal"
 )
@@ -48,6 +48,7 @@ func newDoc(lay postal.Layout) *fpdf.Fpdf {
 	f.SetCreationDate(fixedDate)
 	f.SetModificationDate(fixedDate)
 	f.SetProducer("relais", true)
+	f.SetCatalogSort(true)  // fonts and images in a fixed order: same input, same bytes
 	f.SetCompression(false) // zlib per page costs a third of the time; print PDFs are big anyway
 	return f
 }
