@@ -218,7 +218,7 @@ func writeBlocks(f *fpdf.Fpdf, blocks []block, lay postal.Layout, lh float64) {
 		if bl.Bullet {
 			f.SetFont(family, styleRegular, fs)
 			f.SetX(lay.MarginLeft + 2)
-			f.Write(lh, "•")
+			flowText(f, lh, "•")
 			f.SetLeftMargin(lay.MarginLeft + 7)
 			f.SetX(lay.MarginLeft + 7)
 		} else {
@@ -226,7 +226,7 @@ func writeBlocks(f *fpdf.Fpdf, blocks []block, lay postal.Layout, lh float64) {
 		}
 		for _, r := range bl.Runs {
 			f.SetFont(family, r.Style, fs)
-			f.Write(lh, r.Text)
+			flowText(f, lh, r.Text)
 		}
 		f.SetLeftMargin(lay.MarginLeft)
 		f.Ln(lh)
