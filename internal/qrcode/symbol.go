@@ -45,12 +45,15 @@ type symbol struct {
 func newSymbol(size int, quietZoneSize int) *symbol {
 	var m symbol
 
-	m.module = make([][]bool, size+2*quietZoneSize)
-	m.isUsed = make([][]bool, size+2*quietZoneSize)
+	n := size + 2*quietZoneSize
+	m.module = make([][]bool, n)
+	m.isUsed = make([][]bool, n)
 
+	// One allocation per grid rather than one per row.
+	module, isUsed := make([]bool, n*n), make([]bool, n*n)
 	for i := range m.module {
-		m.module[i] = make([]bool, size+2*quietZoneSize)
-		m.isUsed[i] = make([]bool, size+2*quietZoneSize)
+		m.module[i] = module[i*n : (i+1)*n : (i+1)*n]
+		m.isUsed[i] = isUsed[i*n : (i+1)*n : (i+1)*n]
 	}
 
 	m.size = size + 2*quietZoneSize
