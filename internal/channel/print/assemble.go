@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -66,23 +67,63 @@ func (b *Batcher) Assemble(ctx context.Context, runID string) ([]BatchResult, er
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return nil, fmt.Errorf("print: assemble: %w", err)
 	}
-	var results []BatchResult
-	seq := 0
-	for i := 0; i < len(files); i += b.batchSize {
-		if err := ctx.Err(); err != nil {
-			return results, err
-		}
-		chunk := files[i:min(i+b.batchSize, len(files))]
-		name := fmt.Sprintf("%s-%03d", run, len(results)+1)
-		res, err := b.assembleBatch(ctx, run, out, name, chunk, seq)
-		if err != nil {
-			return results, fmt.Errorf("print: batch %s: %w", name, err)
-		}
-		seq += len(chunk)
-		results = append(results, res)
+	results, err := b.assembleBatches(ctx, run, out, files)
+	if err != nil {
+		return results, err
 	}
 	if err := writeSummary(out, run, results); err != nil {
 		return results, err
+	}
+	return results, nil
+}
+
+// assembleBatches lays out the batches of files, up to GOMAXPROCS at a
+// time: batches are independent PDFs, so each is the same bytes whatever
+// the order they are built in. On error it returns the batches before the
+// first failing one, as a sequential loop would.
+func (b *Batcher) assembleBatches(ctx context.Context, run, out string, files []spoolEntry) ([]BatchResult, error) {
+	n := (len(files) + b.batchSize - 1) / b.batchSize
+	results := make([]BatchResult, n)
+	errs := make([]error, n)
+	var next atomic.Int64
+	var failed atomic.Bool // stop taking batches after an error
+	var wg sync.WaitGroup
+	workers := b.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= n {
+					return
+				}
+				if errs[k] = ctx.Err(); errs[k] != nil || failed.Load() {
+					if errs[k] == nil {
+						errs[k] = fmt.Errorf("print: batch %s-%03d: skipped after an earlier error", run, k+1)
+					}
+					continue
+				}
+				i := k * b.batchSize
+				chunk := files[i:min(i+b.batchSize, len(files))]
+				name := fmt.Sprintf("%s-%03d", run, k+1)
+				res, err := b.assembleBatch(ctx, run, out, name, chunk, i)
+				if err != nil {
+					err = fmt.Errorf("print: batch %s: %w", name, err)
+					failed.Store(true)
+				}
+				results[k], errs[k] = res, err
+			}
+		}()
+	}
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			return results[:k], err
+		}
 	}
 	return results, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -321,5 +322,49 @@ func TestSafeCell(t *testing.T) {
 				t.Fatalf("got %q", got)
 			}
 		})
+	}
+}
+
+// TestParallelAssemblySameBytes assembles the same spool with one worker
+// and with several: batches laid out in parallel must be the same files.
+func TestParallelAssemblySameBytes(t *testing.T) {
+	dir := t.TempDir()
+	b, err := NewBatcher(dir, testLayout, WithBatchSize(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendAll(t, b.Sender(), "r", 11, nil)
+	outputs := map[int]map[string][]byte{}
+	for _, workers := range []int{1, 3} {
+		b.workers = workers
+		res, err := b.Assemble(context.Background(), "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 3 {
+			t.Fatalf("%d workers: %d batches, want 3", workers, len(res))
+		}
+		files := map[string][]byte{}
+		for k, r := range res {
+			if want := fmt.Sprintf("r-%03d", k+1); r.Name != want || r.Rejected {
+				t.Fatalf("%d workers: batch %d is %s (rejected %v), want %s", workers, k, r.Name, r.Rejected, want)
+			}
+			for _, path := range []string{r.PDF, r.Manifest} {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files[filepath.Base(path)] = data
+			}
+		}
+		outputs[workers] = files
+	}
+	if len(outputs[1]) != 6 {
+		t.Fatalf("%d files, want 6", len(outputs[1]))
+	}
+	for name, want := range outputs[1] {
+		if got := outputs[3][name]; !bytes.Equal(got, want) {
+			t.Fatalf("%s differs between 1 and 3 workers", name)
+		}
 	}
 }

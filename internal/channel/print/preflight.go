@@ -3,14 +3,13 @@ package print
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"unicode/utf16"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"github.com/relais-dev/relais/internal/postal"
 )
@@ -49,23 +48,74 @@ func preflight(path string, wantPages int, rows []manifestRow, win postal.Rect) 
 	if wantPages%2 != 0 {
 		return fmt.Errorf("preflight: odd page count %d for duplex printing", wantPages)
 	}
+	pages, err := pageDicts(ctx.XRefTable)
+	if err != nil {
+		return fmt.Errorf("preflight: page tree: %w", err)
+	}
+	if len(pages) != ctx.PageCount {
+		return fmt.Errorf("preflight: page tree has %d pages, PDF says %d", len(pages), ctx.PageCount)
+	}
 	for _, r := range rows {
 		if r.First%2 != 1 {
 			return fmt.Errorf("preflight: letter %d starts on verso page %d", r.Seq, r.First)
 		}
-		rd, err := pdfcpu.ExtractPageContent(ctx, r.First)
-		if err != nil {
-			return fmt.Errorf("preflight: letter %d: %w", r.Seq, err)
+		if r.First < 1 || r.First > len(pages) {
+			return fmt.Errorf("preflight: letter %d: no page %d", r.Seq, r.First)
 		}
-		content, err := io.ReadAll(rd)
-		if err != nil {
-			return fmt.Errorf("preflight: letter %d: %w", r.Seq, err)
+		content, err := ctx.PageContent(pages[r.First-1], r.First)
+		if err != nil && err != model.ErrNoContent {
+			return fmt.Errorf("preflight: letter %d: page %d content: %w", r.Seq, r.First, err)
 		}
 		if err := checkAddress(content, r, win); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pageDicts returns the page dictionaries in page order, walking the page
+// tree once: looking each page up from the root (pdfcpu's PageDict) costs
+// a walk of the tree per letter, quadratic in the batch size.
+func pageDicts(xt *model.XRefTable) ([]types.Dict, error) {
+	root, err := xt.Pages()
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		return nil, fmt.Errorf("no page tree")
+	}
+	var out []types.Dict
+	var walk func(o types.Object, depth int) error
+	walk = func(o types.Object, depth int) error {
+		if depth > 64 {
+			return fmt.Errorf("page tree deeper than 64 levels")
+		}
+		d, err := xt.DereferenceDict(o)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			return fmt.Errorf("missing page tree node")
+		}
+		if t := d.Type(); t == nil || *t != "Pages" {
+			out = append(out, d)
+			return nil
+		}
+		kids, err := xt.DereferenceArray(d["Kids"])
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			if err := walk(k, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(*root, 0); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // checkAddress finds each address line of r in the page content and checks

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	qrcode "github.com/skip2/go-qrcode"
+	"github.com/relais-dev/relais/internal/qrcode"
 
 	"github.com/relais-dev/relais/internal/postal"
 )
@@ -48,6 +48,7 @@ func newDoc(lay postal.Layout) *fpdf.Fpdf {
 	f.SetCreationDate(fixedDate)
 	f.SetModificationDate(fixedDate)
 	f.SetProducer("relais", true)
+	f.SetCatalogSort(true)  // fonts and images in a fixed order: same input, same bytes
 	f.SetCompression(false) // zlib per page costs a third of the time; print PDFs are big anyway
 	return f
 }
@@ -217,7 +218,7 @@ func writeBlocks(f *fpdf.Fpdf, blocks []block, lay postal.Layout, lh float64) {
 		if bl.Bullet {
 			f.SetFont(family, styleRegular, fs)
 			f.SetX(lay.MarginLeft + 2)
-			f.Write(lh, "•")
+			flowText(f, lh, "•")
 			f.SetLeftMargin(lay.MarginLeft + 7)
 			f.SetX(lay.MarginLeft + 7)
 		} else {
@@ -225,7 +226,7 @@ func writeBlocks(f *fpdf.Fpdf, blocks []block, lay postal.Layout, lh float64) {
 		}
 		for _, r := range bl.Runs {
 			f.SetFont(family, r.Style, fs)
-			f.Write(lh, r.Text)
+			flowText(f, lh, r.Text)
 		}
 		f.SetLeftMargin(lay.MarginLeft)
 		f.Ln(lh)

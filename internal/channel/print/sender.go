@@ -43,9 +43,12 @@ type Batcher struct {
 	dir       string
 	layout    postal.Layout
 	batchSize int
-	now       func() time.Time
-	cost      float64
-	currency  string
+	// workers bounds the batches Assemble lays out at once; 0 means
+	// GOMAXPROCS (tests set 1 to compare with a sequential assembly).
+	workers  int
+	now      func() time.Time
+	cost     float64
+	currency string
 	// envelope is the window the preflight checks against: the layout's,
 	// kept apart so tests can simulate a mismatched envelope.
 	envelope postal.Rect
