@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"github.com/relais-dev/relais/internal/qrcode"
+	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/relais-dev/relais/internal/postal"
 )
