@@ -5,11 +5,9 @@ package run
 import (
 	"context"
 	"fmt"
-	"github.com/hibiken/asynq"
 	"log/slog"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -18,7 +16,6 @@ import (
 	"github.com/relais-dev/relais/internal/campaign"
 	"github.com/relais-dev/relais/internal/channel"
 	"github.com/relais-dev/relais/internal/channel/builtin"
-	"github.com/relais-dev/relais/internal/compose"
 	"github.com/relais-dev/relais/internal/contact"
 	"github.com/relais-dev/relais/internal/policy"
 	"github.com/relais-dev/relais/internal/queue"
@@ -266,24 +263,28 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 		}
 	}
 	enq := p.newEnqueuer(ctx)
-	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+	prepare := func(batch []*contact.Contact) (prepared, error) {
 		if sp.Audience.Source == "file" {
 			if _, _, err := p.Store.UpsertContacts(ctx, batch); err != nil {
-				return fmt.Errorf("store contacts: %w", err)
+				return prepared{}, fmt.Errorf("store contacts: %w", err)
 			}
 		}
 		ids, err := p.ids(ctx, batch, false)
 		if err != nil {
-			return err
+			return prepared{}, err
 		}
 		got, err := p.received(ctx, sp, r.ID, r.ResendReason, ids)
 		if err != nil {
-			return err
+			return prepared{}, err
 		}
 		d, err := p.prefetch(ctx, sp, steps, batch)
 		if err != nil {
-			return err
+			return prepared{}, err
 		}
+		return prepared{batch: batch, got: got, d: d}, nil
+	}
+	finish := func(pb prepared) error {
+		batch, got, d := pb.batch, pb.got, pb.d
 		// The policy decisions (a few database reads each) run in
 		// parallel; rows keep the audience's order.
 		n := len(batch) * len(steps)
@@ -335,7 +336,44 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 		// The rows are durable: their tasks go on the queue while the
 		// next batch is read and decided.
 		return enq.add(rows)
+	}
+	// A batch is prepared (its contacts stored, the policy's lookups
+	// read) while the one before it is decided and written: the database
+	// works on one while the planner works on the other. Contacts are
+	// still stored batch after batch, and what a batch's decisions read
+	// (consent, suppressions, sends of other runs, sent rows of the
+	// frequency cap) is not written by the batch before it.
+	var pending chan preparedOrErr
+	await := func() (prepared, error) {
+		if pending == nil {
+			return prepared{}, nil
+		}
+		r := <-pending
+		pending = nil
+		return r.prepared, r.err
+	}
+	err = p.walk(ctx, sp, &res, func(batch []*contact.Contact) error {
+		prev, err := await()
+		if err != nil {
+			return err
+		}
+		own := append([]*contact.Contact(nil), batch...) // walk reuses batch
+		ch := make(chan preparedOrErr, 1)
+		pending = ch
+		go func() {
+			pb, err := prepare(own)
+			ch <- preparedOrErr{pb, err}
+		}()
+		if prev.batch == nil {
+			return nil
+		}
+		return finish(prev)
 	})
+	if last, perr := await(); err == nil {
+		if err = perr; err == nil && last.batch != nil {
+			err = finish(last)
+		}
+	}
 	queued, qerr := enq.wait()
 	res.Enqueued = queued
 	if err == nil {
@@ -356,78 +394,6 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 	log.Info("run expanded", "planned", res.Planned, "refused", res.Refused, "enqueued", res.Enqueued)
 	return res, nil
 }
-
-// ledgerRow is the ledger row of one intended send: planned (at the
-// step's `at` when it is in the future), refused or deferred as the
-// policy decided.
-func (p *Planner) ledgerRow(r store.Run, sp *campaign.Spec, st *campaign.Step, c *contact.Contact, ch string, dec policy.Decision) store.LedgerRow {
-	row := store.LedgerRow{ID: store.LedgerID(r.ID, st.ID, c.ID, ch), RunID: r.ID, CampaignID: sp.ID,
-		StepID: st.ID, ContactID: c.ID, Channel: ch, Purpose: sp.Purpose, State: store.Planned}
-	if st.At != nil && st.At.After(p.now()) {
-		row.NotBefore = *st.At
-	}
-	switch dec.Verdict {
-	case policy.Deny:
-		row.State, row.Reason = store.Refused, dec.Reason
-	case policy.Defer:
-		row.State, row.Reason, row.NotBefore = store.Deferred, dec.Reason, dec.NotBefore
-	}
-	return row
-}
-
-// enqueue puts the sendable rows on the queue; a task that exists already
-// (resumed expansion) counts as done.
-func (p *Planner) enqueue(ctx context.Context, rows []store.LedgerRow) (int, error) {
-	// Each enqueue is one Redis round trip (a Lua script): several in
-	// flight at once keep Redis busy while the planner waits.
-	// A transactional send enqueued with a batch's worth of its run is
-	// bulk (queue.Batching.Group): it may wait for the others.
-	perRun := map[int64]int{}
-	for i := range rows {
-		perRun[rows[i].RunID]++
-	}
-	var n atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(EnqueueParallelism)
-	for i := range rows {
-		r := &rows[i]
-		if r.State != store.Planned && r.State != store.Deferred && r.State != store.Claimed {
-			continue
-		}
-		g.Go(func() error {
-			t := queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, p.TaskRetention)
-			group := p.Batch.Group(r.ID, r.RunID, r.StepID, r.Channel, r.Purpose, perRun[r.RunID] >= p.Batch.Size)
-			_, err := p.Queue.EnqueueContext(gctx, t, group...)
-			if queue.IsDuplicate(err) {
-				// A task that will never run again (archived after its
-				// retries, completed and retained) is replaced.
-				var revived bool
-				if revived, err = p.revive(gctx, r, t); err == nil && revived {
-					_, err = p.Queue.EnqueueContext(gctx, t, group...)
-				} else if err == nil {
-					err = asynq.ErrTaskIDConflict
-				}
-			}
-			switch {
-			case err == nil:
-				n.Add(1)
-			case queue.IsDuplicate(err):
-			default:
-				return fmt.Errorf("enqueue ledger %s: %w", r.ID, err)
-			}
-			return nil
-		})
-	}
-	err := g.Wait()
-	return int(n.Load()), err
-}
-
-// DecideParallelism is how many policy decisions a planner makes at once
-// while expanding (each reads consent, suppression and the frequency cap).
-const DecideParallelism = 8
-
-// EnqueueParallelism is how many enqueues a planner keeps in flight.
-const EnqueueParallelism = 16
 
 // Recover re-enqueues every row of run r that still has to be sent, from
 // the ledger (after a Redis wipe, or a crash), and the print assembly when
@@ -476,68 +442,6 @@ func (p *Planner) enqueueAssembly(ctx context.Context, runID int64) error {
 		return fmt.Errorf("enqueue print assembly: %w", err)
 	}
 	return nil
-}
-
-// choose picks the step's channel for c: the first in preference order on
-// which c has an address and the policy allows (or defers) the send. When
-// none does, it returns the first channel with an address (or the first
-// channel) with the refusal of that channel.
-func (p *Planner) choose(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) (string, policy.Decision, error) {
-	return chooseWith(ctx, p.Policy, sp, st, c, sp.ChannelsFor(st))
-}
-
-// chooseFrom is choose among chans.
-func (p *Planner) chooseFrom(ctx context.Context, sp *campaign.Spec, st *campaign.Step, c *contact.Contact, chans []string) (string, policy.Decision, error) {
-	return chooseWith(ctx, p.Policy, sp, st, c, chans)
-}
-
-// chooseWith is choose among chans deciding through d (a batch's
-// prefetched decider).
-func chooseWith(ctx context.Context, d policy.Decider, sp *campaign.Spec, st *campaign.Step, c *contact.Contact, chans []string) (string, policy.Decision, error) {
-	at := time.Time{}
-	if st.At != nil {
-		at = *st.At
-	}
-	return policy.Choose(ctx, chans, func(ctx context.Context, ch string) (policy.Decision, error) {
-		dec, err := d.Decide(ctx, policy.Input{Contact: c, Channel: ch, Purpose: sp.Purpose, Stage: policy.Plan, At: at,
-			FrequencyCap: compose.CapOf(sp)})
-		if err != nil {
-			return dec, fmt.Errorf("policy: %w", err)
-		}
-		return dec, nil
-	})
-}
-
-// walk streams sp's audience in batches to fn.
-func (p *Planner) walk(ctx context.Context, sp *campaign.Spec, res *Result, fn func([]*contact.Contact) error) error {
-	src, err := Source(sp, p.Store, func(audience.RowError) { res.RowErrors++ })
-	if err != nil {
-		return err
-	}
-	var by string
-	var pct float64
-	if sp.Audience.Top != nil {
-		by, pct = sp.Audience.Top.By, sp.Audience.Top.Percent
-	}
-	sel, err := audience.NewSelector(sp.Audience.Where, by, pct)
-	if err != nil {
-		return err
-	}
-	batch := make([]*contact.Contact, 0, BatchSize)
-	err = sel.Stream(ctx, src, func(c *contact.Contact) error {
-		c.Normalize()
-		batch = append(batch, c)
-		if len(batch) == BatchSize {
-			err := fn(batch)
-			batch = batch[:0]
-			return err
-		}
-		return nil
-	})
-	if err == nil && len(batch) > 0 {
-		err = fn(batch)
-	}
-	return err
 }
 
 func (r *Result) count(sp *campaign.Spec, ch string, dec policy.Decision) {

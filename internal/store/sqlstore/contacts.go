@@ -154,12 +154,19 @@ func (s *Store) loadCandidates(ctx context.Context, tx queryer, cs []*contact.Co
 			phones = append(phones, c.Phone)
 		}
 	}
-	inExt, args := in(s.d, nil, exts)
-	inEmail, args := in(s.d, args, emails)
-	inPhone, args := in(s.d, args, phones)
-	// No ORDER BY: SQLite would then walk the whole table in id order
-	// instead of using the three indexes; the matcher orders by id.
-	q := qMatchCandidates + "external_id " + inExt + " OR email_norm " + inEmail + " OR phone " + inPhone + lock
+	var q string
+	var args []any
+	if pq := s.d.sql["matchCandidates"]; pq != "" {
+		q, args = pq+lock, []any{exts, emails, phones}
+	} else {
+		var inExt, inEmail, inPhone string
+		inExt, args = in(s.d, nil, exts)
+		inEmail, args = in(s.d, args, emails)
+		inPhone, args = in(s.d, args, phones)
+		// No ORDER BY: SQLite would then walk the whole table in id order
+		// instead of using the three indexes; the matcher orders by id.
+		q = qMatchCandidates + "external_id " + inExt + " OR email_norm " + inEmail + " OR phone " + inPhone + lock
+	}
 	rows, err := tx.QueryContext(ctx, q, append(append([]any(nil), s.d.exact...), args...)...)
 	if err != nil {
 		return err
