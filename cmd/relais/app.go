@@ -370,7 +370,7 @@ func (a *app) planner(d *deps) *campaignrun.Planner {
 		q = d.client
 	}
 	p := &campaignrun.Planner{Store: d.store, Queue: q, Policy: d.policy, Log: a.log, Now: a.now, TaskRetention: a.cfg.TaskRetention,
-		Channels: d.channels, Batch: a.cfg.Batch.Batching()}
+		Channels: d.channels, Batch: a.cfg.Batch.Batching(), EphemeralQueue: a.cfg.Embedded()}
 	if d.redisOpt != nil && !a.cfg.Embedded() {
 		// Several processes share this Redis: one expands a run at a time.
 		if d.lockClient == nil {

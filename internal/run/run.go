@@ -37,6 +37,10 @@ type Planner struct {
 	// Batch groups marketing sends, and transactional ones enqueued in
 	// bulk, for batched handling (zero: each send is handled alone).
 	Batch queue.Batching
+	// EphemeralQueue says the queue lives in this process (embedded
+	// mode): resuming a run that finished expanding re-derives its tasks,
+	// lost with the process that queued them.
+	EphemeralQueue bool
 	// Channels are the channels runs plan for (nil: the built-in ones).
 	Channels *channel.Registry
 	// Tasks, when set, lets recovery replace a row's task that exists but
@@ -191,7 +195,8 @@ func (p *Planner) Plan(ctx context.Context, sp *campaign.Spec) (Result, error) {
 // Start creates the run of sp with runKey (DefaultRunKey when empty) and
 // expands it. Starting again with the same key resumes the same run: rows
 // that exist are kept, missing ones are added, planned rows are
-// (re-)enqueued, so a crash during expansion loses and duplicates nothing.
+// (re-)enqueued, so a crash during expansion loses and duplicates nothing;
+// a run that finished expanding is left as it is.
 func (p *Planner) Start(ctx context.Context, sp *campaign.Spec, runKey string) (Result, error) {
 	return p.StartResend(ctx, sp, runKey, "")
 }
@@ -248,7 +253,16 @@ func (p *Planner) StartResend(ctx context.Context, sp *campaign.Spec, runKey, re
 		res.Run = r
 	}
 	if r.State != store.RunExpanding {
-		// Fully expanded before: only make sure nothing pending is lost.
+		// Fully expanded before: every sendable row got its task before
+		// the run left expanding. A queue that lived in an earlier process
+		// died with it, so its tasks are re-derived from the ledger. A
+		// shared queue still has them: re-deriving them there would
+		// duplicate sends (a row whose task was gathered into a batch has
+		// no task under its own id any more, yet is being sent), and a
+		// shared queue that lost its data is `relais recover`'s job.
+		if !p.EphemeralQueue {
+			return res, nil
+		}
 		n, err := p.Recover(ctx, r)
 		res.Enqueued = n
 		return res, err
