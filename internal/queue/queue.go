@@ -313,3 +313,68 @@ func (r InspectorReviver) Recording(_ context.Context, ledgerID string, attempt 
 	}
 	return true, nil
 }
+
+// BatchLister is implemented by a Reviver that can tell which ledger rows
+// are carried by batch tasks (TypeSendBatch): a row gathered into a batch
+// has no task under its own id, yet is queued or being sent.
+type BatchLister interface {
+	// Missing returns the rows among ids (ledger id → queue name) that
+	// have no task under their own id.
+	Missing(ctx context.Context, ids map[string]string) (map[string]bool, error)
+	// Batched returns the ledger ids carried by the batch tasks of every
+	// queue that may still run (pending, active, scheduled or retrying; an
+	// archived batch will not, so its rows are not counted).
+	Batched(ctx context.Context) (map[string]bool, error)
+}
+
+// Missing implements BatchLister.
+func (r InspectorReviver) Missing(_ context.Context, ids map[string]string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for id, qname := range ids {
+		_, err := r.Inspector.GetTaskInfo(qname, id)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+			out[id] = true
+		case err != nil:
+			return nil, fmt.Errorf("task %s: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
+// Batched implements BatchLister.
+func (r InspectorReviver) Batched(_ context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	lists := []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){
+		r.Inspector.ListPendingTasks, r.Inspector.ListActiveTasks, r.Inspector.ListScheduledTasks,
+		r.Inspector.ListRetryTasks,
+	}
+	for _, qname := range []string{Transactional, Marketing} {
+		for _, list := range lists {
+			for page := 1; ; page++ {
+				tasks, err := list(qname, asynq.PageSize(1000), asynq.Page(page))
+				if errors.Is(err, asynq.ErrQueueNotFound) {
+					break
+				}
+				if err != nil {
+					return nil, fmt.Errorf("list tasks of %s: %w", qname, err)
+				}
+				for _, t := range tasks {
+					if t.Type != TypeSendBatch {
+						continue
+					}
+					var p BatchPayload
+					if json.Unmarshal(t.Payload, &p) == nil {
+						for _, id := range p.LedgerIDs {
+							out[id] = true
+						}
+					}
+				}
+				if len(tasks) < 1000 {
+					break
+				}
+			}
+		}
+	}
+	return out, nil
+}

@@ -71,12 +71,46 @@ func (p *Planner) RecoverAll(ctx context.Context) (RecoverReport, error) {
 		}
 		rep.Recording += recording
 		rep.Submitting -= recording
+		if rows, err = p.unbatched(ctx, rows); err != nil {
+			return rep, err
+		}
 		n, err := p.enqueue(ctx, rows)
 		rep.Enqueued += n
 		if err != nil {
 			return rep, err
 		}
 	}
+}
+
+// unbatched drops from rows those carried by a batch task: such a row has
+// no task under its own id, and queuing one would send it twice. The rows
+// without a task of their own are found first, the batches listed after,
+// so a row gathered into a batch meanwhile is still seen in its batch.
+// Without a BatchLister rows are returned as they are.
+func (p *Planner) unbatched(ctx context.Context, rows []store.LedgerRow) ([]store.LedgerRow, error) {
+	bl, ok := p.Tasks.(queue.BatchLister)
+	if !ok || len(rows) == 0 {
+		return rows, nil
+	}
+	ids := make(map[string]string, len(rows))
+	for i := range rows {
+		ids[queue.SendTaskID(rows[i].ID, rows[i].NotBefore)] = queue.ForPurpose(rows[i].Purpose)
+	}
+	missing, err := bl.Missing(ctx, ids)
+	if err != nil || len(missing) == 0 {
+		return rows, err
+	}
+	batched, err := bl.Batched(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if !missing[queue.SendTaskID(r.ID, r.NotBefore)] || !batched[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // submitting prepares rows for a re-enqueue: a row found submitting whose

@@ -66,8 +66,9 @@ func repoWith(t *testing.T, name string, n int) *campaign.Spec {
 // exhausted), deleted (Redis lost it) or completed while the row is not
 // final all get a task again; queued ones are left alone; rows whose
 // outcome waits in a record task (the store was down when the provider
-// answered) are left to it, its archived record task runs again; a second
-// recovery enqueues nothing.
+// answered) are left to it, its archived record task runs again; rows
+// carried by a batch task that may still run are left to it, those of an
+// archived batch get a task again; a second recovery enqueues nothing.
 func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 	ctx := context.Background()
 	sp := resumeRepo(t, 60)
@@ -140,11 +141,35 @@ func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 			}
 		}
 	}
+	// Gathered into batches by the aggregator: their own tasks are gone.
+	// A batch that may still run carries three rows (left alone: queuing
+	// them would send them twice); an archived batch carries two (they
+	// are queued again).
+	batch := func(rs []store.LedgerRow, archive bool) {
+		var ts []*asynq.Task
+		for _, r := range rs {
+			ts = append(ts, queue.NewSendTask(r.ID, r.RunID, r.Purpose, r.NotBefore, 0))
+			if err := insp.DeleteTask(q, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		info, err := client.Enqueue(queue.Aggregate("g", ts), asynq.Queue(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if archive {
+			if err := insp.ArchiveTask(q, info.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	batch(rows[14:17], false)
+	batch(rows[17:19], true)
 	rep, err := p.RecoverAll(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := run.RecoverReport{Rows: len(rows), Submitting: 3, Recording: 2, Enqueued: 12, Runs: 1}
+	want := run.RecoverReport{Rows: len(rows), Submitting: 3, Recording: 2, Enqueued: 14, Runs: 1}
 	if rep != want {
 		t.Fatalf("RecoverAll = %+v, want %+v", rep, want)
 	}
@@ -152,14 +177,15 @@ func TestRecoverAllRevivesDeadTasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The send queue holds the rows' tasks and, when it is the
-	// transactional queue, the two record tasks too.
-	wantPending := len(rows) - 2
+	// The send queue holds the rows' tasks and, when it is the, the two record tasks too.
+	// transactional queue, the two record tasks too; three rows are in
+	// their pending batch.
+	wantPending := len(rows) - 2 - 3 + 1
 	if q == queue.Transactional {
 		wantPending += 2
 	}
-	if qi.Pending != wantPending || qi.Archived != 2 {
-		t.Fatalf("queue: %d pending, %d archived; want %d pending, 2 archived (the recorded sends')", qi.Pending, qi.Archived, wantPending)
+	if qi.Pending != wantPending || qi.Archived != 3 {
+		t.Fatalf("queue: %d pending, %d archived; want %d pending, 3 archived (the recorded sends', the dead batch)", qi.Pending, qi.Archived, wantPending)
 	}
 	for _, r := range rows[12:14] {
 		ti, err := insp.GetTaskInfo(queue.Transactional, queue.RecordTaskID(r.ID, 1))

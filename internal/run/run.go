@@ -432,6 +432,9 @@ func (p *Planner) Recover(ctx context.Context, r store.Run) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		if rows, err = p.unbatched(ctx, rows); err != nil {
+			return total, err
+		}
 		n, err := p.enqueue(ctx, rows)
 		total += n
 		if err != nil {
