@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -98,18 +97,12 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		wg.Wait()
 		return err
 	}
-	// A few goroutines take the sends in turn rather than one each: a
-	// goroutine's stack, grown by the first render, serves the next ones.
-	var next atomic.Int64
-	for range min(len(sends), w.parallelism()) {
+	for _, s := range sends {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := next.Add(1) - 1; i < int64(len(sends)); i = next.Add(1) - 1 {
-				s := sends[i]
-				s.batched = true
-				fu.add(ctx, s.row.ID, s.row.RunID, w.inSlot(ctx, func() error { return w.deliver(ctx, s) }))
-			}
+			s.batched = true
+			fu.add(ctx, s.row.ID, s.row.RunID, w.inSlot(ctx, func() error { return w.deliver(ctx, s) }))
 		}()
 	}
 	wg.Wait()
