@@ -75,12 +75,7 @@ func PlanVersion(ctx context.Context, sp *campaign.Spec, env Env) (*Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	var by string
-	var pct float64
-	if sp.Audience.Top != nil {
-		by, pct = sp.Audience.Top.By, sp.Audience.Top.Percent
-	}
-	sel, err := audience.NewSelector(sp.Audience.Where, by, pct)
+	sel, err := campaignrun.Selector(sp)
 	if err != nil {
 		return nil, err
 	}

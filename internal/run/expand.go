@@ -141,12 +141,7 @@ func (p *Planner) walk(ctx context.Context, sp *campaign.Spec, res *Result, fn f
 	if err != nil {
 		return err
 	}
-	var by string
-	var pct float64
-	if sp.Audience.Top != nil {
-		by, pct = sp.Audience.Top.By, sp.Audience.Top.Percent
-	}
-	sel, err := audience.NewSelector(sp.Audience.Where, by, pct)
+	sel, err := Selector(sp)
 	if err != nil {
 		return err
 	}
@@ -171,4 +166,15 @@ func (p *Planner) walk(ctx context.Context, sp *campaign.Spec, res *Result, fn f
 		err = fn(batch)
 	}
 	return err
+}
+
+// Selector is the audience selector of sp: its where filter and its top
+// (Pareto) cut.
+func Selector(sp *campaign.Spec) (*audience.Selector, error) {
+	var by string
+	var pct float64
+	if sp.Audience.Top != nil {
+		by, pct = sp.Audience.Top.By, sp.Audience.Top.Percent
+	}
+	return audience.NewSelector(sp.Audience.Where, by, pct)
 }
