@@ -193,20 +193,17 @@ func editFile(t *testing.T, path, old, new string) {
 // exits or a minute passes.
 func waitReady(t *testing.T, url string, d *daemon) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testenv.WaitFor(t, url+" to answer 200", time.Minute, func() bool {
+		if d.cmd.ProcessState != nil {
+			t.Fatalf("%s: the process ended\n%s", url, d.log)
+		}
 		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) || d.cmd.ProcessState != nil {
-			t.Fatalf("%s not ready: %v\n%s", url, err, d.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // waitRunDone waits until run id has no pending row and every recipient
@@ -241,6 +238,6 @@ func waitRunState(t *testing.T, c *cli, id int64, check func(counts map[string]i
 		if time.Now().After(deadline) {
 			t.Fatalf("run %d still has %d pending rows: %v", id, st.Pending, st.Counts)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // each look runs the CLI: not every 10 ms
 	}
 }
