@@ -28,6 +28,7 @@ type env struct {
 	root  string   // repository root (fonts, templates)
 	bin   string   // absolute path of bin/relais
 	dir   string   // scratch directory, removed at the end unless -keep
+	keep  bool     // -keep: the workers also leave a peak heap profile there
 	runs  int      // runs per figure
 	scale float64  // size factor
 	dbs   []string // databases to measure on

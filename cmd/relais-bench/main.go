@@ -78,7 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.scale, "scale", 1, "multiplies every size (rows, recipients, durations); 0.1 for a quick run")
 	fs.StringVar(&dbs, "db", dbSQLite+","+dbPostgres, "comma-separated databases to measure on: sqlite,postgres")
 	fs.StringVar(&only, "only", "", "comma-separated benchmarks to run (default all): "+names())
-	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, logs) for inspection")
+	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (databases, logs, each send benchmark's worker heap profile at its peak) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -165,7 +165,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	e := &env{root: root, bin: bin, dir: dir, runs: o.runs, scale: o.scale, dbs: o.dbs, log: stderr,
+	e := &env{root: root, bin: bin, dir: dir, keep: o.keep, runs: o.runs, scale: o.scale, dbs: o.dbs, log: stderr,
 		profileOut: filepath.Join(filepath.Dir(o.out), "bench", "email-worker-pprof.txt")}
 	if err := os.MkdirAll(filepath.Join(dir, "redis"), 0o755); err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +97,10 @@ func (e *env) drainRun(ctx context.Context, repo, campaignFile, kind string, ext
 	defer s.Close()
 	redis0 := e.redisCPU(ctx)
 	smp := sampleDB(ctx, db)
+	if e.keep {
+		extra = maps.Clone(extra)
+		extra["RELAIS_MEM_PROFILE"] = filepath.Join(repo, "worker.heap")
+	}
 	w, err := e.startWorker(ctx, repo, db.URL, extra)
 	if err != nil {
 		smp.total()

@@ -13,10 +13,12 @@ import (
 
 func main() {
 	stopProfile := startCPUProfile(os.Getenv("RELAIS_CPU_PROFILE"), os.Stderr)
+	stopMemProfile := startMemProfile(os.Getenv("RELAIS_MEM_PROFILE"), os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	code := exitCode(err, os.Stderr)
+	stopMemProfile()
 	stopProfile()
 	os.Exit(code)
 }

@@ -7,6 +7,14 @@ import (
 	"github.com/relais-dev/relais/internal/contact"
 )
 
+// Settlement is one Settle of SettleAll: the rows of Outs still in one of
+// From move to To.
+type Settlement struct {
+	From []State
+	To   State
+	Outs []Outcome
+}
+
 // Outcome is what Settle writes on one ledger row.
 type Outcome struct {
 	ID string
@@ -26,6 +34,10 @@ type BatchStore interface {
 	// to, applying its Change as Transition does (AddAttempt and
 	// NotBefore excepted), in one statement. It returns the ids it moved.
 	Settle(ctx context.Context, from []State, to State, outs []Outcome) ([]string, error)
+	// SettleAll runs the Settle of each settlement in one transaction
+	// and returns the ids each moved, in the settlements' order: all are
+	// written or, on error, none.
+	SettleAll(ctx context.Context, sets []Settlement) ([][]string, error)
 	// SuppressedKeys returns, for each key on the suppression list, its
 	// most blocking reason (as Suppressed); keys not listed are absent.
 	SuppressedKeys(ctx context.Context, keys []string) (map[string]string, error)

@@ -278,6 +278,9 @@ func (w *Worker) parallelism() int {
 	return w.SendParallelism
 }
 
+// inFlight is how many sends of batches the process has in flight.
+func (w *Worker) inFlight() int { return len(w.slots) }
+
 // inSlot runs fn holding one of the process's SendParallelism slots.
 func (w *Worker) inSlot(ctx context.Context, fn func() error) error {
 	w.slotsOnce.Do(func() { w.slots = make(chan struct{}, w.parallelism()) })

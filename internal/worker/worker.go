@@ -97,8 +97,9 @@ type Worker struct {
 	controls  sync.Map // run id → control, re-read after ControlTTL
 	slotsOnce sync.Once
 	slots     chan struct{} // SendParallelism
-	accepts   grouped       // batched sends' acceptances
-	submits   grouped       // batched sends' submitting marks
+	// ledgerWrites groups batched sends' submitting marks and
+	// acceptances.
+	ledgerWrites grouped
 
 	chanMu      sync.Mutex
 	chanControl channelControl // paused channels, re-read after ControlTTL

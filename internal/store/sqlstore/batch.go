@@ -71,8 +71,52 @@ func (s *Store) Settle(ctx context.Context, from []store.State, to store.State, 
 	if len(outs) == 0 || len(from) == 0 {
 		return nil, nil
 	}
-	rows := make([]settleRow, len(outs))
-	for i, o := range outs {
+	return s.settleWith(ctx, s.settle, store.Settlement{From: from, To: to, Outs: outs})
+}
+
+// SettleAll implements store.BatchStore: one Settle statement per
+// settlement, in one transaction, so that concurrent sends' transitions
+// of different kinds cost one commit.
+func (s *Store) SettleAll(ctx context.Context, sets []store.Settlement) ([][]string, error) {
+	out := make([][]string, len(sets))
+	var todo []int
+	for i, st := range sets {
+		if len(st.Outs) > 0 && len(st.From) > 0 {
+			todo = append(todo, i)
+		}
+	}
+	switch len(todo) {
+	case 0:
+		return out, nil
+	case 1:
+		moved, err := s.settleWith(ctx, s.settle, sets[todo[0]])
+		out[todo[0]] = moved
+		return out, err
+	}
+	// The statement is already prepared on the writer: on SQLite's single
+	// connection, tx.StmtContext reuses it rather than preparing again.
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.errf("settle: begin: %w", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	st := tx.StmtContext(ctx, s.settle)
+	for _, i := range todo {
+		if out[i], err = s.settleWith(ctx, st, sets[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.errf("settle %d transitions: commit: %w", len(todo), err)
+	}
+	return out, nil
+}
+
+// settleWith runs the Settle statement st for set and returns the ids
+// it moved.
+func (s *Store) settleWith(ctx context.Context, st *sql.Stmt, set store.Settlement) ([]string, error) {
+	rows := make([]settleRow, len(set.Outs))
+	for i, o := range set.Outs {
 		rows[i] = settleRow{ID: o.ID, Reason: o.Reason, Error: o.Error, Segments: o.Segments}
 		if o.ProviderID != "" {
 			rows[i].ProviderID = &o.ProviderID
@@ -82,22 +126,23 @@ func (s *Store) Settle(ctx context.Context, from []store.State, to store.State, 
 	if err != nil {
 		return nil, s.errf("settle: %w", err)
 	}
-	fromJSON, _ := json.Marshal(states(from)) // cannot fail: strings
-	res, err := s.settle.QueryContext(ctx, string(to), s.d.t(s.now()), string(changes), string(fromJSON))
+	fromJSON, _ := json.Marshal(states(set.From)) // cannot fail: strings
+	to := set.To
+	res, err := st.QueryContext(ctx, string(to), s.d.t(s.now()), string(changes), string(fromJSON))
 	if err != nil {
-		return nil, s.errf("settle %d ledger rows → %s: %w", len(outs), to, err)
+		return nil, s.errf("settle %d ledger rows → %s: %w", len(set.Outs), to, err)
 	}
 	defer res.Close()
-	moved := make([]string, 0, len(outs))
+	moved := make([]string, 0, len(set.Outs))
 	for res.Next() {
 		var id string
 		if err := res.Scan(&id); err != nil {
-			return moved, s.errf("settle %d ledger rows → %s: %w", len(outs), to, err)
+			return moved, s.errf("settle %d ledger rows → %s: %w", len(set.Outs), to, err)
 		}
 		moved = append(moved, id)
 	}
 	if err := res.Err(); err != nil {
-		return moved, s.errf("settle %d ledger rows → %s: %w", len(outs), to, err)
+		return moved, s.errf("settle %d ledger rows → %s: %w", len(set.Outs), to, err)
 	}
 	return moved, nil
 }

@@ -87,6 +87,47 @@ func testClaimAndSettle(t *testing.T, s store.Store) {
 	if moved, err := s.Settle(ctx(t), []store.State{store.Claimed}, store.Failed, nil); err != nil || len(moved) != 0 {
 		t.Errorf("Settle of nothing = %v, %v", moved, err)
 	}
+
+	// SettleAll: several transitions in one transaction, each answered
+	// with its own moved ids; an empty settlement answers nil.
+	more := ledgerRows(r, "s2", "email", "marketing", 3)
+	insertLedger(t, s, more)
+	for _, l := range more[:2] {
+		transition(t, s, l.ID, []store.State{store.Planned}, store.Claimed, store.Change{AddAttempt: true})
+	}
+	all, err := s.SettleAll(ctx(t), []store.Settlement{
+		{From: []store.State{store.Submitting}, To: store.Accepted, Outs: []store.Outcome{
+			{ID: rows[3].ID, Change: store.Change{ProviderID: "p3@x"}},
+			{ID: rows[4].ID, Change: store.Change{ProviderID: "p4@x"}}, // already accepted: stays
+		}},
+		{From: []store.State{store.Claimed}, To: store.Submitting},
+		{From: []store.State{store.Claimed}, To: store.Submitting, Outs: []store.Outcome{
+			{ID: more[0].ID}, {ID: more[1].ID}, {ID: more[2].ID}, // more[2] is planned: stays
+		}},
+	})
+	if err != nil {
+		t.Fatalf("SettleAll: %v", err)
+	}
+	if len(all) != 3 {
+		t.Fatalf("SettleAll answered %d settlements, want 3", len(all))
+	}
+	diff(t, "SettleAll first", all[0], []string{rows[3].ID})
+	if len(all[1]) != 0 {
+		t.Errorf("SettleAll of an empty settlement moved %v", all[1])
+	}
+	slices.Sort(all[2])
+	want = []string{more[0].ID, more[1].ID}
+	slices.Sort(want)
+	diff(t, "SettleAll third", all[2], want)
+	if l := getLedger(t, s, rows[3].ID); l.State != store.Accepted || l.ProviderID != "p3@x" {
+		t.Errorf("row settled by SettleAll = %+v", l)
+	}
+	if l := getLedger(t, s, rows[4].ID); l.ProviderID != "" {
+		t.Errorf("row not in from got a provider id: %+v", l)
+	}
+	if l := getLedger(t, s, more[2].ID); l.State != store.Planned {
+		t.Errorf("planned row moved by SettleAll: %s", l.State)
+	}
 }
 
 // testBatchLookups checks that the batched policy lookups answer for
