@@ -97,12 +97,24 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		wg.Wait()
 		return err
 	}
-	for _, s := range sends {
+	// A send's goroutine starts once it has its slot: a batch waiting for
+	// slots is one parked goroutine, not one per row (thousands of parked
+	// goroutines are stacks the garbage collector scans on every cycle),
+	// and batches waiting together take slots in turn. sends[i] is
+	// cleared once its goroutine has it, so that a delivered message is
+	// garbage at once, not when its whole batch is done.
+	for i, s := range sends {
+		sends[i] = nil
+		s.batched = true
+		if err := w.acquireSlot(ctx); err != nil {
+			fu.add(ctx, s.row.ID, s.row.RunID, err)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.batched = true
-			fu.add(ctx, s.row.ID, s.row.RunID, w.inSlot(ctx, func() error { return w.deliver(ctx, s) }))
+			defer w.releaseSlot()
+			fu.add(ctx, s.row.ID, s.row.RunID, w.deliver(ctx, s))
 		}()
 	}
 	wg.Wait()
@@ -283,15 +295,27 @@ func (w *Worker) inFlight() int { return len(w.slots) }
 
 // inSlot runs fn holding one of the process's SendParallelism slots.
 func (w *Worker) inSlot(ctx context.Context, fn func() error) error {
+	if err := w.acquireSlot(ctx); err != nil {
+		return err
+	}
+	defer w.releaseSlot()
+	return fn()
+}
+
+// acquireSlot waits for one of the process's SendParallelism slots; the
+// waiters get them in turn.
+func (w *Worker) acquireSlot(ctx context.Context) error {
 	w.slotsOnce.Do(func() { w.slots = make(chan struct{}, w.parallelism()) })
 	select {
 	case w.slots <- struct{}{}:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-w.slots }()
-	return fn()
 }
+
+// releaseSlot gives back a slot taken by acquireSlot.
+func (w *Worker) releaseSlot() { <-w.slots }
 
 // followUps turns the retryable results of a batch's rows into single
 // send tasks, so that a row is retried on its own; permanent results and
