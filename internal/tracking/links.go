@@ -76,7 +76,9 @@ func claims(p Purpose, row *store.LedgerRow) Claims {
 }
 
 func (l *Links) url(prefix string, c Claims) string {
-	return l.base + prefix + l.signer.Sign(c)
+	var b [320]byte
+	u := append(append(b[:0], l.base...), prefix...)
+	return string(l.signer.appendToken(u, c))
 }
 
 // Links implements compose.LinkMaker: the unsubscribe URL (/u/<token>), the
