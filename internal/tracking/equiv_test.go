@@ -324,3 +324,30 @@ func TestDecorateMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRewriteMatchesReference: Rewrite, the Decorate path and RewriteText
+// write what the reference implementations write, for any input.
+func FuzzRewriteMatchesReference(f *testing.F) {
+	f.Add(newsletterHTML)
+	f.Add(`<a href="https://shop.example/a" title="</body>">x</a></body>`)
+	f.Add("<a </body href=http://x>y")
+	f.Fuzz(func(t *testing.T, src string) {
+		for name, mk := range makers {
+			got, gotURLs := Rewrite(src, mk)
+			want, wantURLs := refRewrite(src, mk)
+			if got != want || !slices.Equal(gotURLs, wantURLs) {
+				t.Fatalf("%s: got %q %q, want %q %q", name, got, gotURLs, want, wantURLs)
+			}
+			var r rewriter
+			r.scan(src, mk)
+			if got, want := r.output(src, pixelTag("https://t.example.fr/o/X")), refPixel(want, "https://t.example.fr/o/X"); got != want {
+				t.Fatalf("%s with pixel: got %q, want %q", name, got, want)
+			}
+			gotT, gotTU := RewriteText(src, mk)
+			wantT, wantTU := refRewriteText(src, mk)
+			if gotT != wantT || !slices.Equal(gotTU, wantTU) {
+				t.Fatalf("%s text: got %q %q, want %q %q", name, gotT, gotTU, wantT, wantTU)
+			}
+		}
+	})
+}

@@ -131,32 +131,35 @@ func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bo
 	if row == nil || !l.descriptor(m.Channel).Tracked {
 		return
 	}
-	seen := map[string]string{}
+	seen := make(map[string]string, 8)
 	own := l.base + "/"
 	mk := func(u string) string {
 		if strings.HasPrefix(u, own) {
 			return ""
 		}
-		if !l.allowed(m, u) {
-			return dropLink
-		}
 		if c, ok := seen[u]; ok {
 			return c
 		}
-		c := claims(PurposeClick, row)
-		c.URL = u
-		cu := l.url("/c/", c)
+		cu := dropLink
+		if l.allowed(m, u) {
+			c := claims(PurposeClick, row)
+			c.URL = u
+			cu = l.url("/c/", c)
+		}
 		seen[u] = cu
 		return cu
 	}
 	if m.HTML != "" {
-		m.HTML, _ = Rewrite(m.HTML, mk)
+		var r rewriter
+		r.scan(m.HTML, mk)
+		img := ""
 		if trackOpens {
-			m.HTML = Pixel(m.HTML, l.url("/o/", claims(PurposeOpen, row)))
+			img = pixelTag(l.url("/o/", claims(PurposeOpen, row)))
 		}
+		m.HTML = r.output(m.HTML, img)
 	}
 	if m.Text != "" {
-		m.Text, _ = RewriteText(m.Text, mk)
+		m.Text = rewriteText(m.Text, mk, nil)
 	}
 }
 
