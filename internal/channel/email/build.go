@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	netmail "net/mail"
 	"net/textproto"
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	mail "github.com/wneessen/go-mail"
@@ -84,12 +86,12 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
 
 	switch {
 	case m.HTML == "":
-		msg.SetBodyString(mail.TypeTextPlain, m.Text)
+		msg.SetBodyWriter(mail.TypeTextPlain, writeString(m.Text))
 	case m.Text == "":
-		msg.SetBodyString(mail.TypeTextHTML, m.HTML)
+		msg.SetBodyWriter(mail.TypeTextHTML, writeString(m.HTML))
 	default:
-		msg.SetBodyString(mail.TypeTextPlain, m.Text)
-		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+		msg.SetBodyWriter(mail.TypeTextPlain, writeString(m.Text))
+		msg.AddAlternativeWriter(mail.TypeTextHTML, writeString(m.HTML))
 	}
 	for _, a := range m.Attachments {
 		var opts []mail.FileOption
@@ -110,6 +112,18 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
 		msg.SetGenHeader(mail.Header(textproto.CanonicalMIMEHeaderKey(k)), m.Headers[k])
 	}
 	return msg, id, nil
+}
+
+// writeString is a go-mail body writer of s: it writes s in one Write, as
+// go-mail's own string bodies do, but without copying s into a buffer
+// first (a body is rendered once or twice, and never changed).
+func writeString(s string) func(io.Writer) (int64, error) {
+	return func(w io.Writer) (int64, error) {
+		// An io.Writer must not modify the slice it is given, so the
+		// string's bytes can be lent to it.
+		n, err := w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+		return int64(n), err
+	}
 }
 
 // checkHeaders refuses CR/LF in anything that ends up in a header, and
