@@ -66,12 +66,15 @@ func (r *rewriter) scan(src string, mk func(url string) string) {
 		if (tt != nethtml.StartTagToken && tt != nethtml.SelfClosingTagToken) || !isAnchor(raw) {
 			continue
 		}
-		name, more := z.TagName()
+		// isAnchor saw the whole name: it is "a", so TagName (a copy) is
+		// not needed.
 		r.attrs = r.attrs[:0]
 		changed := false
-		for more {
+		for more := true; more; {
 			var a attr
-			a.key, a.val, more = z.TagAttr()
+			if a.key, a.val, more = z.TagAttr(); a.key == nil {
+				break // no attributes
+			}
 			if string(a.key) == "href" {
 				if link := bytes.TrimSpace(a.val); isHTTPBytes(link) {
 					link := string(link)
@@ -93,8 +96,7 @@ func (r *rewriter) scan(src string, mk func(url string) string) {
 		// The tag as html.Token.String writes it: lower-case name and
 		// keys, every value double-quoted and escaped.
 		from := r.tags.Len()
-		r.tags.WriteByte('<')
-		r.tags.Write(name)
+		r.tags.WriteString("<a")
 		for _, a := range r.attrs {
 			r.tags.WriteByte(' ')
 			if a.set {
