@@ -83,6 +83,7 @@ func BenchmarkCompose(b *testing.B) {
 	}{
 		{"plain", composer{}},
 		{"dkim-ed25519", composer{dkim: dkimKeys{"shop.example": key}}},
+		{"dkim-correlated", composer{dkim: dkimKeys{"shop.example": key}, corr: fakeCorrelator{}}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			m := benchMessage()

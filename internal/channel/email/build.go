@@ -54,26 +54,29 @@ func messageUUID(ledgerID string) string {
 // "invalid_header". A From or To that is not an address gives reason
 // "invalid_address". Errors never quote the offending value.
 func Build(m *channel.Message) (*mail.Msg, string, error) {
-	return build(m, time.Now())
+	msg, id, _, err := build(m, time.Now())
+	return msg, id, err
 }
 
-func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
+// build is Build at now; it also returns the From address (without the
+// name), which the composer needs and would otherwise parse again.
+func build(m *channel.Message, now time.Time) (*mail.Msg, string, string, error) {
 	if err := checkHeaders(m); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	from, err := netmail.ParseAddress(m.From)
 	if err != nil {
-		return nil, "", buildErr(ReasonInvalidAddress, fmt.Errorf("from: %w", err))
+		return nil, "", "", buildErr(ReasonInvalidAddress, fmt.Errorf("from: %w", err))
 	}
 	to, err := netmail.ParseAddress(m.To)
 	if err != nil || to.Name != "" {
-		return nil, "", buildErr(ReasonInvalidAddress, errors.New("to: not a bare address"))
+		return nil, "", "", buildErr(ReasonInvalidAddress, errors.New("to: not a bare address"))
 	}
 	to.Name = m.ToName
 	_, domain, _ := strings.Cut(from.Address, "@")
 	domain = strings.ToLower(domain)
 	if domain == "" {
-		return nil, "", buildErr(ReasonInvalidAddress, errors.New("from: no domain"))
+		return nil, "", "", buildErr(ReasonInvalidAddress, errors.New("from: no domain"))
 	}
 	id := messageUUID(m.LedgerID) + "@" + domain
 
@@ -111,7 +114,7 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
 	for _, k := range keys {
 		msg.SetGenHeader(mail.Header(textproto.CanonicalMIMEHeaderKey(k)), m.Headers[k])
 	}
-	return msg, id, nil
+	return msg, id, from.Address, nil
 }
 
 // writeString is a go-mail body writer of s: it writes s in one Write, as

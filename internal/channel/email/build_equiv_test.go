@@ -31,11 +31,11 @@ func TestBuildBodiesMatchStringBodies(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := testMessage("0123456789abcdef0123456789abcdef")
 			change(m)
-			got, _, err := build(m, now)
+			got, _, _, err := build(m, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _, err := build(m, now)
+			want, _, _, err := build(m, now)
 			if err != nil {
 				t.Fatal(err)
 			}
