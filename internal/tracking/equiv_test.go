@@ -339,7 +339,7 @@ func FuzzRewriteMatchesReference(f *testing.F) {
 				t.Fatalf("%s: got %q %q, want %q %q", name, got, gotURLs, want, wantURLs)
 			}
 			var r rewriter
-			r.scan(src, mk)
+			r.scan(src, mk, nil)
 			if got, want := r.output(src, pixelTag("https://t.example.fr/o/X")), refPixel(want, "https://t.example.fr/o/X"); got != want {
 				t.Fatalf("%s with pixel: got %q, want %q", name, got, want)
 			}

@@ -132,10 +132,9 @@ func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bo
 		return
 	}
 	seen := make(map[string]string, 8)
-	own := l.base + "/"
 	mk := func(u string) string {
-		if strings.HasPrefix(u, own) {
-			return ""
+		if len(u) > len(l.base) && u[len(l.base)] == '/' && strings.HasPrefix(u, l.base) {
+			return "" // this service's own link
 		}
 		if c, ok := seen[u]; ok {
 			return c
@@ -151,7 +150,7 @@ func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bo
 	}
 	if m.HTML != "" {
 		var r rewriter
-		r.scan(m.HTML, mk)
+		r.scan(m.HTML, mk, seen)
 		img := ""
 		if trackOpens {
 			img = pixelTag(l.url("/o/", claims(PurposeOpen, row)))

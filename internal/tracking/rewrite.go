@@ -22,7 +22,7 @@ const dropLink = "\x00drop"
 func Rewrite(src string, mk func(url string) string) (string, []string) {
 	var r rewriter
 	r.urls = []string{}
-	r.scan(src, mk)
+	r.scan(src, mk, nil)
 	if len(r.urls) == 0 {
 		r.urls = nil
 	}
@@ -49,7 +49,11 @@ type attr struct {
 	nkey, nvalue string
 }
 
-func (r *rewriter) scan(src string, mk func(url string) string) {
+// scan records the edits of src. seen, when not nil, holds mk's answer
+// by link: mk is then called once per distinct link (for a caller whose mk
+// always gives the same answer for the same link, this saves a copy of
+// each link and the call).
+func (r *rewriter) scan(src string, mk func(url string) string, seen map[string]string) {
 	z := nethtml.NewTokenizer(strings.NewReader(src))
 	pos := 0
 	for {
@@ -77,13 +81,23 @@ func (r *rewriter) scan(src string, mk func(url string) string) {
 			}
 			if string(a.key) == "href" {
 				if link := bytes.TrimSpace(a.val); isHTTPBytes(link) {
-					link := string(link)
-					if nu := mk(link); nu == dropLink {
+					nu, known := seen[string(link)]
+					var s string
+					if !known || r.urls != nil {
+						s = string(link)
+					}
+					if !known {
+						nu = mk(s)
+						if seen != nil {
+							seen[s] = nu
+						}
+					}
+					if nu == dropLink {
 						changed, a.set, a.nkey = true, true, "data-relais-unlinked"
 					} else if nu != "" {
 						changed, a.set, a.nkey, a.nvalue = true, true, "href", nu
 						if r.urls != nil {
-							r.urls = append(r.urls, link)
+							r.urls = append(r.urls, s)
 						}
 					}
 				}
