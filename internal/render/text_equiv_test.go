@@ -270,3 +270,14 @@ func BenchmarkHTMLToText(b *testing.B) {
 		HTMLToText(s)
 	}
 }
+
+// FuzzHTMLToTextMatchesReference: HTMLToText writes what the reference
+// writes, for any input.
+func FuzzHTMLToTextMatchesReference(f *testing.F) {
+	f.Add("<p>a  b\u00a0c</p><pre> x\n y</pre><a href=x>y</a>")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := HTMLToText(s), refHTMLToText(s); got != want {
+			t.Fatalf("HTMLToText(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
