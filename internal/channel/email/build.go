@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -64,7 +65,7 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, string, error)
 	if err := checkHeaders(m); err != nil {
 		return nil, "", "", err
 	}
-	from, err := netmail.ParseAddress(m.From)
+	from, err := parseFrom(m.From)
 	if err != nil {
 		return nil, "", "", buildErr(ReasonInvalidAddress, fmt.Errorf("from: %w", err))
 	}
@@ -115,6 +116,30 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, string, error)
 		msg.SetGenHeader(mail.Header(textproto.CanonicalMIMEHeaderKey(k)), m.Headers[k])
 	}
 	return msg, id, from.Address, nil
+}
+
+// lastFrom is the From field parsed last: the messages of a campaign
+// share their From, so each is parsed once rather than for every message.
+var lastFrom atomic.Pointer[parsedFrom]
+
+type parsedFrom struct {
+	field string
+	addr  netmail.Address
+}
+
+// parseFrom is netmail.ParseAddress(field), remembered for the next
+// message with the same field. The result is the caller's own copy.
+func parseFrom(field string) (*netmail.Address, error) {
+	if p := lastFrom.Load(); p != nil && p.field == field {
+		a := p.addr
+		return &a, nil
+	}
+	a, err := netmail.ParseAddress(field)
+	if err != nil {
+		return nil, err
+	}
+	lastFrom.Store(&parsedFrom{field: field, addr: *a})
+	return a, nil
 }
 
 // writeString is a go-mail body writer of s: it writes s in one Write, as

@@ -2,6 +2,7 @@ package email
 
 import (
 	"bytes"
+	netmail "net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,31 @@ func TestBuildBodiesMatchStringBodies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseFromRemembers checks that a remembered From parses as
+// net/mail does and that every caller gets its own copy.
+func TestParseFromRemembers(t *testing.T) {
+	for _, field := range []string{`"Boutique Élise" <news@Shop.example>`, "=?utf-8?q?Caf=C3=A9?= <a@b.example>", `"Boutique Élise" <news@Shop.example>`, "x@y.example"} {
+		want, err := netmail.ParseAddress(field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := parseFrom(field)
+		if err != nil || *a != *want {
+			t.Fatalf("parseFrom(%q) = %+v, %v; want %+v", field, a, err, want)
+		}
+		b, _ := parseFrom(field)
+		if a == b || *a != *b {
+			t.Fatalf("parseFrom(%q) twice: %p %+v, %p %+v", field, a, a, b, b)
+		}
+		b.Name = "changed"
+		if c, _ := parseFrom(field); *c != *want {
+			t.Fatalf("a caller's change leaked into the next parse: %+v", c)
+		}
+	}
+	if _, err := parseFrom("not an address"); err == nil {
+		t.Fatal("bad From accepted")
 	}
 }
