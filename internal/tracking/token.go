@@ -104,9 +104,8 @@ type Signer struct {
 	TTL time.Duration
 	// Now is the clock (tests move it). Default time.Now.
 	Now func() time.Time
-	// respKey derives response codes; it is fixed per current key.
-	respKey []byte
-	resp    *macPool // keyed with respKey
+	// resp derives response codes: its key is fixed per current key.
+	resp *macPool
 }
 
 // NewSigner returns a Signer for keys (key id → key) signing with keys[current].
@@ -133,8 +132,7 @@ func NewSigner(keys map[string][]byte, current string) (*Signer, error) {
 	}
 	m := hmac.New(sha256.New, cp[current])
 	m.Write([]byte("relais-response-code-v1"))
-	respKey := m.Sum(nil)
-	return &Signer{keys: cp, macs: macs, current: current, respKey: respKey, resp: newMACPool(respKey)}, nil
+	return &Signer{keys: cp, macs: macs, current: current, resp: newMACPool(m.Sum(nil))}, nil
 }
 
 // macPool hands out HMAC-SHA256 states keyed with one key, so that a
