@@ -212,6 +212,11 @@ func (t *Template) execute(ex executor, d *Data, max int, timeout time.Duration,
 	}
 	out := e.w.b.String()
 	t.lastLen.Store(int64(len(out)))
+	if e.w.b.Cap() > 2*len(out)+1024 {
+		// Much shorter than the previous output: keep only what it needs,
+		// not the buffer sized for the other.
+		out = strings.Clone(out)
+	}
 	return out, nil
 }
 
