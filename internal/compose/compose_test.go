@@ -18,7 +18,7 @@ import (
 )
 
 // load writes a campaign repository of files and loads campaign id.
-func load(t *testing.T, id string, files map[string]string) *campaign.Spec {
+func load(t testing.TB, id string, files map[string]string) *campaign.Spec {
 	t.Helper()
 	root := t.TempDir()
 	for p, s := range files {

@@ -85,6 +85,9 @@ type Template struct {
 	// byLocale is clones by the locale string as given, so that a
 	// locale is parsed once, not on every execution.
 	byLocale map[string]executor
+	// lastLen is the length of the latest output, the size the next
+	// one's buffer starts at (0: none yet, the source's length).
+	lastLen atomic.Int64
 }
 
 // executor is what text/template and html/template have in common.
@@ -193,17 +196,47 @@ const TimeoutRetryFactor = 5
 
 // execute runs ex once with d under max bytes and timeout.
 func (t *Template) execute(ex executor, d *Data, max int, timeout time.Duration, gen int64) (string, error) {
-	w := &limitWriter{max: max, deadline: time.Now().Add(timeout)}
-	dd := *d
-	dd.budget = &budget{deadline: w.deadline, gen: gen}
-	if err := ex.Execute(w, &dd); err != nil {
+	// One allocation for the writer, the copy of d the template sees and
+	// its budget.
+	e := &execution{d: *d}
+	e.w = limitWriter{max: max, deadline: time.Now().Add(timeout)}
+	e.b = budget{deadline: e.w.deadline, gen: gen}
+	e.d.budget = &e.b
+	e.w.b.Grow(min(t.sizeHint(), max))
+	if err := ex.Execute(&e.w, &e.d); err != nil {
 		switch {
 		case errors.Is(err, ErrOutputTooLarge), errors.Is(err, ErrTimeout):
 			return "", err
 		}
 		return "", convertError(t.name, t.src, err)
 	}
-	return w.b.String(), nil
+	out := e.w.b.String()
+	t.lastLen.Store(int64(len(out)))
+	if e.w.b.Cap() > 2*len(out)+1024 {
+		// Much shorter than the previous output: keep only what it needs,
+		// not the buffer sized for the other.
+		out = strings.Clone(out)
+	}
+	return out, nil
+}
+
+// execution is the state of one execution of a template.
+type execution struct {
+	w limitWriter
+	d Data
+	b budget
+}
+
+// sizeHint is the capacity an output buffer starts with: the latest
+// output's length and a little more for longer personal data, or the
+// source's length before the first execution, so that a message is
+// written into one allocation rather than a series of doublings.
+func (t *Template) sizeHint() int {
+	n := int(t.lastLen.Load())
+	if n == 0 {
+		n = len(t.src)
+	}
+	return n + n/16 + 64
 }
 
 // forLocale returns the clone whose functions format for locale's

@@ -17,6 +17,7 @@ import (
 func HTMLToText(s string) string {
 	z := html.NewTokenizer(strings.NewReader(s))
 	var w textWriter
+	w.out.Grow(len(s) / 2)
 	skip := 0 // depth inside head/style/script
 	pre := 0
 	type link struct {
@@ -31,7 +32,7 @@ func HTMLToText(s string) string {
 			return w.finish()
 		case html.TextToken:
 			if skip == 0 {
-				w.text(string(z.Text()), pre > 0)
+				w.text(z.Text(), pre > 0)
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
@@ -64,7 +65,7 @@ func HTMLToText(s string) string {
 					var k, v []byte
 					k, v, hasAttr = z.TagAttr()
 					if string(k) == "alt" {
-						w.text(string(v), false)
+						w.text(v, false)
 					}
 				}
 			case atom.Td, atom.Th:
@@ -95,7 +96,7 @@ func HTMLToText(s string) string {
 				label := strings.TrimSpace(w.out.String()[l.start:])
 				if l.href != "" && !strings.HasPrefix(l.href, "#") && label != l.href &&
 					strings.TrimPrefix(l.href, "mailto:") != label {
-					w.text(" ("+l.href+")", false)
+					w.text([]byte(" ("+l.href+")"), false)
 				}
 			case atom.Pre:
 				pre--
@@ -168,35 +169,81 @@ func (w *textWriter) raw(s string) {
 	w.out.WriteString(s)
 }
 
-func (w *textWriter) text(s string, pre bool) {
+// text writes s, its runs of white space collapsed to one space (kept
+// as they are when pre is set).
+func (w *textWriter) text(s []byte, pre bool) {
 	if pre {
 		w.flush()
-		w.out.WriteString(s)
+		w.out.Write(s)
 		return
 	}
-	words := strings.Fields(s)
-	if len(words) == 0 {
-		if s != "" {
+	word, rest := nextWord(s)
+	if word == nil {
+		if len(s) > 0 {
 			w.space = true
 		}
 		return
 	}
-	if r, _ := utf8.DecodeRuneInString(s); unicode.IsSpace(r) {
+	if r, _ := utf8.DecodeRune(s); unicode.IsSpace(r) {
 		w.space = true
 	}
 	w.flush()
-	w.out.WriteString(strings.Join(words, " "))
-	if r, _ := utf8.DecodeLastRuneInString(s); unicode.IsSpace(r) {
+	w.out.Write(word)
+	for {
+		if word, rest = nextWord(rest); word == nil {
+			break
+		}
+		w.out.WriteByte(' ')
+		w.out.Write(word)
+	}
+	if r, _ := utf8.DecodeLastRune(s); unicode.IsSpace(r) {
 		w.space = true
 	}
 }
 
-func (w *textWriter) finish() string {
-	lines := strings.Split(w.out.String(), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
+// nextWord returns the first run of s that is not white space (as
+// strings.Fields splits) and what follows it; word is nil when there is
+// none.
+func nextWord(s []byte) (word, rest []byte) {
+	start := -1
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(s[i:])
+		}
+		if unicode.IsSpace(r) {
+			if start >= 0 {
+				return s[start:i], s[i:]
+			}
+		} else if start < 0 {
+			start = i
+		}
+		i += n
 	}
-	return strings.TrimSpace(strings.Join(lines, "\n")) + "\n"
+	if start < 0 {
+		return nil, nil
+	}
+	return s[start:], nil
+}
+
+// finish returns the text: every line without its trailing spaces and
+// tabs, the whole without leading or trailing white space, and one final
+// line break.
+func (w *textWriter) finish() string {
+	s := w.out.String()
+	var b strings.Builder
+	b.Grow(len(s))
+	for {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			b.WriteString(strings.TrimRight(s, " \t"))
+			break
+		}
+		b.WriteString(strings.TrimRight(s[:i], " \t"))
+		b.WriteByte('\n')
+		s = s[i+1:]
+	}
+	return strings.TrimSpace(b.String()) + "\n"
 }
 
 func trailingNewlines(s string) int {

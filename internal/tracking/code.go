@@ -1,7 +1,6 @@
 package tracking
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"strings"
 )
@@ -23,9 +22,8 @@ const ResponseCodeLen = 10
 // key rotates, so the code → ledger mapping must be stored at send time
 // (the ResponseSink looks codes up there).
 func (s *Signer) ResponseCode(ledgerID string) string {
-	m := hmac.New(sha256.New, s.respKey)
-	m.Write([]byte(ledgerID))
-	sum := m.Sum(nil)
+	var b [sha256.Size]byte
+	sum := s.resp.sum(b[:0], []byte(ledgerID))
 	var out [ResponseCodeLen]byte
 	var acc uint64
 	for i := 0; i < 8; i++ {

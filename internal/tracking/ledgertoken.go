@@ -27,7 +27,7 @@ func (s *Signer) SignLedger(p Purpose, ledgerID string) string {
 	if !compactID(s.current) || !isLedgerHex(ledgerID) {
 		return ""
 	}
-	return s.current + "-" + ledgerID + "-" + hex.EncodeToString(ledgerMAC(s.keys[s.current], p, ledgerID))
+	return s.current + "-" + ledgerID + "-" + hex.EncodeToString(ledgerMAC(s.macs[s.current], p, ledgerID))
 }
 
 // VerifyLedger checks a token made by SignLedger for purpose p, with any
@@ -39,7 +39,7 @@ func (s *Signer) VerifyLedger(p Purpose, token string) (string, error) {
 	if len(parts) != 3 || !isLedgerHex(parts[1]) || len(parts[2]) != 2*ledgerMACLen {
 		return "", ErrMalformed
 	}
-	key, ok := s.keys[parts[0]]
+	mp, ok := s.macs[parts[0]]
 	if !ok {
 		return "", fmt.Errorf("%w: %q", ErrUnknownKey, parts[0])
 	}
@@ -47,16 +47,16 @@ func (s *Signer) VerifyLedger(p Purpose, token string) (string, error) {
 	if err != nil {
 		return "", ErrMalformed
 	}
-	if !hmac.Equal(got, ledgerMAC(key, p, parts[1])) {
+	if !hmac.Equal(got, ledgerMAC(mp, p, parts[1])) {
 		return "", ErrSignature
 	}
 	return parts[1], nil
 }
 
-func ledgerMAC(key []byte, p Purpose, ledgerID string) []byte {
+func ledgerMAC(mp *macPool, p Purpose, ledgerID string) []byte {
 	body := append([]byte("relais-ledger-v1\x00"), byte(p))
 	body = append(body, ledgerID...)
-	return mac(key, body)[:ledgerMACLen]
+	return mp.sum(nil, body)[:ledgerMACLen]
 }
 
 func compactID(id string) bool {

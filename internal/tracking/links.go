@@ -76,7 +76,9 @@ func claims(p Purpose, row *store.LedgerRow) Claims {
 }
 
 func (l *Links) url(prefix string, c Claims) string {
-	return l.base + prefix + l.signer.Sign(c)
+	var b [320]byte
+	u := append(append(b[:0], l.base...), prefix...)
+	return string(l.signer.appendToken(u, c))
 }
 
 // Links implements compose.LinkMaker: the unsubscribe URL (/u/<token>), the
@@ -129,32 +131,34 @@ func (l *Links) Decorate(m *channel.Message, row *store.LedgerRow, trackOpens bo
 	if row == nil || !l.descriptor(m.Channel).Tracked {
 		return
 	}
-	seen := map[string]string{}
-	own := l.base + "/"
+	seen := make(map[string]string, 8)
 	mk := func(u string) string {
-		if strings.HasPrefix(u, own) {
-			return ""
-		}
-		if !l.allowed(m, u) {
-			return dropLink
+		if len(u) > len(l.base) && u[len(l.base)] == '/' && strings.HasPrefix(u, l.base) {
+			return "" // this service's own link
 		}
 		if c, ok := seen[u]; ok {
 			return c
 		}
-		c := claims(PurposeClick, row)
-		c.URL = u
-		cu := l.url("/c/", c)
+		cu := dropLink
+		if l.allowed(m, u) {
+			c := claims(PurposeClick, row)
+			c.URL = u
+			cu = l.url("/c/", c)
+		}
 		seen[u] = cu
 		return cu
 	}
 	if m.HTML != "" {
-		m.HTML, _ = Rewrite(m.HTML, mk)
+		var r rewriter
+		r.scan(m.HTML, mk, seen)
+		img := ""
 		if trackOpens {
-			m.HTML = Pixel(m.HTML, l.url("/o/", claims(PurposeOpen, row)))
+			img = pixelTag(l.url("/o/", claims(PurposeOpen, row)))
 		}
+		m.HTML = r.output(m.HTML, img)
 	}
 	if m.Text != "" {
-		m.Text, _ = RewriteText(m.Text, mk)
+		m.Text = rewriteText(m.Text, mk, nil)
 	}
 }
 

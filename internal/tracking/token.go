@@ -12,7 +12,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -95,14 +97,15 @@ var b64 = base64.RawURLEncoding
 // rotation. A Signer is safe for concurrent use once built.
 type Signer struct {
 	keys    map[string][]byte
+	macs    map[string]*macPool // by key id, as keys
 	current string
 	// TTL bounds the age of every token but unsubscribe ones (which never
 	// expire: an opt-out link must keep working). Default 0: no expiry.
 	TTL time.Duration
 	// Now is the clock (tests move it). Default time.Now.
 	Now func() time.Time
-	// respKey derives response codes; it is fixed per current key.
-	respKey []byte
+	// resp derives response codes: its key is fixed per current key.
+	resp *macPool
 }
 
 // NewSigner returns a Signer for keys (key id → key) signing with keys[current].
@@ -123,9 +126,33 @@ func NewSigner(keys map[string][]byte, current string) (*Signer, error) {
 		}
 		cp[id] = append([]byte(nil), k...)
 	}
+	macs := make(map[string]*macPool, len(cp))
+	for id, k := range cp {
+		macs[id] = newMACPool(k)
+	}
 	m := hmac.New(sha256.New, cp[current])
 	m.Write([]byte("relais-response-code-v1"))
-	return &Signer{keys: cp, current: current, respKey: m.Sum(nil)}, nil
+	return &Signer{keys: cp, macs: macs, current: current, resp: newMACPool(m.Sum(nil))}, nil
+}
+
+// macPool hands out HMAC-SHA256 states keyed with one key, so that a
+// token costs a Reset rather than a new keyed hash.
+type macPool struct{ p sync.Pool }
+
+func newMACPool(key []byte) *macPool {
+	mp := &macPool{}
+	mp.p.New = func() any { return hmac.New(sha256.New, key) }
+	return mp
+}
+
+// sum appends HMAC-SHA256(key, body) to dst.
+func (mp *macPool) sum(dst, body []byte) []byte {
+	h := mp.p.Get().(hash.Hash)
+	h.Write(body)
+	dst = h.Sum(dst)
+	h.Reset()
+	mp.p.Put(h)
+	return dst
 }
 
 // DeriveKey turns the configuration secret (RELAIS_SECRET) into a token
@@ -190,16 +217,29 @@ func (s *Signer) now() time.Time {
 // hex digits), run, contact, campaign, step, channel, issue time, URL,
 // then the first 16 bytes of HMAC-SHA256 over all of it.
 func (s *Signer) Sign(c Claims) string {
+	var b [256]byte
+	return string(s.appendToken(b[:0], c))
+}
+
+// appendToken appends the token of c (see Sign) to dst.
+func (s *Signer) appendToken(dst []byte, c Claims) []byte {
 	if c.IssuedAt.IsZero() {
 		c.IssuedAt = s.now()
 	}
-	buf := make([]byte, 0, 96+len(c.Campaign)+len(c.Step)+len(c.URL))
+	var stack [192]byte
+	buf := stack[:0]
+	if n := 96 + len(c.Campaign) + len(c.Step) + len(c.URL); n > len(stack) {
+		buf = make([]byte, 0, n)
+	}
 	buf = append(buf, tokenVersion, byte(len(s.current)))
 	buf = append(buf, s.current...)
 	buf = append(buf, byte(c.Purpose))
-	if raw, err := hex.DecodeString(c.LedgerID); err == nil && len(raw) == 16 && hex.EncodeToString(raw) == c.LedgerID {
+	if isLedgerHex(c.LedgerID) {
+		// 32 lower-case hex digits travel as their 16 bytes.
 		buf = append(buf, 0)
-		buf = append(buf, raw...)
+		var raw [16]byte
+		_, _ = hex.Decode(raw[:], []byte(c.LedgerID))
+		buf = append(buf, raw[:]...)
 	} else {
 		buf = append(buf, 1)
 		buf = appendString(buf, c.LedgerID)
@@ -213,8 +253,9 @@ func (s *Signer) Sign(c Claims) string {
 	if c.Purpose == PurposeClick {
 		buf = appendString(buf, c.URL)
 	}
-	buf = append(buf, mac(s.keys[s.current], buf)...)
-	return b64.EncodeToString(buf)
+	n := len(buf)
+	buf = s.macs[s.current].sum(buf, buf)[:n+macLen]
+	return b64.AppendEncode(dst, buf)
 }
 
 // Verify checks token and returns its claims, without any database read.
@@ -237,11 +278,12 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	if kl == 0 || 2+kl > len(body) {
 		return c, ErrMalformed
 	}
-	key, ok := s.keys[string(body[2:2+kl])]
+	mp, ok := s.macs[string(body[2:2+kl])]
 	if !ok {
 		return c, ErrUnknownKey
 	}
-	if !hmac.Equal(sum, mac(key, body)) {
+	var want [sha256.Size]byte
+	if !hmac.Equal(sum, mp.sum(want[:0], body)[:macLen]) {
 		return c, ErrSignature
 	}
 	// The signature is good, so the rest was written by Sign; the checks
@@ -281,12 +323,6 @@ func (s *Signer) VerifyFor(token string, p Purpose) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: %s token used for %s", ErrPurpose, c.Purpose, p)
 	}
 	return c, nil
-}
-
-func mac(key, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(body)
-	return m.Sum(nil)[:macLen]
 }
 
 func appendString(b []byte, s string) []byte {

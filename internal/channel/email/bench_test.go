@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"io"
 	"strings"
 	"testing"
 
@@ -59,6 +60,42 @@ func BenchmarkSendSMTP(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			if srv.Count() < b.N {
 				b.Errorf("server counted %d of %d", srv.Count(), b.N)
+			}
+		})
+	}
+}
+
+// BenchmarkCompose measures what Send does with a message besides SMTP:
+// build it (and sign it with a DKIM key), then render it as Send writes
+// it into DATA.
+func BenchmarkCompose(b *testing.B) {
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := newDKIMKey("shop.example", "sel1", edKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		comp composer
+	}{
+		{"plain", composer{}},
+		{"dkim-ed25519", composer{dkim: dkimKeys{"shop.example": key}}},
+		{"dkim-correlated", composer{dkim: dkimKeys{"shop.example": key}, corr: fakeCorrelator{}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m := benchMessage()
+			b.ReportAllocs()
+			for b.Loop() {
+				msg, _, err := bc.comp.compose(m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := msg.WriteTo(io.Discard); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

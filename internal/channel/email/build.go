@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	netmail "net/mail"
 	"net/textproto"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	mail "github.com/wneessen/go-mail"
@@ -52,26 +55,29 @@ func messageUUID(ledgerID string) string {
 // "invalid_header". A From or To that is not an address gives reason
 // "invalid_address". Errors never quote the offending value.
 func Build(m *channel.Message) (*mail.Msg, string, error) {
-	return build(m, time.Now())
+	msg, id, _, err := build(m, time.Now())
+	return msg, id, err
 }
 
-func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
+// build is Build at now; it also returns the From address (without the
+// name), which the composer needs and would otherwise parse again.
+func build(m *channel.Message, now time.Time) (*mail.Msg, string, string, error) {
 	if err := checkHeaders(m); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	from, err := netmail.ParseAddress(m.From)
+	from, err := parseFrom(m.From)
 	if err != nil {
-		return nil, "", buildErr(ReasonInvalidAddress, fmt.Errorf("from: %w", err))
+		return nil, "", "", buildErr(ReasonInvalidAddress, fmt.Errorf("from: %w", err))
 	}
 	to, err := netmail.ParseAddress(m.To)
 	if err != nil || to.Name != "" {
-		return nil, "", buildErr(ReasonInvalidAddress, errors.New("to: not a bare address"))
+		return nil, "", "", buildErr(ReasonInvalidAddress, errors.New("to: not a bare address"))
 	}
 	to.Name = m.ToName
 	_, domain, _ := strings.Cut(from.Address, "@")
 	domain = strings.ToLower(domain)
 	if domain == "" {
-		return nil, "", buildErr(ReasonInvalidAddress, errors.New("from: no domain"))
+		return nil, "", "", buildErr(ReasonInvalidAddress, errors.New("from: no domain"))
 	}
 	id := messageUUID(m.LedgerID) + "@" + domain
 
@@ -84,12 +90,12 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
 
 	switch {
 	case m.HTML == "":
-		msg.SetBodyString(mail.TypeTextPlain, m.Text)
+		msg.SetBodyWriter(mail.TypeTextPlain, writeString(m.Text))
 	case m.Text == "":
-		msg.SetBodyString(mail.TypeTextHTML, m.HTML)
+		msg.SetBodyWriter(mail.TypeTextHTML, writeString(m.HTML))
 	default:
-		msg.SetBodyString(mail.TypeTextPlain, m.Text)
-		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+		msg.SetBodyWriter(mail.TypeTextPlain, writeString(m.Text))
+		msg.AddAlternativeWriter(mail.TypeTextHTML, writeString(m.HTML))
 	}
 	for _, a := range m.Attachments {
 		var opts []mail.FileOption
@@ -109,7 +115,43 @@ func build(m *channel.Message, now time.Time) (*mail.Msg, string, error) {
 	for _, k := range keys {
 		msg.SetGenHeader(mail.Header(textproto.CanonicalMIMEHeaderKey(k)), m.Headers[k])
 	}
-	return msg, id, nil
+	return msg, id, from.Address, nil
+}
+
+// lastFrom is the From field parsed last: the messages of a campaign
+// share their From, so each is parsed once rather than for every message.
+var lastFrom atomic.Pointer[parsedFrom]
+
+type parsedFrom struct {
+	field string
+	addr  netmail.Address
+}
+
+// parseFrom is netmail.ParseAddress(field), remembered for the next
+// message with the same field. The result is the caller's own copy.
+func parseFrom(field string) (*netmail.Address, error) {
+	if p := lastFrom.Load(); p != nil && p.field == field {
+		a := p.addr
+		return &a, nil
+	}
+	a, err := netmail.ParseAddress(field)
+	if err != nil {
+		return nil, err
+	}
+	lastFrom.Store(&parsedFrom{field: field, addr: *a})
+	return a, nil
+}
+
+// writeString is a go-mail body writer of s: it writes s in one Write, as
+// go-mail's own string bodies do, but without copying s into a buffer
+// first (a body is rendered once or twice, and never changed).
+func writeString(s string) func(io.Writer) (int64, error) {
+	return func(w io.Writer) (int64, error) {
+		// An io.Writer must not modify the slice it is given, so the
+		// string's bytes can be lent to it.
+		n, err := w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+		return int64(n), err
+	}
 }
 
 // checkHeaders refuses CR/LF in anything that ends up in a header, and

@@ -2,7 +2,6 @@ package email
 
 import (
 	"fmt"
-	netmail "net/mail"
 	"net/textproto"
 	"sort"
 	"strings"
@@ -37,8 +36,9 @@ func WithCorrelator(c Correlator) Option {
 }
 
 // correlate adds c's headers and envelope sender to msg and returns the
-// envelope sender ("" when none).
-func correlate(c Correlator, msg *mail.Msg, m *channel.Message) (string, error) {
+// envelope sender ("" when none); from is m's From address, as parsed by
+// build.
+func correlate(c Correlator, msg *mail.Msg, m *channel.Message, from string) (string, error) {
 	if c == nil || m.LedgerID == "" {
 		return "", nil
 	}
@@ -55,11 +55,7 @@ func correlate(c Correlator, msg *mail.Msg, m *channel.Message) (string, error) 
 		}
 		msg.SetGenHeader(mail.Header(textproto.CanonicalMIMEHeaderKey(k)), v)
 	}
-	from, err := netmail.ParseAddress(m.From)
-	if err != nil {
-		return "", buildErr(ReasonInvalidAddress, fmt.Errorf("from: %w", err))
-	}
-	_, domain, _ := strings.Cut(from.Address, "@")
+	_, domain, _ := strings.Cut(from, "@")
 	rp := c.ReturnPath(m.LedgerID, strings.ToLower(domain))
 	if rp == "" {
 		return "", nil

@@ -6,9 +6,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"fmt"
-	netmail "net/mail"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
 	mail "github.com/wneessen/go-mail"
@@ -119,16 +119,13 @@ func (ks dkimKeys) forDomain(domain string) *dkimKey {
 	return nil
 }
 
-// forFrom returns the key for the domain of the From address from.
-func (ks dkimKeys) forFrom(from string) *dkimKey {
+// forAddress returns the key for the domain of the address addr (without
+// a name).
+func (ks dkimKeys) forAddress(addr string) *dkimKey {
 	if len(ks) == 0 {
 		return nil
 	}
-	a, err := netmail.ParseAddress(from)
-	if err != nil {
-		return nil // Build reports the bad address
-	}
-	return ks.forDomain(a.Address[strings.LastIndex(a.Address, "@")+1:])
+	return ks.forDomain(addr[strings.LastIndex(addr, "@")+1:])
 }
 
 // composer is the one path from a channel.Message to what leaves relais,
@@ -145,14 +142,14 @@ type composer struct {
 // start), so the rendering that Client.Send or render produces later is
 // the one that was signed.
 func (c *composer) compose(m *channel.Message) (*mail.Msg, string, error) {
-	msg, id, err := Build(m)
+	msg, id, from, err := build(m, time.Now())
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := correlate(c.corr, msg, m); err != nil {
+	if _, err := correlate(c.corr, msg, m, from); err != nil {
 		return nil, "", err
 	}
-	key := c.dkim.forFrom(m.From)
+	key := c.dkim.forAddress(from)
 	if key == nil {
 		return msg, id, nil
 	}
