@@ -48,8 +48,10 @@ FUZZ_TARGETS := \
 	./internal/audience:FuzzCSVImport \
 	./internal/render:FuzzHostileContact \
 	./internal/render:FuzzParseExecute \
+	./internal/render:FuzzHTMLToTextMatchesReference \
 	./internal/tracking:FuzzVerify \
 	./internal/tracking:FuzzRewrite \
+	./internal/tracking:FuzzRewriteMatchesReference \
 	./internal/postal:FuzzAddress \
 	./internal/policy:FuzzNextAllowed \
 	./internal/segments:FuzzCount

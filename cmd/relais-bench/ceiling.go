@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/relais-dev/relais/internal/testenv"
 )
 
 // The physical ceilings of the send benchmarks, measured in the same run
@@ -24,7 +26,7 @@ func bareMessages(k int) [][]byte {
 	fill := strings.NewReplacer("{{.Contact.FirstName}}", "Camille", "{{if .Contact.Address.City}}", "",
 		" à {{.Contact.Address.City}}{{end}}", " à Lyon", "{{.Contact.Attrs.orders_12m}}", "4",
 		"{{.Links.Unsubscribe}}", "https://relais.example/u/0123456789abcdef0123456789abcdef")
-	html, text := fill.Replace(emailHTML), fill.Replace(emailText)
+	html, text := fill.Replace(testenv.NewsletterHTML), fill.Replace(testenv.NewsletterText)
 	out := make([][]byte, k)
 	for i := range out {
 		var b strings.Builder
