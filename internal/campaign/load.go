@@ -381,8 +381,19 @@ func (c *checker) readAudience(f fileRef, full string) {
 	}
 	defer fh.Close()
 	h := sha256.New()
+	// Only a file that may be kept whole is buffered whole, in one
+	// allocation of its size; of a larger one only the head is kept.
 	var head bytes.Buffer
-	n, err := io.Copy(io.MultiWriter(h, &limitedBuffer{b: &head, max: MaxInlineAudience + 1}), fh)
+	keep := MaxInlineAudience + 1
+	if st, ok := fh.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			if fi.Size() > MaxInlineAudience {
+				keep = audienceHeadSize
+			}
+			head.Grow(int(min(fi.Size()+1, int64(keep))))
+		}
+	}
+	n, err := io.Copy(io.MultiWriter(h, &limitedBuffer{b: &head, max: keep}), fh)
 	if err != nil {
 		c.errorf(f.node, "cannot read %s: %s", f.rel, pathErr(err))
 		return
@@ -392,8 +403,11 @@ func (c *checker) readAudience(f fileRef, full string) {
 		c.sp.Files[f.rel] = head.Bytes()
 		c.checkAudienceRows(f, head.Bytes())
 	}
-	c.audienceHead = head.Bytes()[:min(head.Len(), 64<<10)]
+	c.audienceHead = head.Bytes()[:min(head.Len(), audienceHeadSize)]
 }
+
+// audienceHeadSize is how much of an audience file is kept for its header.
+const audienceHeadSize = 64 << 10
 
 // checkAudienceRows refuses an audience file with nothing in it (a failed
 // export: the run would have nobody to expand) and warns when it has a

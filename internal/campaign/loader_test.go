@@ -1,6 +1,9 @@
 package campaign
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +97,70 @@ steps:
 	errs = Validate(filepath.Join(root, "campaigns", "c.yaml"))
 	if len(errs) == 0 || !strings.Contains(errs[0].Msg, `unknown channel "push" (channels: email, sms, mms, print)`) {
 		t.Errorf("built-in loader errors %v", errs)
+	}
+}
+
+// An audience file larger than MaxInlineAudience is hashed whole and kept
+// out of Files, and its header still drives the field check; a smaller
+// one is kept whole. Both hashes are of the whole file.
+func TestLoadAudienceAroundTheInlineLimit(t *testing.T) {
+	const header = "external_id;email;ville\n"
+	row := "C%07d;c%07d@example.org;Lyon\n"
+	for _, tc := range []struct {
+		name   string
+		size   int
+		inline bool
+	}{
+		{"small", 1 << 10, true},
+		{"at the limit", MaxInlineAudience, true},
+		{"large", MaxInlineAudience + 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString(header)
+			for i := 0; b.Len() < tc.size; i++ {
+				b.WriteString(fmt.Sprintf(row, i, i))
+			}
+			audience := b.String()[:tc.size]
+			root := writeRepo(t, map[string]string{
+				"audiences/a.csv":    audience,
+				"templates/ok.txt":   "Bonjour, {{.Contact.Attrs.ville}}",
+				"templates/typo.txt": "Bonjour, {{.Contact.Attrs.vile}}",
+				"campaigns/ok.yaml": `id: ok
+purpose: marketing
+channels: [email]
+audience: {source: file, file: audiences/a.csv}
+sender: {email: "Maison Dupont <news@dupont.example>"}
+steps:
+  - id: s
+    email: {subject: Bonjour, text: templates/ok.txt}
+`,
+				"campaigns/typo.yaml": `id: typo
+purpose: marketing
+channels: [email]
+audience: {source: file, file: audiences/a.csv}
+sender: {email: "Maison Dupont <news@dupont.example>"}
+steps:
+  - id: s
+    email: {subject: Bonjour, text: templates/typo.txt}
+`,
+			})
+			sp, err := Load(filepath.Join(root, "campaigns/ok.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256([]byte(audience))
+			if sp.AudienceHash != hex.EncodeToString(sum[:]) {
+				t.Errorf("AudienceHash = %s, want the SHA-256 of the whole file", sp.AudienceHash)
+			}
+			kept, ok := sp.Files["audiences/a.csv"]
+			if ok != tc.inline || (ok && string(kept) != audience) {
+				t.Errorf("audience kept in Files: %v (%d bytes), want %v with the whole file", ok, len(kept), tc.inline)
+			}
+			_, err = Load(filepath.Join(root, "campaigns/typo.yaml"))
+			if err == nil || !strings.Contains(err.Error(), "field .Contact.Attrs.vile is not in the audience audiences/a.csv (did you mean .Contact.Attrs.ville?)") {
+				t.Errorf("typo campaign: err = %v, want the field check against the audience header", err)
+			}
+		})
 	}
 }
