@@ -207,7 +207,7 @@ type deps struct {
 	lockClient redis.UniversalClient
 	// inspector reads the queue for the worker (record tasks pending).
 	inspector *asynq.Inspector
-	client    *asynq.Client
+	client    *queue.EnqueueClient
 	policy    *policy.Engine
 	// channels are the process's channels, with senders attached when
 	// the command sends.
@@ -326,7 +326,7 @@ func (a *app) open(ctx context.Context, n need) (_ *deps, err error) {
 		if d.redisOpt, err = queue.RedisOpt(url); err != nil {
 			return nil, userErr(err)
 		}
-		d.client = asynq.NewClient(d.redisOpt)
+		d.client = queue.NewEnqueueClient(d.redisOpt)
 	}
 	if n.senders {
 		if d.batcher, err = a.batcher(); err != nil {

@@ -123,27 +123,11 @@ func TestLoadAudienceAroundTheInlineLimit(t *testing.T) {
 			}
 			audience := b.String()[:tc.size]
 			root := writeRepo(t, map[string]string{
-				"audiences/a.csv":    audience,
-				"templates/ok.txt":   "Bonjour, {{.Contact.Attrs.ville}}",
-				"templates/typo.txt": "Bonjour, {{.Contact.Attrs.vile}}",
-				"campaigns/ok.yaml": `id: ok
-purpose: marketing
-channels: [email]
-audience: {source: file, file: audiences/a.csv}
-sender: {email: "Maison Dupont <news@dupont.example>"}
-steps:
-  - id: s
-    email: {subject: Bonjour, text: templates/ok.txt}
-`,
-				"campaigns/typo.yaml": `id: typo
-purpose: marketing
-channels: [email]
-audience: {source: file, file: audiences/a.csv}
-sender: {email: "Maison Dupont <news@dupont.example>"}
-steps:
-  - id: s
-    email: {subject: Bonjour, text: templates/typo.txt}
-`,
+				"audiences/a.csv":     audience,
+				"templates/ok.txt":    "Bonjour, {{.Contact.Attrs.ville}}",
+				"templates/typo.txt":  "Bonjour, {{.Contact.Attrs.vile}}",
+				"campaigns/ok.yaml":   inlineLimitCampaign("ok"),
+				"campaigns/typo.yaml": inlineLimitCampaign("typo"),
 			})
 			sp, err := Load(filepath.Join(root, "campaigns/ok.yaml"))
 			if err != nil {
@@ -163,4 +147,18 @@ steps:
 			}
 		})
 	}
+}
+
+// inlineLimitCampaign is campaign id over audiences/a.csv, whose text is
+// templates/<id>.txt.
+func inlineLimitCampaign(id string) string {
+	return "id: " + id + `
+purpose: marketing
+channels: [email]
+audience: {source: file, file: audiences/a.csv}
+sender: {email: "Maison Dupont <news@dupont.example>"}
+steps:
+  - id: s
+    email: {subject: Bonjour, text: templates/` + id + `.txt}
+`
 }

@@ -134,7 +134,7 @@ func (p *Planner) Check(ctx context.Context, sp *campaign.Spec, st *campaign.Ste
 		runID = r.ID
 		if c.ID != 0 {
 			for _, chn := range sp.ChannelsFor(st) {
-				if row, err := p.Store.GetLedger(ctx, store.LedgerID(r.ID, st.ID, c.ID, chn)); err == nil {
+				if row, err := p.ledgerRowOf(ctx, r.ID, st.ID, c.ID, chn); err == nil {
 					out.Row = &row
 					if ch == "" {
 						ch = chn

@@ -25,7 +25,7 @@ import (
 // contact data.
 func (p *Planner) PlanOne(ctx context.Context, r store.Run, sp *campaign.Spec, st *campaign.Step, c *contact.Contact) (row store.LedgerRow, created bool, err error) {
 	for _, ch := range sp.ChannelsFor(st) {
-		got, err := p.Store.GetLedger(ctx, store.LedgerID(r.ID, st.ID, c.ID, ch))
+		got, err := p.ledgerRowOf(ctx, r.ID, st.ID, c.ID, ch)
 		if err == nil {
 			// Enqueue again (the queue refuses a duplicate): an earlier
 			// attempt may have died between the insert and the enqueue.
@@ -57,4 +57,17 @@ func (p *Planner) PlanOne(ctx context.Context, r store.Run, sp *campaign.Spec, s
 		return row, true, err
 	}
 	return row, true, nil
+}
+
+// ledgerRowOf returns the ledger row of run, step, contact and channel, by
+// its id; a row written before ids were ordered by run and contact has
+// its earlier id (store.LegacyLedgerID), so a run expanded by an earlier
+// version keeps its follow-ups and checks.
+func (p *Planner) ledgerRowOf(ctx context.Context, runID int64, stepID string, contactID int64, ch string) (store.LedgerRow, error) {
+	id := store.LedgerID(runID, stepID, contactID, ch)
+	row, err := p.Store.GetLedger(ctx, id)
+	if legacy := store.LegacyLedgerID(runID, stepID, contactID, ch); errors.Is(err, store.ErrNotFound) && legacy != id {
+		row, err = p.Store.GetLedger(ctx, legacy)
+	}
+	return row, err
 }

@@ -215,3 +215,46 @@ func TestBulkTransactionalSendsGrouped(t *testing.T) {
 		t.Fatalf("after a single send: %d pending, %d aggregating; want 1 and %d", qi.Pending, qi.Aggregating, res.Enqueued)
 	}
 }
+
+// A run expanded by an earlier version has rows under the ids of that
+// version (store.LegacyLedgerID): a follow-up of such a row finds it and
+// writes no second row, so its recipient gets no second message.
+func TestPlanOneFindsARowOfTheEarlierIDFormat(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, 10)
+	p := &run.Planner{Store: r.st, Queue: r.client, Policy: r.pol}
+	c := &contact.Contact{Email: "ancienne@dupont.example", FirstName: "Anne"}
+	if _, _, err := r.st.UpsertContacts(ctx, []*contact.Contact{c}); err != nil {
+		t.Fatal(err)
+	}
+	rn, _, err := r.st.CreateRun(ctx, store.Run{CampaignID: r.sp.ID, RunKey: "old", ContentHash: r.sp.ContentHash, State: store.RunSending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &r.sp.Steps[0]
+	legacy := store.LegacyLedgerID(rn.ID, st.ID, c.ID, "email")
+	if _, err := r.st.InsertLedger(ctx, []store.LedgerRow{{ID: legacy, RunID: rn.ID, CampaignID: r.sp.ID, StepID: st.ID,
+		ContactID: c.ID, Channel: "email", Purpose: r.sp.Purpose, State: store.Planned}}); err != nil {
+		t.Fatal(err)
+	}
+	row, created, err := p.PlanOne(ctx, rn, r.sp, st, c)
+	if err != nil || created || row.ID != legacy {
+		t.Fatalf("PlanOne = %s, created %v (%v); want the stored row %s", row.ID, created, err, legacy)
+	}
+	counts, err := r.st.CountLedger(ctx, rn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[string(store.Planned)] != 1 || len(counts) != 1 {
+		t.Errorf("ledger %v, want the one planned row", counts)
+	}
+	// A contact without a row gets one under the current id.
+	d := &contact.Contact{Email: "nouvelle@dupont.example", FirstName: "Inès"}
+	if _, _, err := r.st.UpsertContacts(ctx, []*contact.Contact{d}); err != nil {
+		t.Fatal(err)
+	}
+	row, created, err = p.PlanOne(ctx, rn, r.sp, st, d)
+	if err != nil || !created || row.ID != store.LedgerID(rn.ID, st.ID, d.ID, "email") {
+		t.Fatalf("PlanOne of a new contact = %s, created %v (%v)", row.ID, created, err)
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +36,40 @@ func TestLedgerStateTable(t *testing.T) {
 	}
 	if got := SQLList([]State{Accepted, Bounced}); got != "('accepted', 'bounced')" {
 		t.Errorf("SQLList = %s", got)
+	}
+}
+
+// Ledger ids are 32 hex digits, the same for the same key, distinct
+// across steps and channels of one contact, and ordered by run then
+// contact (an expansion appends to the id indexes); keys beyond 4 bytes
+// of run or 6 of contact get the whole hash.
+func TestLedgerIDOrderedByRunAndContact(t *testing.T) {
+	id := LedgerID(7, "s1", 42, "email")
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		t.Fatalf("LedgerID = %q, want 32 hex digits", id)
+	}
+	if id[:20] != "00000007"+"00000000002a" {
+		t.Errorf("LedgerID = %s, want run 7 then contact 42 in its first 10 bytes", id)
+	}
+	if again := LedgerID(7, "s1", 42, "email"); again != id {
+		t.Errorf("LedgerID not stable: %s then %s", id, again)
+	}
+	seen := map[string]bool{}
+	for _, step := range []string{"s1", "s2"} {
+		for _, ch := range []string{"email", "sms", "print"} {
+			seen[LedgerID(7, step, 42, ch)] = true
+		}
+	}
+	if len(seen) != 6 {
+		t.Errorf("%d distinct ids for 2 steps × 3 channels, want 6", len(seen))
+	}
+	ordered := []string{LedgerID(7, "zz", 41, "sms"), LedgerID(7, "a", 42, "email"), LedgerID(7, "a", 1<<40, "email"), LedgerID(8, "a", 1, "email")}
+	if !slices.IsSorted(ordered) {
+		t.Errorf("ids not ordered by run then contact: %v", ordered)
+	}
+	for _, k := range []struct{ run, contact int64 }{{1 << 32, 1}, {1, 1 << 48}, {-1, 1}} {
+		if got, want := LedgerID(k.run, "s", k.contact, "email"), LegacyLedgerID(k.run, "s", k.contact, "email"); got != want {
+			t.Errorf("LedgerID(%d, %d) = %s, want the whole hash %s", k.run, k.contact, got, want)
+		}
 	}
 }
