@@ -51,14 +51,14 @@ func NewSelector(where string, topBy string, topPercent float64) (*Selector, err
 // expression environment.
 type pass struct {
 	s    *Selector
-	seen map[uint64]struct{}
+	seen seenSet
 	env  map[string]any
 	vm   vm.VM
 	n    int // contacts read, for error messages
 }
 
 func (s *Selector) newPass() *pass {
-	return &pass{s: s, seen: map[uint64]struct{}{}, env: make(map[string]any, 16)}
+	return &pass{s: s, env: make(map[string]any, 16)}
 }
 
 // admit says whether c passes where and is the first of its email (or
@@ -91,12 +91,7 @@ func (p *pass) admit(c *contact.Contact) (bool, error) {
 	if key == "" {
 		return true, nil
 	}
-	h := maphash.String(p.s.seed, key)
-	if _, dup := p.seen[h]; dup {
-		return false, nil
-	}
-	p.seen[h] = struct{}{}
-	return true, nil
+	return p.seen.add(maphash.String(p.s.seed, key)), nil
 }
 
 // value evaluates top.by; ok is false when the contact has no numeric value.

@@ -1,0 +1,33 @@
+package audience
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// seenSet says "new" exactly once per key, across its growths, for keys
+// that collide in the table's low bits and for the key 0.
+func TestSeenSetAddsEachKeyOnce(t *testing.T) {
+	var s seenSet
+	r := rand.New(rand.NewPCG(1, 2))
+	keys := []uint64{0, 1, 1 << 40, 2 << 40, 3 << 40} // same low bits
+	for range 100_000 {
+		keys = append(keys, r.Uint64())
+	}
+	want := map[uint64]bool{}
+	for round := range 2 {
+		for _, k := range keys {
+			got := s.add(k)
+			if round == 0 && got == want[k] {
+				t.Fatalf("add(%#x) = %v the first time", k, got)
+			}
+			if round == 1 && got {
+				t.Fatalf("add(%#x) = true the second time", k)
+			}
+			want[k] = true
+		}
+	}
+	if n := s.n + map[bool]int{true: 1}[s.zero]; n != len(want) {
+		t.Errorf("%d keys held, want %d", n, len(want))
+	}
+}
