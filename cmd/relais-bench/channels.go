@@ -17,7 +17,7 @@ End to end through the real send path: ` + "`bin/relais run`" + ` expands a mark
 transitions, second policy check (consent, suppression, frequency cap), render, SMTP to an in-process
 discarding SMTP server (emersion/go-smtp) on loopback. The rate is accepted messages divided by the time
 from the first to the last acceptance, read from the ledger (the source of truth); the SMTP server's count
-is checked against it. Worker peak RSS is the kernel's ` + "`ru_maxrss`" + ` of the serve process; CPU per message is
+is checked against it. Worker peak RSS is the kernel's ` + "`VmHWM`" + ` of the serve process (read every 20 ms; not ` + "`ru_maxrss`" + `, which on Linux never falls below the harness's own peak); CPU per message is
 split between the worker, redis-server and the PostgreSQL backends of the run's database (/proc/<pid>/stat;
 SQLite runs inside the worker).
 **Baseline (the ceiling)**: a bare Go SMTP client (net/smtp) pushing the same number of pre-built ~5 KB

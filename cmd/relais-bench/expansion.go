@@ -23,7 +23,7 @@ one asynq task per sendable row). Two campaigns, one email step each:
 the frequency cap of 3 per 7 days, and quiet hours, which this repository's ` + "`relais.yaml`" + ` turns on for email;
 about a third of the generated people opted in, the others get a refused ledger row, and rows
 deferred by quiet hours are enqueued for later). The marketing rate counts **ledger rows written per second**
-(planned + refused), each one a policy decision. Wall time and peak RSS (kernel ` + "`ru_maxrss`" + `) are those of
+(planned + refused), each one a policy decision. Wall time and peak RSS (kernel ` + "`VmHWM`" + `, read every 20 ms) are those of
 the whole process; CPU is split between relais, redis-server and the PostgreSQL backends of the run's database
 (/proc/<pid>/stat; SQLite runs inside relais).
 **Baseline**: a bare parallel asynq enqueue loop (8 goroutines, one client, tasks with a payload of the

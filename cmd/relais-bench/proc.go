@@ -7,14 +7,25 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// proc is a relais subprocess whose wall time and peak RSS are measured
-// by the kernel (wait4 rusage), so the numbers include everything the
-// process did, not what it chose to report.
+// proc is a relais subprocess whose wall time, CPU and peak RSS are
+// measured by the kernel, so the numbers include everything the process
+// did, not what it chose to report.
+//
+// The peak RSS is the kernel's VmHWM of the process, read from
+// /proc/<pid>/status every 20 ms until it exits, not wait4's ru_maxrss:
+// Linux folds the high-water mark of the address space a process leaves
+// at exec into ru_maxrss, and os/exec starts children with vfork
+// semantics, so ru_maxrss is never below the harness's own peak (which
+// grows with the in-process SMTP server, Twilio double and baselines:
+// it made the SMS worker look 400–800 MB large). VmHWM starts from zero
+// at exec. ru_maxrss is kept only where /proc cannot be read.
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
@@ -23,12 +34,13 @@ type proc struct {
 	logf   *os.File
 	done   chan struct{}
 	err    error
+	hwmKB  atomic.Int64 // the last VmHWM read, kB
 }
 
 // procStats is what a finished process cost.
 type procStats struct {
 	Wall     time.Duration
-	MaxRSSMB float64 // peak resident set (ru_maxrss), MiB
+	MaxRSSMB float64 // peak resident set (VmHWM), MiB
 	CPU      time.Duration
 }
 
@@ -50,6 +62,7 @@ func startRelais(ctx context.Context, bin, dir, logPath string, env []string, ar
 		logf.Close()
 		return nil, fmt.Errorf("start relais %s: %w", p.name, err)
 	}
+	go p.watchHWM()
 	go func() {
 		p.err = p.cmd.Wait()
 		logf.Close()
@@ -106,10 +119,44 @@ func (p *proc) exited() bool {
 func (p *proc) stats() procStats {
 	st := procStats{Wall: time.Since(p.start)}
 	if ps := p.cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		if kb := p.hwmKB.Load(); kb > 0 {
+			st.MaxRSSMB = float64(kb) / 1024
+		} else if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			st.MaxRSSMB = float64(ru.Maxrss) / 1024 // kilobytes on Linux
 		}
 		st.CPU = ps.UserTime() + ps.SystemTime()
 	}
 	return st
+}
+
+// watchHWM keeps the process's VmHWM in p.hwmKB until it exits.
+func (p *proc) watchHWM() {
+	path := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if kb, ok := readHWM(path); ok && kb > p.hwmKB.Load() {
+			p.hwmKB.Store(kb)
+		}
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// readHWM returns the VmHWM line of a /proc status file, in kB.
+func readHWM(path string) (int64, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb, err == nil
+		}
+	}
+	return 0, false
 }
