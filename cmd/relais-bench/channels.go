@@ -13,7 +13,7 @@ const emailWhat = `
 End to end through the real send path: ` + "`bin/relais run`" + ` expands a marketing campaign (one email step,
 ~5 KB multipart message with personalization, tracking links, open pixel and List-Unsubscribe headers;
 ` + "`where: consent.email == true`" + ` so that every planned recipient may receive it) on a fresh database, then one
-` + "`bin/relais serve --roles worker`" + ` subprocess (concurrency 50) drains the queue: ledger claim and
+` + "`bin/relais serve --roles worker`" + ` subprocess (` + "`RELAIS_CONCURRENCY=100`" + `, SMTP URL ` + "`pool=50`" + `) drains the queue: ledger claim and
 transitions, second policy check (consent, suppression, frequency cap), render, SMTP to an in-process
 discarding SMTP server (emersion/go-smtp) on loopback. The rate is accepted messages divided by the time
 from the first to the last acceptance, read from the ledger (the source of truth); the SMTP server's count
@@ -77,7 +77,7 @@ func benchEmail(ctx context.Context, e *env) (Section, error) {
 		var f sendFigures
 		var accepted int
 		for i := range e.runs {
-			extra := map[string]string{"RELAIS_SMTP_URL": smtp.URL()}
+			extra := map[string]string{"RELAIS_SMTP_URL": fmt.Sprintf("%s&pool=%d", smtp.URL(), smtpPool)}
 			profile := ""
 			// Profile the first run on the last database (PostgreSQL by default).
 			if !profiled && kind == e.dbs[len(e.dbs)-1] {

@@ -22,7 +22,7 @@ import (
 
 const latencyWhat = `
 Transactional priority under load. A marketing email campaign (as in ` + "`email`" + `) is expanded, then one
-` + "`relais serve --roles worker`" + ` subprocess (concurrency 50, queue weights transactional 10 /
+` + "`relais serve --roles worker`" + ` subprocess (concurrency 100, SMTP pool 50, queue weights transactional 10 /
 marketing 3 / maintenance 1) starts draining it to the discarding SMTP server. Once it is sending, the
 harness starts one transactional run of a one-recipient email campaign every 50 ms, in process, through
 ` + "`run.Planner.Start`" + ` on the same database and redis-server (what an API-triggered send does:
@@ -182,7 +182,7 @@ func (e *env) latencyOn(ctx context.Context, kind string, sec *Section) error {
 	if err != nil {
 		return fmt.Errorf("transactional campaign: %w", err)
 	}
-	w, err := e.startWorker(ctx, dir, dbURL, map[string]string{"RELAIS_SMTP_URL": smtp.URL()})
+	w, err := e.startWorker(ctx, dir, dbURL, map[string]string{"RELAIS_SMTP_URL": fmt.Sprintf("%s&pool=%d", smtp.URL(), smtpPool)})
 	if err != nil {
 		return err
 	}

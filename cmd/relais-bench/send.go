@@ -13,9 +13,22 @@ import (
 	"github.com/relais-dev/relais/internal/testenv"
 )
 
-// sendConcurrency is RELAIS_CONCURRENCY of the measured workers and the
-// concurrency of the bare asynq and HTTP baselines.
+// sendConcurrency is the concurrency of the bare asynq and HTTP
+// baselines.
 const sendConcurrency = 50
+
+// workerConcurrency is RELAIS_CONCURRENCY of the measured workers: a
+// worker has this many queue tasks and this many messages in flight.
+// Tuned on the 2-core machine of BENCHMARKS.md: 50 → 100 raised the email
+// and SMS rates by a third at ~15 MB more RSS; 200 added little for email
+// and took the email worker's RSS past 150 MB.
+const workerConcurrency = 100
+
+// smtpPool is the pool parameter of the measured workers' SMTP URL: how
+// many connections a worker keeps to the relay (the default, 10, is
+// polite to a real relay but leaves most of the 100 sends in flight
+// waiting for a connection).
+const smtpPool = 50
 
 // smtpConns is how many connections the bare SMTP client pushes over.
 const smtpConns = 20
@@ -46,9 +59,9 @@ func (e *env) noopBaseline(ctx context.Context, n, run int) (float64, error) {
 }
 
 // startWorker starts `relais serve --roles worker` on the repository at
-// sendConcurrency with the given extra environment.
+// workerConcurrency with the given extra environment.
 func (e *env) startWorker(ctx context.Context, repo, dbURL string, provider map[string]string) (*proc, error) {
-	extra := map[string]string{"RELAIS_CONCURRENCY": fmt.Sprint(sendConcurrency)}
+	extra := map[string]string{"RELAIS_CONCURRENCY": fmt.Sprint(workerConcurrency)}
 	for k, v := range provider {
 		extra[k] = v
 	}

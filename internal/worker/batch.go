@@ -97,16 +97,38 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		wg.Wait()
 		return err
 	}
-	for _, s := range sends {
+	w.dispatchSends(ctx, sends, &wg, fu)
+	wg.Wait()
+	return fu.err()
+}
+
+// dispatchSends starts the delivery of each send of a batch, each on its
+// own goroutine (counted in wg) once it holds a slot: a batch waiting for
+// slots is one parked goroutine, not one per row (thousands of parked
+// goroutines are stacks the garbage collector scans on every cycle).
+// Batches take their slots one after the other (w.dispatch), so they
+// finish one after the other and free their queue worker early: batches
+// taking slots in turn all finished late together, and a transactional
+// task waited seconds for a free worker. sends[i] is cleared once its
+// goroutine has it, so that a delivered message is garbage at once, not
+// when its whole batch is done.
+func (w *Worker) dispatchSends(ctx context.Context, sends []*send, wg *sync.WaitGroup, fu *followUps) {
+	w.dispatch.Lock()
+	defer w.dispatch.Unlock()
+	for i, s := range sends {
+		sends[i] = nil
+		s.batched = true
+		if err := w.acquireSlot(ctx); err != nil {
+			fu.add(ctx, s.row.ID, s.row.RunID, err)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.batched = true
-			fu.add(ctx, s.row.ID, s.row.RunID, w.inSlot(ctx, func() error { return w.deliver(ctx, s) }))
+			defer w.releaseSlot()
+			fu.add(ctx, s.row.ID, s.row.RunID, w.deliver(ctx, s))
 		}()
 	}
-	wg.Wait()
-	return fu.err()
 }
 
 // rateLimited reports whether sp's sends are paced: by its own limits or
