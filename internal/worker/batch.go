@@ -64,6 +64,15 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		// goes back to the queue as a single send, nothing claimed.
 		return w.unbatch(ctx, p)
 	}
+	// At most batchesAhead batches are claimed and waiting to be sent:
+	// the queue runs as many batch tasks as the process's concurrency,
+	// and without this each of them would claim its rows and hold their
+	// contacts in memory long before a slot is free for them.
+	release, err := w.aheadSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	rows, err := w.batchStore().ClaimLedger(ctx, p.LedgerIDs)
 	if err != nil {
 		return err
@@ -98,6 +107,7 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	w.dispatchSends(ctx, sends, &wg, fu)
+	release() // every send holds a slot: the next batch may be claimed
 	wg.Wait()
 	return fu.err()
 }
@@ -312,10 +322,35 @@ func (w *Worker) inSlot(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
+// batchesAhead is how many batches a process keeps claimed before their
+// sends hold a slot: enough to keep parallelism slots busy while the next
+// batches are read (a batch is at most ~100 rows), and a few to spare.
+func batchesAhead(parallelism int) int { return 2 + (parallelism+49)/50 }
+
+// aheadSlot waits until fewer than batchesAhead batches are claimed and
+// not yet dispatched; release (idempotent) lets the next one in.
+func (w *Worker) aheadSlot(ctx context.Context) (release func(), err error) {
+	w.initSlots()
+	select {
+	case w.ahead <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-w.ahead }) }, nil
+}
+
+func (w *Worker) initSlots() {
+	w.slotsOnce.Do(func() {
+		w.slots = make(chan struct{}, w.parallelism())
+		w.ahead = make(chan struct{}, batchesAhead(w.parallelism()))
+	})
+}
+
 // acquireSlot waits for one of the process's SendParallelism slots; the
 // waiters get them in turn.
 func (w *Worker) acquireSlot(ctx context.Context) error {
-	w.slotsOnce.Do(func() { w.slots = make(chan struct{}, w.parallelism()) })
+	w.initSlots()
 	select {
 	case w.slots <- struct{}{}:
 		return nil

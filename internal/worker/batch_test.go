@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +243,53 @@ func TestFaultBatchRowFoundSubmitting(t *testing.T) {
 	}
 	if n := f.smtp.Count(); n != 2 {
 		t.Fatalf("relay received %d messages, want 2", n)
+	}
+}
+
+// The queue runs as many batch tasks as the process's concurrency, but
+// only batchesAhead of them claim their rows before their sends hold a
+// slot: with one slot (three batches ahead) and the relay holding the
+// first message, three batches of two rows are out of planned and the
+// seven others wait for their turn without claiming anything; once the
+// relay answers, every row is sent exactly once.
+func TestBatchesClaimedAheadAreBounded(t *testing.T) {
+	f := setup(t, "hello")
+	f.w.SendParallelism = 1
+	ids, _ := f.people(t, 20)
+	entered, release := f.smtp.HoldData()
+	defer release()
+	errs := make(chan error, 10)
+	for i := 0; i < 20; i += 2 {
+		go func() { errs <- f.batch(ids[i : i+2]) }()
+	}
+	<-entered
+	ctx := context.Background()
+	waitingTurn := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "worker.(*Worker).aheadSlot(")
+	}
+	var counts map[string]int
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		var err error
+		if counts, err = f.st.CountLedger(ctx, f.run.ID); err != nil {
+			t.Fatal(err)
+		}
+		return waitingTurn() == 7 && counts[string(store.Planned)] == 14
+	})
+	if counts[string(store.Submitting)] != 1 || counts[string(store.Claimed)] != 5 {
+		t.Fatalf("ledger while the relay holds the first message = %v, want 1 submitting, 5 claimed, 14 planned", counts)
+	}
+	release()
+	for range 10 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err := f.st.CountLedger(ctx, f.run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[string(store.Accepted)] != 20 || len(counts) != 1 || f.smtp.Count() != 20 {
+		t.Fatalf("ledger %v, relay received %d; want 20 accepted and 20 received", counts, f.smtp.Count())
 	}
 }

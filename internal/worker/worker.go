@@ -97,6 +97,7 @@ type Worker struct {
 	controls  sync.Map // run id → control, re-read after ControlTTL
 	slotsOnce sync.Once
 	slots     chan struct{} // SendParallelism
+	ahead     chan struct{} // batchesAhead: batches claimed, not yet dispatched
 	dispatch  sync.Mutex    // held by the batch taking slots (dispatchSends)
 	// ledgerWrites groups batched sends' submitting marks and
 	// acceptances.
