@@ -9,6 +9,7 @@ import (
 // that collide in the table's low bits and for the key 0.
 func TestSeenSetAddsEachKeyOnce(t *testing.T) {
 	var s seenSet
+	defer s.free()
 	r := rand.New(rand.NewPCG(1, 2))
 	keys := []uint64{0, 1, 1 << 40, 2 << 40, 3 << 40} // same low bits
 	for range 100_000 {
@@ -30,4 +31,22 @@ func TestSeenSetAddsEachKeyOnce(t *testing.T) {
 	if n := s.n + map[bool]int{true: 1}[s.zero]; n != len(want) {
 		t.Errorf("%d keys held, want %d", n, len(want))
 	}
+}
+
+// A freed set is empty and grows again; freeing heap slots (the fallback
+// when the system refuses a mapping) is harmless.
+func TestSeenSetFreeEmptiesIt(t *testing.T) {
+	var s seenSet
+	for k := range uint64(5000) {
+		s.add(k)
+	}
+	s.free()
+	if s.n != 0 || s.slots != nil || s.zero {
+		t.Fatalf("freed set holds %d keys, %d slots", s.n, len(s.slots))
+	}
+	if !s.add(42) || s.add(42) {
+		t.Fatal("a freed set does not admit a key exactly once")
+	}
+	s.free()
+	freeSlots(make([]uint64, 1024))
 }

@@ -144,6 +144,7 @@ func toFloat(v any) (float64, bool) {
 func (s *Selector) Stream(ctx context.Context, src Source, fn func(c *contact.Contact) error) error {
 	if s.by == nil {
 		p := s.newPass()
+		defer p.seen.free()
 		return src.Each(ctx, func(c *contact.Contact) error {
 			ok, err := p.admit(c)
 			if err != nil || !ok {
@@ -155,6 +156,7 @@ func (s *Selector) Stream(ctx context.Context, src Source, fn func(c *contact.Co
 
 	// Pass 1: values only.
 	p := s.newPass()
+	defer func() { p.seen.free() }() // pass 2's set, or pass 1's after an error
 	var values []float64
 	matching := 0
 	err := src.Each(ctx, func(c *contact.Contact) error {
@@ -190,6 +192,7 @@ func (s *Selector) Stream(ctx context.Context, src Source, fn func(c *contact.Co
 	values = nil
 
 	// Pass 2: the same admission sequence, so dedupe decisions match pass 1.
+	p.seen.free()
 	p = s.newPass()
 	emitted := 0
 	err = src.Each(ctx, func(c *contact.Contact) error {
