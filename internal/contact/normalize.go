@@ -3,8 +3,10 @@ package contact
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -204,6 +206,37 @@ func IsE164(s string) bool {
 	if len(s) < 2 || s[0] != '+' {
 		return false
 	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false // the E.164 form is digits only
+		}
+	}
+	// A number is checked several times per send (policy, channel,
+	// provider request): libphonenumber's parse and format cost a tenth
+	// of an SMS worker's CPU, so the last answers are kept.
+	slot := &e164Memo[maphash.String(e164Seed, s)&(uint64(len(e164Memo))-1)]
+	if r := slot.Load(); r != nil && r.number == s {
+		return r.ok
+	}
+	ok := isE164(s)
+	slot.Store(&e164Answer{number: s, ok: ok})
+	return ok
+}
+
+// e164Memo keeps IsE164's last answers, one per slot of a number's hash
+// (a newer number takes the slot).
+var (
+	e164Memo [4096]atomic.Pointer[e164Answer]
+	e164Seed = maphash.MakeSeed()
+)
+
+type e164Answer struct {
+	number string
+	ok     bool
+}
+
+// isE164 is IsE164 without the memo.
+func isE164(s string) bool {
 	n, err := phonenumbers.Parse(s, DefaultCountry)
 	if err != nil || !phonenumbers.IsPossibleNumber(n) {
 		return false

@@ -78,6 +78,10 @@ type APIStore interface {
 	// LedgerPayload returns the data stored with ledger row id, or
 	// ErrNotFound when it has none.
 	LedgerPayload(ctx context.Context, id string) (map[string]any, error)
+	// LedgerPayloads returns the data of those of ledger rows ids that
+	// have some (as LedgerPayload does), by id: the rows of a batch in
+	// one read.
+	LedgerPayloads(ctx context.Context, ids []string) (map[string]map[string]any, error)
 
 	// ResolveExternalID returns the id of the contact with this external
 	// id, or ErrNotFound.

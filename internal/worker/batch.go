@@ -239,7 +239,31 @@ func (w *Worker) prepareBatch(ctx context.Context, rows []store.LedgerRow, fu *f
 		}
 		allowed = append(allowed, ok...)
 	}
+	w.readPayloads(ctx, allowed)
 	return allowed, nil
+}
+
+// readPayloads reads the transactional data of the allowed transactional
+// sends in one query; when that read fails each send reads its own.
+func (w *Worker) readPayloads(ctx context.Context, sends []*send) {
+	var ids []string
+	for _, s := range sends {
+		if s.row.Purpose == campaign.Transactional {
+			ids = append(ids, s.row.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	data, err := w.Store.LedgerPayloads(ctx, ids)
+	if err != nil {
+		return
+	}
+	for _, s := range sends {
+		if s.row.Purpose == campaign.Transactional {
+			s.payload, s.hasPayload = data[s.row.ID], true
+		}
+	}
 }
 
 // decideBatch judges each send; the refusals are recorded in one

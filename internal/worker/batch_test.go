@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -291,5 +293,66 @@ func TestBatchesClaimedAheadAreBounded(t *testing.T) {
 	}
 	if counts[string(store.Accepted)] != 20 || len(counts) != 1 || f.smtp.Count() != 20 {
 		t.Fatalf("ledger %v, relay received %d; want 20 accepted and 20 received", counts, f.smtp.Count())
+	}
+}
+
+// payloadReads counts the single-row payload reads of a store.
+type payloadReads struct {
+	*sqlstore.Store
+	n atomic.Int32
+}
+
+func (s *payloadReads) LedgerPayload(ctx context.Context, id string) (map[string]any, error) {
+	s.n.Add(1)
+	return s.Store.LedgerPayload(ctx, id)
+}
+
+// A batch of transactional rows reads their data in one query: each
+// message carries its own row's data (none for the row stored without),
+// and no row reads its own.
+func TestHandleBatchReadsPayloadsAtOnce(t *testing.T) {
+	f := setup(t, "order")
+	st := &payloadReads{Store: f.st}
+	f.w.Store = st
+	ctx := context.Background()
+	orders := []string{"A-1", "B-2", ""}
+	var ids []string
+	for i, order := range orders {
+		c := &contact.Contact{ExternalID: fmt.Sprint("O", i), FirstName: fmt.Sprint("Client", i), Email: fmt.Sprintf("o%d@example.org", i)}
+		c.Normalize()
+		if _, _, err := f.st.UpsertContacts(ctx, []*contact.Contact{c}); err != nil {
+			t.Fatal(err)
+		}
+		row := store.LedgerRow{ID: store.LedgerID(f.run.ID, "s1", c.ID, emailch.Name), RunID: f.run.ID, CampaignID: f.sp.ID,
+			StepID: "s1", ContactID: c.ID, Channel: emailch.Name, Purpose: "transactional", State: store.Planned}
+		var err error
+		if order == "" {
+			_, err = f.st.InsertLedger(ctx, []store.LedgerRow{row})
+		} else {
+			_, err = f.st.InsertLedgerPayload(ctx, []store.LedgerRow{row}, map[string]any{"order": order})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, row.ID)
+	}
+	if err := f.batch(ids); err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]string{}
+	for _, m := range f.smtp.Messages() {
+		for _, line := range strings.Split(string(m.Data), "\r\n") {
+			if s, ok := strings.CutPrefix(line, "Subject: "); ok {
+				subjects[m.To[0]] = s
+			}
+		}
+	}
+	want := map[string]string{"o0@example.org": "Commande A-1", "o1@example.org": "Commande B-2",
+		"o2@example.org": "=?UTF-8?q?Commande_sans_donn=C3=A9es?="}
+	if !reflect.DeepEqual(subjects, want) {
+		t.Errorf("subjects = %v, want %v", subjects, want)
+	}
+	if n := st.n.Load(); n != 0 {
+		t.Errorf("%d rows read their own payload, want 0 (one read for the batch)", n)
 	}
 }

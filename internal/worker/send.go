@@ -32,6 +32,10 @@ type send struct {
 	// tracking consent from what a batch read at once (policy.Prefetch).
 	pol   policy.Decider
 	track func(ctx context.Context, c *contact.Contact) (bool, error)
+	// payload, when set, is the row's transactional data as a batch read
+	// it (nil: none); unset, the row's own read.
+	payload    map[string]any
+	hasPayload bool
 	// batched sends record their acceptance with others (accept).
 	batched bool
 }
@@ -247,7 +251,11 @@ func (w *Worker) compose(ctx context.Context, s *send) (bool, error) {
 	if trackOpens != nil && s.track != nil {
 		trackOpens = s.track // decided for the whole batch
 	}
-	msg, err := w.message(ctx, s.sp, step, row, s.c, trackOpens)
+	payload := w.ledgerPayload
+	if s.hasPayload {
+		payload = func(context.Context, string) (map[string]any, error) { return s.payload, nil }
+	}
+	msg, err := w.message(ctx, s.sp, step, row, s.c, trackOpens, payload)
 	var re *RenderError
 	if errors.As(err, &re) {
 		_, terr := w.Store.Transition(ctx, row.ID, []store.State{store.Claimed}, store.Failed, store.Change{Reason: "render_error", Error: re.Err.Error()})
@@ -276,13 +284,15 @@ func (e *RenderError) Unwrap() error { return e.Err }
 // `relais preview` shows with it what a send would carry. A template that
 // does not render is a *RenderError.
 func (w *Worker) Message(ctx context.Context, sp *campaign.Spec, step *campaign.Step, row *store.LedgerRow, c *contact.Contact) (*channel.Message, error) {
-	return w.message(ctx, sp, step, row, c, w.TrackOpens)
+	return w.message(ctx, sp, step, row, c, w.TrackOpens, w.ledgerPayload)
 }
 
-// message is Message with the open-tracking consent check trackOpens.
+// message is Message with the open-tracking consent check trackOpens and
+// the transactional data read by payload.
 func (w *Worker) message(ctx context.Context, sp *campaign.Spec, step *campaign.Step, row *store.LedgerRow, c *contact.Contact,
-	trackOpens func(context.Context, *contact.Contact) (bool, error)) (*channel.Message, error) {
-	in, err := w.input(ctx, sp, step, row, c)
+	trackOpens func(context.Context, *contact.Contact) (bool, error),
+	payload func(context.Context, string) (map[string]any, error)) (*channel.Message, error) {
+	in, err := w.input(ctx, sp, step, row, c, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +311,8 @@ func (w *Worker) message(ctx context.Context, sp *campaign.Spec, step *campaign.
 // links and response code, and the data of an API-triggered
 // (transactional) send, .Data in templates; marketing sends have none, so
 // they skip the read.
-func (w *Worker) input(ctx context.Context, sp *campaign.Spec, step *campaign.Step, row *store.LedgerRow, c *contact.Contact) (compose.Input, error) {
+func (w *Worker) input(ctx context.Context, sp *campaign.Spec, step *campaign.Step, row *store.LedgerRow, c *contact.Contact,
+	payload func(context.Context, string) (map[string]any, error)) (compose.Input, error) {
 	var links compose.Links
 	var response string
 	var err error
@@ -312,12 +323,22 @@ func (w *Worker) input(ctx context.Context, sp *campaign.Spec, step *campaign.St
 	}
 	var data map[string]any
 	if row.Purpose == campaign.Transactional {
-		if data, err = w.Store.LedgerPayload(ctx, row.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if data, err = payload(ctx, row.ID); err != nil {
 			return compose.Input{}, err
 		}
 	}
 	return compose.Input{Spec: sp, Step: step, Channel: row.Channel, LedgerID: row.ID, Contact: c,
 		Data: data, Links: links, Response: response, Now: w.now()}, nil
+}
+
+// ledgerPayload reads the transactional data of ledger row id (nil when
+// it has none).
+func (w *Worker) ledgerPayload(ctx context.Context, id string) (map[string]any, error) {
+	data, err := w.Store.LedgerPayload(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return data, err
 }
 
 // decorate adds click tracking to a message of a tracked channel (email),

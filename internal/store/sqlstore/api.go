@@ -225,6 +225,33 @@ func (s *Store) LedgerPayload(ctx context.Context, id string) (map[string]any, e
 	return m, nil
 }
 
+// LedgerPayloads implements store.APIStore.
+func (s *Store) LedgerPayloads(ctx context.Context, ids []string) (map[string]map[string]any, error) {
+	out := make(map[string]map[string]any)
+	for start := 0; start < len(ids); start += maxIDsPerQuery {
+		cond, args := in(s.d, nil, ids[start:min(start+maxIDsPerQuery, len(ids))])
+		type payload struct{ id, data string }
+		ps, err := queryAll(ctx, s, "payloads of ledger rows", func(r rowScanner) (payload, error) {
+			var p payload
+			return p, r.Scan(&p.id, &p.data)
+		}, qGetPayloads+cond, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			m, err := store.DecodeAttrs(p.data)
+			if err != nil {
+				return nil, s.errf("payload of ledger %s: %w", p.id, err)
+			}
+			if m == nil {
+				m = map[string]any{}
+			}
+			out[p.id] = m
+		}
+	}
+	return out, nil
+}
+
 // ResolveExternalID implements store.APIStore.
 func (s *Store) ResolveExternalID(ctx context.Context, externalID string) (int64, error) {
 	var id int64

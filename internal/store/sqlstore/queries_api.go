@@ -40,6 +40,8 @@ var (
 
 	qGetPayload = `SELECT data FROM ledger_payloads WHERE ledger_id = $1`
 
+	qGetPayloads = `SELECT ledger_id, data FROM ledger_payloads WHERE ledger_id `
+
 	qResolveExternalID = `SELECT id FROM contacts WHERE external_id = $1`
 
 	// qLastTouch is completed with the dialect's newest-first order.

@@ -267,6 +267,20 @@ func testLedgerPayload(t *testing.T, s store.Store, a store.APIStore) {
 	if _, err := a.LedgerPayload(c, "missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("LedgerPayload(missing) = %v, want ErrNotFound", err)
 	}
+	// The rows of a batch in one read: those with data, by id; a row
+	// without a payload (or unknown) is absent.
+	plain := ledgerRows(r, "plain", "email", "transactional", 1)
+	if _, err := s.InsertLedger(c, plain); err != nil {
+		t.Fatal(err)
+	}
+	all, err := a.LedgerPayloads(c, []string{rows[0].ID, empty[0].ID, plain[0].ID, "missing"})
+	want := map[string]map[string]any{rows[0].ID: data, empty[0].ID: {}}
+	if err != nil || !reflect.DeepEqual(all, want) {
+		t.Errorf("LedgerPayloads = %#v, %v; want %#v", all, err, want)
+	}
+	if all, err := a.LedgerPayloads(c, nil); err != nil || len(all) != 0 {
+		t.Errorf("LedgerPayloads(nil) = %v, %v; want none", all, err)
+	}
 }
 
 func testResolveExternalID(t *testing.T, s store.Store, a store.APIStore) {
