@@ -219,7 +219,7 @@ func IsE164(s string) bool {
 		return r.ok
 	}
 	ok := isE164(s)
-	slot.Store(&e164Answer{number: s, ok: ok})
+	slot.Store(&e164Answer{number: strings.Clone(s), ok: ok}) // not s: it may share a large buffer
 	return ok
 }
 

@@ -123,13 +123,25 @@ func (w *Worker) HandleBatch(ctx context.Context, t *asynq.Task) error {
 // goroutine has it, so that a delivered message is garbage at once, not
 // when its whole batch is done.
 func (w *Worker) dispatchSends(ctx context.Context, sends []*send, wg *sync.WaitGroup, fu *followUps) {
+	if len(sends) == 0 {
+		return
+	}
+	// Sends left without a slot (the context ended) get their follow-ups
+	// once the other batches may take slots again.
+	var unsent []*send
+	var cause error
+	defer func() {
+		for _, s := range unsent {
+			fu.add(ctx, s.row.ID, s.row.RunID, cause)
+		}
+	}()
 	w.dispatch.Lock()
 	defer w.dispatch.Unlock()
 	for i, s := range sends {
 		sends[i] = nil
 		s.batched = true
 		if err := w.acquireSlot(ctx); err != nil {
-			fu.add(ctx, s.row.ID, s.row.RunID, err)
+			unsent, cause = append(unsent, s), err
 			continue
 		}
 		wg.Add(1)
@@ -257,6 +269,7 @@ func (w *Worker) readPayloads(ctx context.Context, sends []*send) {
 	}
 	data, err := w.Store.LedgerPayloads(ctx, ids)
 	if err != nil {
+		w.log().Warn("batch payload read failed, each row reads its own", "rows", len(ids), "err", err)
 		return
 	}
 	for _, s := range sends {
