@@ -14,6 +14,8 @@ type seenSet struct {
 	slots []uint64 // 0 is empty; key 0 is kept in zero
 	n     int
 	zero  bool
+	// mapped: slots come from a memory mapping (allocSlots), to unmap.
+	mapped bool
 }
 
 // add inserts h and reports whether it was new.
@@ -40,9 +42,9 @@ func (s *seenSet) add(h uint64) bool {
 }
 
 func (s *seenSet) grow() {
-	old := s.slots
+	old, oldMapped := s.slots, s.mapped
 	size := max(1024, 2*len(old))
-	s.slots = allocSlots(size)
+	s.slots, s.mapped = allocSlots(size)
 	mask := uint64(size - 1)
 	for _, h := range old {
 		if h == 0 {
@@ -54,11 +56,15 @@ func (s *seenSet) grow() {
 		}
 		s.slots[i] = h
 	}
-	freeSlots(old)
+	if oldMapped {
+		unmapSlots(old)
+	}
 }
 
 // free releases the table; the set is empty afterwards.
 func (s *seenSet) free() {
-	freeSlots(s.slots)
+	if s.mapped {
+		unmapSlots(s.slots)
+	}
 	*s = seenSet{}
 }

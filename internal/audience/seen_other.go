@@ -3,7 +3,7 @@
 package audience
 
 // allocSlots returns n zeroed slots on the Go heap.
-func allocSlots(n int) []uint64 { return make([]uint64, n) }
+func allocSlots(n int) (slots []uint64, mapped bool) { return make([]uint64, n), false }
 
-// freeSlots leaves s to the garbage collector.
-func freeSlots([]uint64) {}
+// unmapSlots is never called: nothing is mapped here.
+func unmapSlots([]uint64) {}
