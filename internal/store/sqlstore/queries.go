@@ -88,7 +88,9 @@ WHERE id = $9 AND state `
 
 	// qListLedger is completed by ListLedger with "AND run_id = $n" and
 	// "AND state <in>" as the filter needs (fixed predicates let the
-	// planner use the (run_id, state, id) index), then "ORDER BY id
+	// planner use the run's index: (run_id, id) on PostgreSQL, where
+	// state is left out of every index so that state moves are
+	// heap-only updates; (run_id, state) on SQLite), then "ORDER BY id
 	// LIMIT $n".
 	qListLedger = `SELECT ` + ledgerCols + ` FROM ledger WHERE id > $1`
 
