@@ -2,6 +2,7 @@ package contact
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 )
 
@@ -45,5 +46,40 @@ func TestIsE164AnswersAsLibphonenumber(t *testing.T) {
 	}
 	if valid == 0 {
 		t.Fatal("no valid number among the generated ones: the test checks nothing")
+	}
+}
+
+// Goroutines asking IsE164 at once about numbers that share the memo's
+// slots each get libphonenumber's answer (run with -race: the slots are
+// read and replaced without a lock).
+func TestIsE164ConcurrentAnswers(t *testing.T) {
+	var numbers []string
+	var want []bool
+	for i := range len(e164Memo) / 2 {
+		for _, s := range []string{fmt.Sprintf("+336%08d", i*104729%100_000_000), fmt.Sprintf("+3306%07d", i)} {
+			numbers = append(numbers, s)
+			want = append(want, isE164(s))
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range numbers {
+				j := (i*(2*g+1) + g) % len(numbers)
+				if got := IsE164(numbers[j]); got != want[j] {
+					select {
+					case errs <- fmt.Sprintf("IsE164(%q) = %v, libphonenumber says %v", numbers[j], got, want[j]):
+					default:
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

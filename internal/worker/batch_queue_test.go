@@ -2,6 +2,11 @@ package worker_test
 
 import (
 	"context"
+	"errors"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -119,4 +124,70 @@ func BenchmarkHandleBatch(b *testing.B) {
 		b.Fatalf("relay received %d messages, want %d", got, len(ids))
 	}
 	b.ReportMetric(float64(len(ids))/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// A batch whose context ends while its sends wait for a slot sends none
+// of them: each of its rows stays claimed and gets a follow-up send task
+// of its own, queued once the batch no longer blocks the other batches.
+func TestBatchCanceledWaitingForSlotsQueuesFollowUps(t *testing.T) {
+	f := setup(t, "hello")
+	opt := queued(t, f)
+	f.w.SendParallelism = 1
+	ids, _ := f.people(t, 4)
+	entered, release := f.smtp.HoldData()
+	defer release()
+	first := make(chan error, 1)
+	go func() { first <- f.batch(ids[:1]) }()
+	<-entered // the one slot is held by the first batch's message
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tasks := make([]*asynq.Task, 0, 3)
+	for _, id := range ids[1:] {
+		tasks = append(tasks, queue.NewSendTask(id, f.run.ID, "marketing", time.Time{}, 0))
+	}
+	second := make(chan error, 1)
+	go func() { second <- f.w.HandleBatch(ctx, queue.Aggregate("g", tasks)) }()
+	waitingForSlot := func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "worker.(*Worker).acquireSlot(")
+	}
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		c, err := f.st.CountLedger(context.Background(), f.run.ID)
+		return err == nil && c[string(store.Claimed)] == 3 && waitingForSlot()
+	})
+	cancel()
+	if err := <-second; err != nil {
+		t.Fatalf("canceled batch: %v", err)
+	}
+	release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+
+	counts, err := f.st.CountLedger(context.Background(), f.run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{string(store.Accepted): 1, string(store.Claimed): 3}; !reflect.DeepEqual(counts, want) || f.smtp.Count() != 1 {
+		t.Fatalf("ledger %v, relay received %d; want %v and 1", counts, f.smtp.Count(), want)
+	}
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	scheduled, err := insp.ListScheduledTasks(queue.ForPurpose("marketing"))
+	if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) { // none queued yet
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ti := range scheduled {
+		p, err := queue.ParseSend(asynq.NewTask(ti.Type, ti.Payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.LedgerID)
+	}
+	slices.Sort(got)
+	if want := slices.Sorted(slices.Values(ids[1:])); !slices.Equal(got, want) {
+		t.Errorf("follow-up send tasks for %v, want one for each of %v", got, want)
+	}
 }

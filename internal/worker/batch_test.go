@@ -296,10 +296,12 @@ func TestBatchesClaimedAheadAreBounded(t *testing.T) {
 	}
 }
 
-// payloadReads counts the single-row payload reads of a store.
+// payloadReads counts the single-row payload reads of a store; with
+// failBatch its batch read fails.
 type payloadReads struct {
 	*sqlstore.Store
-	n atomic.Int32
+	n         atomic.Int32
+	failBatch bool
 }
 
 func (s *payloadReads) LedgerPayload(ctx context.Context, id string) (map[string]any, error) {
@@ -307,12 +309,33 @@ func (s *payloadReads) LedgerPayload(ctx context.Context, id string) (map[string
 	return s.Store.LedgerPayload(ctx, id)
 }
 
+func (s *payloadReads) LedgerPayloads(ctx context.Context, ids []string) (map[string]map[string]any, error) {
+	if s.failBatch {
+		return nil, errors.New("connection reset by peer")
+	}
+	return s.Store.LedgerPayloads(ctx, ids)
+}
+
 // A batch of transactional rows reads their data in one query: each
 // message carries its own row's data (none for the row stored without),
 // and no row reads its own.
 func TestHandleBatchReadsPayloadsAtOnce(t *testing.T) {
+	batchPayloads(t, false, 0)
+}
+
+// When the batch's read of the transactional data fails, each row reads
+// its own: every message still carries its row's data.
+func TestHandleBatchPayloadReadFallsBackToEachRow(t *testing.T) {
+	batchPayloads(t, true, 3)
+}
+
+// batchPayloads sends a batch of three transactional rows (two with
+// data, one without), the batch read failing when failBatch, and checks
+// each message's subject and the number of single-row reads.
+func batchPayloads(t *testing.T, failBatch bool, wantSingle int32) {
+	t.Helper()
 	f := setup(t, "order")
-	st := &payloadReads{Store: f.st}
+	st := &payloadReads{Store: f.st, failBatch: failBatch}
 	f.w.Store = st
 	ctx := context.Background()
 	orders := []string{"A-1", "B-2", ""}
@@ -352,7 +375,12 @@ func TestHandleBatchReadsPayloadsAtOnce(t *testing.T) {
 	if !reflect.DeepEqual(subjects, want) {
 		t.Errorf("subjects = %v, want %v", subjects, want)
 	}
-	if n := st.n.Load(); n != 0 {
-		t.Errorf("%d rows read their own payload, want 0 (one read for the batch)", n)
+	if n := st.n.Load(); n != wantSingle {
+		t.Errorf("%d rows read their own payload, want %d", n, wantSingle)
+	}
+	for _, id := range ids {
+		if got := f.state(t, id).State; got != store.Accepted {
+			t.Errorf("row %s is %s, want accepted", id, got)
+		}
 	}
 }
