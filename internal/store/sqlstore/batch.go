@@ -248,7 +248,11 @@ func (s *Store) MarketingSentSinceMany(ctx context.Context, ids []int64, since t
 	out := make(map[int64]int, len(ids))
 	for start := 0; start < len(ids); start += maxIDsPerQuery {
 		cond, args := in(s.d, []any{s.d.t(since)}, ids[start:min(start+maxIDsPerQuery, len(ids))])
-		if err := s.queryR(ctx, qMarketingSentSinceMany+cond+" GROUP BY contact_id", args, func(r *sql.Rows) error {
+		q := qMarketingSentSinceMany + cond + " GROUP BY contact_id"
+		if pq := s.d.sql["marketingSentMany"]; pq != "" {
+			q = pq // the same arguments: since, then the ids as one array
+		}
+		if err := s.queryR(ctx, q, args, func(r *sql.Rows) error {
 			var id int64
 			var n int
 			err := r.Scan(&id, &n)
