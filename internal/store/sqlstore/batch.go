@@ -238,10 +238,13 @@ func (s *Store) Consents(ctx context.Context, ids []int64, consentChannel, purpo
 	return out, nil
 }
 
+// marketingSentRows selects the ledger rows a frequency cap counts: the
+// marketing messages that may have gone out since $1.
+var marketingSentRows = `purpose = 'marketing' AND updated_at >= $1 AND state IN ` + touchedStates
+
 // qMarketingSentSinceMany is qMarketingSentSince for several contacts,
 // completed with the dialect's in() and GROUP BY.
-var qMarketingSentSinceMany = `SELECT contact_id, count(*) FROM ledger
-WHERE purpose = 'marketing' AND updated_at >= $1 AND state IN ` + touchedStates + ` AND contact_id `
+var qMarketingSentSinceMany = `SELECT contact_id, count(*) FROM ledger WHERE ` + marketingSentRows + ` AND contact_id `
 
 // MarketingSentSinceMany implements store.BatchStore.
 func (s *Store) MarketingSentSinceMany(ctx context.Context, ids []int64, since time.Time) (map[int64]int, error) {

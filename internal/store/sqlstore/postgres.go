@@ -64,8 +64,7 @@ var postgresDialect = &dialect{
 // ledger on every batch of sends (3–25 ms per batch of 100 at 30,000 rows,
 // growing with the ledger).
 var pgMarketingSentMany = `SELECT k.id, m.n FROM unnest(CAST($2 AS bigint[])) AS k (id) CROSS JOIN LATERAL (
-	SELECT count(*) AS n FROM ledger WHERE contact_id = k.id AND purpose = 'marketing' AND updated_at >= $1
-	AND state IN ` + touchedStates + `) m
+	SELECT count(*) AS n FROM ledger WHERE contact_id = k.id AND ` + marketingSentRows + `) m
 WHERE m.n > 0`
 
 // pgMatchCandidates is qMatchCandidates for PostgreSQL, taking the
