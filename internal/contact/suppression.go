@@ -1,15 +1,17 @@
 package contact
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/relais-dev/relais/internal/macpool"
 )
 
 // Address channels: what a suppression key is computed over. SMS and MMS
@@ -50,11 +52,30 @@ const (
 // without the secret the key cannot be reversed by hashing guesses.
 // Rotating the secret forgets every suppression, so it must not be rotated.
 func SuppressionKey(secret []byte, addrChannel, normalizedAddress string) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(addrChannel))
-	m.Write([]byte{0})
-	m.Write([]byte(normalizedAddress))
-	return hex.EncodeToString(m.Sum(nil))
+	var buf [256]byte
+	body := append(append(append(buf[:0], addrChannel...), 0), normalizedAddress...)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(suppressionMACs(secret).Sum(sum[:0], body))
+}
+
+// keyedMACs is the HMAC pool of one secret.
+type keyedMACs struct {
+	secret string
+	pool   *macpool.Pool
+}
+
+// lastSecret keeps the pool of the last secret SuppressionKey was given: a
+// process has one, and a key is computed for each recipient's send.
+var lastSecret atomic.Pointer[keyedMACs]
+
+func suppressionMACs(secret []byte) *macpool.Pool {
+	if k := lastSecret.Load(); k != nil && k.secret == string(secret) {
+		return k.pool
+	}
+	k := &keyedMACs{secret: string(secret)}
+	k.pool = macpool.New([]byte(k.secret))
+	lastSecret.Store(k)
+	return k.pool
 }
 
 // NormalizePostal returns the form of a postal address used for matching:

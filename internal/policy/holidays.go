@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,20 +74,45 @@ func IsHoliday(t time.Time) bool { return isHoliday(t, HolidaysFR) }
 // isHoliday reports whether t's local date is a holiday in calendar
 // ("", "none", "fr" or "fr-alsace-moselle").
 func isHoliday(t time.Time, calendar string) bool {
-	var hs []time.Time
+	var alsaceMoselle bool
 	switch calendar {
 	case HolidaysFR:
-		hs = FrenchHolidays(t.Year())
 	case HolidaysFRAlsaceMoselle:
-		hs = AlsaceMoselleHolidays(t.Year())
+		alsaceMoselle = true
 	default:
 		return false
 	}
 	y, m, d := t.Date()
-	for _, h := range hs {
-		if hy, hm, hd := h.Date(); hy == y && hm == m && hd == d {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(holidayDates(y, alsaceMoselle), monthDay(m, d))
 }
+
+// holidayYear is the holidays of one year of one calendar, as monthDay
+// values.
+type holidayYear struct {
+	year  int
+	dates []int
+}
+
+// lastHolidays keeps, per calendar (national, Alsace-Moselle), the last
+// year asked for: quiet hours look the holidays up for every recipient.
+var lastHolidays [2]atomic.Pointer[holidayYear]
+
+// holidayDates returns the holidays of year as monthDay values.
+func holidayDates(year int, alsaceMoselle bool) []int {
+	slot := &lastHolidays[0]
+	if alsaceMoselle {
+		slot = &lastHolidays[1]
+	}
+	if h := slot.Load(); h != nil && h.year == year {
+		return h.dates
+	}
+	hs := holidays(year, alsaceMoselle)
+	dates := make([]int, len(hs))
+	for i, h := range hs {
+		dates[i] = monthDay(h.Month(), h.Day())
+	}
+	slot.Store(&holidayYear{year: year, dates: dates})
+	return dates
+}
+
+func monthDay(m time.Month, d int) int { return int(m)*32 + d }

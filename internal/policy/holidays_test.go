@@ -112,3 +112,28 @@ func TestIsHoliday(t *testing.T) {
 		})
 	}
 }
+
+// isHoliday keeps the last year of each calendar: asking about days of
+// several years and both calendars in turn gives the answers of the
+// holiday lists themselves.
+func TestIsHolidayAcrossYearsAndCalendars(t *testing.T) {
+	for round := range 2 {
+		for _, cal := range []string{HolidaysFR, HolidaysFRAlsaceMoselle} {
+			for year := 2024; year <= 2030; year++ {
+				list := holidays(year, cal == HolidaysFRAlsaceMoselle)
+				want := map[time.Time]bool{}
+				for _, h := range list {
+					want[h] = true
+				}
+				for d := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == year; d = d.AddDate(0, 0, 1) {
+					if got := isHoliday(d, cal); got != want[d] {
+						t.Fatalf("round %d: isHoliday(%s, %q) = %v, want %v", round, d.Format(time.DateOnly), cal, got, want[d])
+					}
+				}
+			}
+		}
+	}
+	if isHoliday(time.Date(2026, 7, 14, 0, 0, 0, 0, time.UTC), "none") {
+		t.Error(`isHoliday with calendar "none" = true`)
+	}
+}

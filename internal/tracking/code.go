@@ -23,7 +23,7 @@ const ResponseCodeLen = 10
 // (the ResponseSink looks codes up there).
 func (s *Signer) ResponseCode(ledgerID string) string {
 	var b [sha256.Size]byte
-	sum := s.resp.sum(b[:0], []byte(ledgerID))
+	sum := s.resp.Sum(b[:0], []byte(ledgerID))
 	var out [ResponseCodeLen]byte
 	var acc uint64
 	for i := 0; i < 8; i++ {

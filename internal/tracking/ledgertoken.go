@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/relais-dev/relais/internal/macpool"
 )
 
 // PurposeBounce marks a ledger token carried by an outgoing email (its
@@ -53,10 +55,10 @@ func (s *Signer) VerifyLedger(p Purpose, token string) (string, error) {
 	return parts[1], nil
 }
 
-func ledgerMAC(mp *macPool, p Purpose, ledgerID string) []byte {
+func ledgerMAC(mp *macpool.Pool, p Purpose, ledgerID string) []byte {
 	body := append([]byte("relais-ledger-v1\x00"), byte(p))
 	body = append(body, ledgerID...)
-	return mp.sum(nil, body)[:ledgerMACLen]
+	return mp.Sum(nil, body)[:ledgerMACLen]
 }
 
 func compactID(id string) bool {

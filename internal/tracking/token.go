@@ -12,10 +12,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"sort"
-	"sync"
 	"time"
+
+	"github.com/relais-dev/relais/internal/macpool"
 )
 
 // Purpose says what a token may be used for; a token is only accepted by
@@ -97,7 +97,7 @@ var b64 = base64.RawURLEncoding
 // rotation. A Signer is safe for concurrent use once built.
 type Signer struct {
 	keys    map[string][]byte
-	macs    map[string]*macPool // by key id, as keys
+	macs    map[string]*macpool.Pool // by key id, as keys
 	current string
 	// TTL bounds the age of every token but unsubscribe ones (which never
 	// expire: an opt-out link must keep working). Default 0: no expiry.
@@ -105,7 +105,7 @@ type Signer struct {
 	// Now is the clock (tests move it). Default time.Now.
 	Now func() time.Time
 	// resp derives response codes: its key is fixed per current key.
-	resp *macPool
+	resp *macpool.Pool
 }
 
 // NewSigner returns a Signer for keys (key id → key) signing with keys[current].
@@ -126,33 +126,13 @@ func NewSigner(keys map[string][]byte, current string) (*Signer, error) {
 		}
 		cp[id] = append([]byte(nil), k...)
 	}
-	macs := make(map[string]*macPool, len(cp))
+	macs := make(map[string]*macpool.Pool, len(cp))
 	for id, k := range cp {
-		macs[id] = newMACPool(k)
+		macs[id] = macpool.New(k)
 	}
 	m := hmac.New(sha256.New, cp[current])
 	m.Write([]byte("relais-response-code-v1"))
-	return &Signer{keys: cp, macs: macs, current: current, resp: newMACPool(m.Sum(nil))}, nil
-}
-
-// macPool hands out HMAC-SHA256 states keyed with one key, so that a
-// token costs a Reset rather than a new keyed hash.
-type macPool struct{ p sync.Pool }
-
-func newMACPool(key []byte) *macPool {
-	mp := &macPool{}
-	mp.p.New = func() any { return hmac.New(sha256.New, key) }
-	return mp
-}
-
-// sum appends HMAC-SHA256(key, body) to dst.
-func (mp *macPool) sum(dst, body []byte) []byte {
-	h := mp.p.Get().(hash.Hash)
-	h.Write(body)
-	dst = h.Sum(dst)
-	h.Reset()
-	mp.p.Put(h)
-	return dst
+	return &Signer{keys: cp, macs: macs, current: current, resp: macpool.New(m.Sum(nil))}, nil
 }
 
 // DeriveKey turns the configuration secret (RELAIS_SECRET) into a token
@@ -254,7 +234,7 @@ func (s *Signer) appendToken(dst []byte, c Claims) []byte {
 		buf = appendString(buf, c.URL)
 	}
 	n := len(buf)
-	buf = s.macs[s.current].sum(buf, buf)[:n+macLen]
+	buf = s.macs[s.current].Sum(buf, buf)[:n+macLen]
 	return b64.AppendEncode(dst, buf)
 }
 
@@ -283,7 +263,7 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		return c, ErrUnknownKey
 	}
 	var want [sha256.Size]byte
-	if !hmac.Equal(sum, mp.sum(want[:0], body)[:macLen]) {
+	if !hmac.Equal(sum, mp.Sum(want[:0], body)[:macLen]) {
 		return c, ErrSignature
 	}
 	// The signature is good, so the rest was written by Sign; the checks
