@@ -3,8 +3,10 @@ package contact
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -31,24 +33,6 @@ var ErrInvalidPhone = errors.New("invalid phone number")
 // net/mail accepts it as a bare address (no display name) and the domain
 // contains an inner dot.
 func NormalizeEmail(s string) (norm string, ok bool) {
-	// An address is normalized by the import, then checked by the policy
-	// and the channel of each send: net/mail's parse is kept.
-	a := emailMemo.get(s, func(s string) emailAnswer {
-		norm, ok := normalizeEmail(s)
-		return emailAnswer{strings.Clone(norm), ok} // norm may be part of s
-	})
-	return a.norm, a.ok
-}
-
-type emailAnswer struct {
-	norm string
-	ok   bool
-}
-
-var emailMemo = newMemo[emailAnswer]()
-
-// normalizeEmail is NormalizeEmail without the memo.
-func normalizeEmail(s string) (norm string, ok bool) {
 	norm = strings.ToLower(strings.TrimSpace(s))
 	if norm == "" {
 		return "", false
@@ -230,10 +214,26 @@ func IsE164(s string) bool {
 	// A number is checked several times per send (policy, channel,
 	// provider request): libphonenumber's parse and format cost a tenth
 	// of an SMS worker's CPU, so the last answers are kept.
-	return e164Memo.get(s, isE164)
+	slot := &e164Memo[maphash.String(e164Seed, s)&(uint64(len(e164Memo))-1)]
+	if r := slot.Load(); r != nil && r.number == s {
+		return r.ok
+	}
+	ok := isE164(s)
+	slot.Store(&e164Answer{number: strings.Clone(s), ok: ok}) // not s: it may share a large buffer
+	return ok
 }
 
-var e164Memo = newMemo[bool]()
+// e164Memo keeps IsE164's last answers, one per slot of a number's hash
+// (a newer number takes the slot).
+var (
+	e164Memo [4096]atomic.Pointer[e164Answer]
+	e164Seed = maphash.MakeSeed()
+)
+
+type e164Answer struct {
+	number string
+	ok     bool
+}
 
 // isE164 is IsE164 without the memo.
 func isE164(s string) bool {
