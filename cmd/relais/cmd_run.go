@@ -357,9 +357,12 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			held, err := d.store.ListLedger(ctx, store.LedgerFilter{RunID: id, States: []store.State{store.Ambiguous}, Limit: 10000})
-			if err != nil {
-				return err
+			// Listing by state reads the run's rows: only when some are held.
+			var held []store.LedgerRow
+			if c[string(store.Ambiguous)] > 0 {
+				if held, err = d.store.ListLedger(ctx, store.LedgerFilter{RunID: id, States: []store.State{store.Ambiguous}, Limit: 10000}); err != nil {
+					return err
+				}
 			}
 			approvals, err := d.store.Approvals(ctx, r.CampaignID, r.ContentHash)
 			if err != nil {

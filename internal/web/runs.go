@@ -97,9 +97,12 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		p.Counts = append(p.Counts, stateCount{st, n})
 	}
 	slices.SortFunc(p.Counts, func(a, b stateCount) int { return strings.Compare(a.State, b.State) })
-	if p.Held, err = held.List(r.Context(), s.d.Store, run.ID); err != nil {
-		s.fail(w, "list held sends", err)
-		return
+	// Listing by state reads the run's rows: only when some are held.
+	if counts[string(store.Ambiguous)] > 0 {
+		if p.Held, err = held.List(r.Context(), s.d.Store, run.ID); err != nil {
+			s.fail(w, "list held sends", err)
+			return
+		}
 	}
 	x := sessionOf(r)
 	for _, a := range []string{"pause", "resume", "cancel"} {
