@@ -1,7 +1,6 @@
 package contact
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"sync/atomic"
@@ -52,10 +51,9 @@ const (
 // without the secret the key cannot be reversed by hashing guesses.
 // Rotating the secret forgets every suppression, so it must not be rotated.
 func SuppressionKey(secret []byte, addrChannel, normalizedAddress string) string {
-	var buf [256]byte
-	body := append(append(append(buf[:0], addrChannel...), 0), normalizedAddress...)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(suppressionMACs(secret).Sum(sum[:0], body))
+	body := make([]byte, 0, len(addrChannel)+1+len(normalizedAddress))
+	body = append(append(append(body, addrChannel...), 0), normalizedAddress...)
+	return hex.EncodeToString(suppressionMACs(secret).Sum(nil, body))
 }
 
 // keyedMACs is the HMAC pool of one secret.

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"context"
 	"database/sql"
 	"strings"
 	"testing"
@@ -48,7 +47,7 @@ func TestPostgresCapLookupProbesEachContact(t *testing.T) {
 		t.Fatal("no PostgreSQL form of the cap lookup")
 	}
 	var plan strings.Builder
-	err = s.queryR(context.WithoutCancel(ctx), "EXPLAIN "+q, []any{s.d.t(time.Now().Add(-7 * 24 * time.Hour)), ids}, func(r *sql.Rows) error {
+	err = s.queryR(ctx, "EXPLAIN "+q, []any{s.d.t(time.Now().Add(-7 * 24 * time.Hour)), ids}, func(r *sql.Rows) error {
 		var line string
 		err := r.Scan(&line)
 		plan.WriteString(line + "\n")
