@@ -52,6 +52,7 @@ FUZZ_TARGETS := \
 	./internal/tracking:FuzzVerify \
 	./internal/tracking:FuzzRewrite \
 	./internal/tracking:FuzzRewriteMatchesReference \
+	./internal/channel/email:FuzzWriteMessage \
 	./internal/postal:FuzzAddress \
 	./internal/policy:FuzzNextAllowed \
 	./internal/segments:FuzzCount

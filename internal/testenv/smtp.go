@@ -381,6 +381,9 @@ type smtpSession struct {
 	tls    bool // the connection was encrypted when the session began
 	from   string
 	to     []string
+	// inMail: a MAIL was accepted and the transaction has not ended
+	// (DATA or RSET); a second MAIL is refused, as Postfix does.
+	inMail bool
 }
 
 var _ smtp.AuthSession = (*smtpSession)(nil)
@@ -416,6 +419,9 @@ func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 		// ErrAuthRequired is a 502).
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
 	}
+	if ss.inMail {
+		return smtpErr(503, "nested MAIL command")
+	}
 	ss.s.mu.Lock()
 	code := 0
 	if len(ss.s.reject) > 0 {
@@ -434,6 +440,7 @@ func (ss *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
 	}
 	ss.from = from
 	ss.to = nil
+	ss.inMail = true
 	return nil
 }
 
@@ -502,6 +509,7 @@ func (ss *smtpSession) Data(r io.Reader) error {
 func (ss *smtpSession) Reset() {
 	ss.from = ""
 	ss.to = nil
+	ss.inMail = false
 }
 
 // Logout has nothing to free.

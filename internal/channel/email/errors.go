@@ -111,11 +111,11 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// hasPII reports whether err's text may carry an address: go-mail's
-// SendError lists the affected recipients.
+// hasPII reports whether err's text may carry an address: a relay's
+// reply often echoes the recipient.
 func hasPII(err error) bool {
-	var se *mail.SendError
-	return errors.As(err, &se)
+	var te *textproto.Error
+	return errors.As(err, &te)
 }
 
 // Reason returns the stable reason code of an error returned by this
@@ -133,27 +133,37 @@ func buildErr(reason string, cause error) error {
 	return &Error{Reason: reason, Stage: "build", Permanent: true, cause: cause}
 }
 
-// classify turns a go-mail send failure into an *Error. go-mail marks only
-// 4xx replies as temporary; a network failure has no code and is not
-// "temporary" for go-mail, but it is for us: only a 5xx reply is final.
+// classify turns a failed transaction (see transact) into an *Error. A
+// network failure has no code and is temporary; only a 5xx reply is
+// final; a lost reply to the end of DATA is ambiguous.
 func classify(err error) *Error {
-	var se *mail.SendError
+	var se *stageError
 	if !errors.As(err, &se) {
 		return &Error{Reason: ReasonUnavailable, Stage: "send", cause: err}
 	}
-	e := &Error{Stage: stageOf(se.Reason), Code: se.ErrorCode(), Enhanced: se.EnhancedStatusCode(), cause: err}
+	e := &Error{Stage: se.stage, cause: err}
+	if se.stage == "dataclose" {
+		e.Stage = "data"
+	}
+	var te *textproto.Error
+	if errors.As(se.err, &te) {
+		e.Code = te.Code
+		if se.esc {
+			e.Enhanced = enhancedCode.FindString(te.Msg)
+		}
+	}
 	switch {
 	case accountCodes[e.Code]:
 		e.Reason, e.Account = ReasonAuth, true
 	case e.Code >= 500 && e.Code < 600:
 		e.Permanent = true
 		e.Reason = ReasonRejected
-		if se.Reason == mail.ErrSMTPRcptTo {
+		if se.stage == "rcpt" {
 			e.Reason = ReasonHardBounce
 		}
 	case e.Code >= 400 && e.Code < 500:
 		e.Reason = ReasonDeferred
-	case se.Reason == mail.ErrSMTPDataClose:
+	case se.stage == "dataclose":
 		e.Reason, e.Ambiguous = ReasonNoReply, true
 	default:
 		e.Reason = ReasonUnavailable
@@ -185,20 +195,6 @@ func account(e *Error) error {
 		return channel.Account(AccountSetting, e)
 	}
 	return e
-}
-
-func stageOf(r mail.SendErrReason) string {
-	switch r {
-	case mail.ErrSMTPMailFrom, mail.ErrGetSender:
-		return "mail"
-	case mail.ErrSMTPRcptTo, mail.ErrGetRcpts:
-		return "rcpt"
-	case mail.ErrSMTPData, mail.ErrSMTPDataClose, mail.ErrWriteContent:
-		return "data"
-	case mail.ErrConnCheck:
-		return "conn"
-	}
-	return "send"
 }
 
 // safeToRetry reports whether a failure happened before the relay could

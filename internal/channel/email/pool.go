@@ -9,17 +9,20 @@ import (
 	"time"
 
 	mail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 )
 
 // ErrClosed is returned by Send after Close. It is temporary: the job is
 // retried by another worker or after restart.
 var ErrClosed = errors.New("email: sender is closed")
 
-// conn is one pooled SMTP session: a go-mail client that keeps its
-// connection open across messages. Only the goroutine that acquired it
-// uses it, except abort, which a context cancellation calls.
+// conn is one pooled SMTP session: a go-mail client (the dialing, TLS
+// and AUTH settings) and the session it opened, kept open across
+// messages. Only the goroutine that acquired it uses it, except abort,
+// which a context cancellation calls.
 type conn struct {
 	client   *mail.Client
+	session  *smtp.Client // nil until dialed
 	lastUsed time.Time
 	// fresh: dialed by Prepare for the message about to be sent (a
 	// failure on it is not a stale pooled connection).
@@ -54,6 +57,18 @@ func (c *conn) dial(tlsCfg *tls.Config) mail.DialContextFunc {
 	}
 }
 
+// open dials the relay and greets it (EHLO, STARTTLS, AUTH as
+// configured).
+func (c *conn) open(ctx context.Context) error {
+	sc, err := c.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		c.drop()
+		return err
+	}
+	c.session = sc
+	return nil
+}
+
 // abort makes any blocked read or write on the connection fail now.
 func (c *conn) abort() {
 	c.mu.Lock()
@@ -79,6 +94,7 @@ func (c *conn) drop() {
 		_ = c.raw.Close()
 		c.raw = nil
 	}
+	c.session = nil
 }
 
 // quit ends the session politely, for idle connections and Close.
@@ -86,9 +102,9 @@ func (c *conn) quit() {
 	c.mu.Lock()
 	raw := c.raw
 	c.mu.Unlock()
-	if raw != nil {
+	if raw != nil && c.session != nil {
 		_ = raw.SetDeadline(time.Now().Add(2 * time.Second))
-		_ = c.client.Close()
+		_ = c.client.CloseWithSMTPClient(c.session)
 	}
 	c.drop()
 }

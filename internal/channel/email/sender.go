@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/tls"
@@ -224,13 +225,26 @@ func (s *Sender) Prepare(ctx context.Context, m *channel.Message) (channel.Hando
 	if err != nil {
 		return nil, nil, err
 	}
+	env, err := envelopeOf(msg)
+	if err != nil {
+		return nil, nil, err
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	free := func() { buf.Reset(); bufPool.Put(buf) }
+	if _, err := msg.WriteTo(buf); err != nil {
+		free()
+		return nil, nil, buildErr(ReasonInvalidHeader, fmt.Errorf("render: %w", err))
+	}
+	env.data = buf.Bytes()
 	if s.throttle != nil {
 		if err := s.throttle.wait(ctx, m.To); err != nil {
+			free()
 			return nil, nil, fmt.Errorf("email: per-domain rate: %w", err)
 		}
 	}
 	c, err := s.pool.get(ctx)
 	if err != nil {
+		free()
 		if errors.Is(err, ErrClosed) {
 			return nil, nil, err
 		}
@@ -240,8 +254,9 @@ func (s *Sender) Prepare(ctx context.Context, m *channel.Message) (channel.Hando
 	// the send as submitting: a relay that does not answer, or a process
 	// killed while dialing, leaves a send certainly not handed over.
 	if !c.connected() {
-		if err := c.client.DialWithContext(ctx); err != nil {
+		if err := c.open(ctx); err != nil {
 			s.pool.put(c, true)
+			free()
 			if ctx.Err() != nil {
 				return nil, nil, fmt.Errorf("email: dial: %w", context.Cause(ctx))
 			}
@@ -252,21 +267,45 @@ func (s *Sender) Prepare(ctx context.Context, m *channel.Message) (channel.Hando
 		c.fresh = true
 	}
 	send := func(ctx context.Context) (channel.Receipt, error) {
-		if err := s.deliver(ctx, c, msg); err != nil {
+		defer free()
+		if err := s.deliver(ctx, c, &env); err != nil {
 			return channel.Receipt{}, err
 		}
 		return channel.Receipt{ProviderID: id}, nil
 	}
 	return send, func() {
+		free()
 		c.fresh = false
 		s.pool.put(c, false)
 	}, nil
 }
 
-// deliver sends msg on the pooled connection c and puts c back.
-func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) error {
+// envelope is what one SMTP transaction sends: the envelope sender, the
+// recipients and the rendered message.
+type envelope struct {
+	from  string
+	rcpts []string
+	data  []byte
+}
+
+// envelopeOf takes msg's envelope sender and recipients as go-mail's
+// Client.Send would.
+func envelopeOf(msg *mail.Msg) (envelope, error) {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return envelope{}, buildErr(ReasonInvalidAddress, fmt.Errorf("sender: %w", err))
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return envelope{}, buildErr(ReasonInvalidAddress, fmt.Errorf("recipients: %w", err))
+	}
+	return envelope{from: from, rcpts: rcpts}, nil
+}
+
+// deliver sends env on the pooled connection c and puts c back.
+func (s *Sender) deliver(ctx context.Context, c *conn, env *envelope) error {
 	stop := context.AfterFunc(ctx, c.abort)
-	keep, err := s.attempt(ctx, c, msg)
+	keep, err := s.attempt(ctx, c, env)
 	if !stop() {
 		keep = false // abort ran or is running: the connection is spoilt
 	}
@@ -274,15 +313,15 @@ func (s *Sender) deliver(ctx context.Context, c *conn, msg *mail.Msg) error {
 	return err
 }
 
-// attempt sends msg on c, redialing once when a reused connection turns
+// attempt sends env on c, redialing once when a reused connection turns
 // out dead before the relay could accept anything. keep reports whether
 // the session is still usable.
-func (s *Sender) attempt(ctx context.Context, c *conn, msg *mail.Msg) (keep bool, err error) {
+func (s *Sender) attempt(ctx context.Context, c *conn, env *envelope) (keep bool, err error) {
 	for try := 0; ; try++ {
 		fresh := c.fresh
 		c.fresh = false
 		if !c.connected() {
-			if err := c.client.DialWithContext(ctx); err != nil {
+			if err := c.open(ctx); err != nil {
 				c.drop()
 				if ctx.Err() != nil {
 					return false, fmt.Errorf("email: dial: %w", context.Cause(ctx))
@@ -293,7 +332,7 @@ func (s *Sender) attempt(ctx context.Context, c *conn, msg *mail.Msg) (keep bool
 			}
 			fresh = true
 		}
-		sendErr := c.client.Send(msg)
+		sendErr := transact(c.session, s.cfg.Timeout, env.from, env.rcpts, env.data)
 		if sendErr == nil {
 			return true, nil
 		}
@@ -333,8 +372,7 @@ func (s *Sender) Probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.client.DialWithContext(ctx); err != nil {
-		c.drop()
+	if err := c.open(ctx); err != nil {
 		return account(classifyDial(err))
 	}
 	c.quit()
