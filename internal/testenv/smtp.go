@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -40,6 +41,10 @@ type SMTPOptions struct {
 	// data included (also under Discard), under the server's lock: tests counting tens of
 	// thousands of messages keep only what they check.
 	OnAccept func(ReceivedMessage)
+	// NoPipelining leaves PIPELINING (RFC 2920) out of the EHLO reply, as
+	// older relays do, so that clients send one command at a time. It
+	// applies to sessions without TLS.
+	NoPipelining bool
 }
 
 // ReceivedMessage is one message accepted by the test server: the envelope
@@ -95,6 +100,9 @@ func NewSMTPServer(opts SMTPOptions) (*SMTPServer, error) {
 		}
 		ln = tls.NewListener(ln, opts.TLSConfig)
 	}
+	if opts.NoPipelining {
+		ln = noPipeliningListener{ln}
+	}
 	s := &SMTPServer{
 		opts:     opts,
 		ln:       ln,
@@ -118,6 +126,32 @@ func NewSMTPServer(opts SMTPOptions) (*SMTPServer, error) {
 		_ = srv.Serve(ln)
 	}()
 	return s, nil
+}
+
+// noPipeliningListener hands out connections whose writes drop the
+// EHLO reply's PIPELINING line (go-smtp always offers it, never last).
+type noPipeliningListener struct{ net.Listener }
+
+func (l noPipeliningListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return noPipeliningConn{c}, nil
+}
+
+type noPipeliningConn struct{ net.Conn }
+
+var pipeliningLine = []byte("250-PIPELINING\r\n")
+
+func (c noPipeliningConn) Write(p []byte) (int, error) {
+	if !bytes.Contains(p, pipeliningLine) {
+		return c.Conn.Write(p)
+	}
+	if _, err := c.Conn.Write(bytes.Replace(p, pipeliningLine, nil, 1)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // StartSMTP starts a recording server for t and closes it on cleanup.

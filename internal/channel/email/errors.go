@@ -69,6 +69,8 @@ type Error struct {
 	// AccountSetting; see account).
 	Account bool
 	cause   error
+	// spoilt: the connection cannot carry another message.
+	spoilt bool
 }
 
 // Error describes the failure without personal data.
@@ -141,7 +143,7 @@ func classify(err error) *Error {
 	if !errors.As(err, &se) {
 		return &Error{Reason: ReasonUnavailable, Stage: "send", cause: err}
 	}
-	e := &Error{Stage: se.stage, cause: err}
+	e := &Error{Stage: se.stage, spoilt: se.spoilt, cause: err}
 	if se.stage == "dataclose" {
 		e.Stage = "data"
 	}

@@ -350,7 +350,7 @@ func (s *Sender) attempt(ctx context.Context, c *conn, env *envelope) (keep bool
 		if ctx.Err() != nil {
 			return false, fmt.Errorf("email: send: %w", context.Cause(ctx))
 		}
-		if e.Code == 0 {
+		if e.Code == 0 || e.spoilt {
 			c.drop()
 		}
 		if !fresh && try == 0 && safeToRetry(e) {
@@ -358,7 +358,7 @@ func (s *Sender) attempt(ctx context.Context, c *conn, env *envelope) (keep bool
 			continue
 		}
 		s.log.Debug("smtp send failed", "stage", e.Stage, "code", e.Code, "reason", e.Reason)
-		return e.Code != 0, account(e)
+		return e.Code != 0 && !e.spoilt, account(e)
 	}
 }
 

@@ -118,6 +118,9 @@ func TestHeaderInjectionRejected(t *testing.T) {
 	}
 }
 
+// TestSMTPFailures runs each refusal against a relay that offers
+// PIPELINING (MAIL, RCPT and DATA sent together, replies read in order)
+// and one that does not (one command at a time).
 func TestSMTPFailures(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -125,46 +128,66 @@ func TestSMTPFailures(t *testing.T) {
 		permanent bool
 		reason    string
 		code      int
+		stage     string
 	}{
 		{name: "550 on RCPT is a hard bounce", setup: func(srv *testenv.SMTPServer) { srv.FailRecipient("alice@example.org", 550) },
-			permanent: true, reason: ReasonHardBounce, code: 550},
+			permanent: true, reason: ReasonHardBounce, code: 550, stage: "rcpt"},
 		{name: "452 on RCPT is deferred", setup: func(srv *testenv.SMTPServer) { srv.FailRecipient("alice@example.org", 452) },
-			reason: ReasonDeferred, code: 452},
+			reason: ReasonDeferred, code: 452, stage: "rcpt"},
+		{name: "550 on MAIL is rejected", setup: func(srv *testenv.SMTPServer) { srv.RejectNext(1, 550) },
+			permanent: true, reason: ReasonRejected, code: 550, stage: "mail"},
 		{name: "451 on DATA is deferred", setup: func(srv *testenv.SMTPServer) { srv.FailNext(1, 451) },
-			reason: ReasonDeferred, code: 451},
+			reason: ReasonDeferred, code: 451, stage: "data"},
 		{name: "554 on DATA is rejected", setup: func(srv *testenv.SMTPServer) { srv.FailNext(1, 554) },
-			permanent: true, reason: ReasonRejected, code: 554},
+			permanent: true, reason: ReasonRejected, code: 554, stage: "data"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := testenv.StartSMTP(t)
+	for _, pipelining := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("pipelining=%v/%s", pipelining, tt.name), func(t *testing.T) {
+				srv := testenv.StartSMTPWith(t, testenv.SMTPOptions{NoPipelining: !pipelining})
+				s := newTestSender(t, srv, 1)
+				tt.setup(srv)
+				_, err := s.Send(context.Background(), testMessage("F-1"))
+				if err == nil {
+					t.Fatal("Send succeeded, want an error")
+				}
+				if channel.IsPermanent(err) != tt.permanent {
+					t.Errorf("IsPermanent = %v, want %v (%v)", !tt.permanent, tt.permanent, err)
+				}
+				if Reason(err) != tt.reason {
+					t.Errorf("Reason = %q, want %q", Reason(err), tt.reason)
+				}
+				var e *Error
+				if !errors.As(err, &e) || e.Code != tt.code || e.Stage != tt.stage {
+					t.Errorf("error = %v, want code %d at %s", err, tt.code, tt.stage)
+				}
+				if strings.Contains(err.Error(), "alice") {
+					t.Errorf("error leaks the address: %v", err)
+				}
+				// The session survives a refusal: after clearing the failure
+				// the same connection delivers.
+				srv.FailRecipient("alice@example.org", 0)
+				if _, err := s.Send(context.Background(), testMessage("F-2")); err != nil {
+					t.Fatalf("Send after failure: %v", err)
+				}
+				if srv.Count() != 1 || srv.Connections() != 1 {
+					t.Errorf("count %d connections %d, want 1 and 1", srv.Count(), srv.Connections())
+				}
+			})
+		}
+		t.Run(fmt.Sprintf("pipelining=%v/reply lost after DATA is ambiguous", pipelining), func(t *testing.T) {
+			srv := testenv.StartSMTPWith(t, testenv.SMTPOptions{NoPipelining: !pipelining})
 			s := newTestSender(t, srv, 1)
-			tt.setup(srv)
-			_, err := s.Send(context.Background(), testMessage("F-1"))
-			if err == nil {
-				t.Fatal("Send succeeded, want an error")
+			srv.LoseReplyAfterData(1)
+			_, err := s.Send(context.Background(), testMessage("A-1"))
+			if !errors.Is(err, channel.ErrAmbiguous) || Reason(err) != ReasonNoReply {
+				t.Fatalf("err = %v, want ambiguous %s", err, ReasonNoReply)
 			}
-			if channel.IsPermanent(err) != tt.permanent {
-				t.Errorf("IsPermanent = %v, want %v (%v)", !tt.permanent, tt.permanent, err)
+			if _, err := s.Send(context.Background(), testMessage("A-2")); err != nil {
+				t.Fatalf("Send on a new connection: %v", err)
 			}
-			if Reason(err) != tt.reason {
-				t.Errorf("Reason = %q, want %q", Reason(err), tt.reason)
-			}
-			var e *Error
-			if !errors.As(err, &e) || e.Code != tt.code {
-				t.Errorf("code = %v, want %d", err, tt.code)
-			}
-			if strings.Contains(err.Error(), "alice") {
-				t.Errorf("error leaks the address: %v", err)
-			}
-			// The session survives a refusal: after clearing the failure
-			// the same connection delivers.
-			srv.FailRecipient("alice@example.org", 0)
-			if _, err := s.Send(context.Background(), testMessage("F-2")); err != nil {
-				t.Fatalf("Send after failure: %v", err)
-			}
-			if srv.Count() != 1 || srv.Connections() != 1 {
-				t.Errorf("count %d connections %d, want 1 and 1", srv.Count(), srv.Connections())
+			if srv.Count() != 2 || srv.Connections() != 2 {
+				t.Errorf("count %d connections %d, want 2 and 2 (the relay kept the first)", srv.Count(), srv.Connections())
 			}
 		})
 	}

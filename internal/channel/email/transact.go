@@ -3,8 +3,10 @@ package email
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
@@ -16,7 +18,10 @@ import (
 type stageError struct {
 	stage string
 	esc   bool // the relay announced ENHANCEDSTATUSCODES
-	err   error
+	// spoilt: the session cannot carry another message (a relay that
+	// opened DATA after refusing the transaction).
+	spoilt bool
+	err    error
 }
 
 func (e *stageError) Error() string { return "smtp " + e.stage + ": " + e.err.Error() }
@@ -25,13 +30,18 @@ func (e *stageError) Unwrap() error { return e.err }
 // transact sends one message, already rendered as data, to rcpts with
 // envelope sender from over sc: MAIL, RCPT, DATA, as go-mail's
 // Client.Send does, but with the message written by writeMessage instead
-// of through the DATA writer one byte at a time. A refused MAIL or RCPT
-// is followed by RSET, so the session stays usable for the next message.
+// of through the DATA writer one byte at a time, and with the three
+// commands sent together when the relay offers PIPELINING (RFC 2920).
+// A refused MAIL or RCPT is followed by RSET, so the session stays usable
+// for the next message.
 func transact(sc *smtp.Client, timeout time.Duration, from string, rcpts []string, data []byte) error {
 	esc, _ := sc.Extension("ENHANCEDSTATUSCODES")
 	fail := func(stage string, err error) error { return &stageError{stage: stage, esc: esc, err: err} }
 	if err := sc.UpdateDeadline(timeout); err != nil {
 		return fail("conn", err)
+	}
+	if ok, _ := sc.Extension("PIPELINING"); ok {
+		return pipelined(sc, fail, from, rcpts, data)
 	}
 	if err := sc.Mail(from); err != nil {
 		_ = sc.Reset()
@@ -51,6 +61,77 @@ func transact(sc *smtp.Client, timeout time.Duration, from string, rcpts []strin
 		return fail("data", err)
 	}
 	if err := w.Close(); err != nil {
+		return fail("dataclose", err)
+	}
+	return nil
+}
+
+// errLineBreak refuses an envelope address holding CR or LF, as go-mail's
+// Mail and Rcpt do.
+var errLineBreak = errors.New("smtp: a line must not contain CR or LF")
+
+// pipelined is transact's MAIL, RCPT and DATA sent in one write, their
+// replies read in order. The message itself goes out only after the
+// relay's 354, so what can be ambiguous is unchanged: only a lost reply
+// to the final dot. The first refusal decides the error; when MAIL or a
+// RCPT was refused the relay refuses DATA too (RFC 2920 §3.1), and RSET
+// ends the transaction.
+func pipelined(sc *smtp.Client, fail func(string, error) error, from string, rcpts []string, data []byte) error {
+	if strings.ContainsAny(from, "\r\n") {
+		return fail("mail", errLineBreak)
+	}
+	for _, r := range rcpts {
+		if strings.ContainsAny(r, "\r\n") {
+			return fail("rcpt", errLineBreak)
+		}
+	}
+	// The parameters go-mail's Mail adds.
+	params := ""
+	if ok, _ := sc.Extension("8BITMIME"); ok {
+		params += " BODY=8BITMIME"
+	}
+	if ok, _ := sc.Extension("SMTPUTF8"); ok {
+		params += " SMTPUTF8"
+	}
+	bw := sc.Text.W
+	_, _ = bw.WriteString("MAIL FROM:" + from + params + "\r\n")
+	for _, r := range rcpts {
+		_, _ = bw.WriteString("RCPT TO:" + r + "\r\n")
+	}
+	_, _ = bw.WriteString("DATA\r\n")
+	if err := bw.Flush(); err != nil {
+		// Nothing reached the relay: as a dead connection at MAIL.
+		return fail("mail", err)
+	}
+	var refused error
+	if _, _, err := sc.Text.ReadResponse(250); err != nil {
+		refused = fail("mail", err)
+	}
+	for range rcpts {
+		if _, _, err := sc.Text.ReadResponse(25); err != nil && refused == nil {
+			refused = fail("rcpt", err)
+		}
+	}
+	_, _, err := sc.Text.ReadResponse(354)
+	if refused != nil {
+		if err == nil {
+			// DATA opened anyway: the session is dropped rather than
+			// ended with a dot, which would deliver an empty message.
+			refused.(*stageError).spoilt = true
+			return refused
+		}
+		_ = sc.Reset()
+		return refused
+	}
+	if err != nil {
+		return fail("data", err)
+	}
+	dot := sc.Text.DotWriter()
+	if err := writeMessage(bw, dot, data); err != nil {
+		return fail("data", err)
+	}
+	_ = dot.Close() // a failed write of the dot shows as the reply's loss
+	if _, _, err := sc.Text.ReadResponse(250); err != nil {
 		return fail("dataclose", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -91,40 +92,44 @@ func FuzzWriteMessage(f *testing.F) {
 // must read back unchanged. A 5xx at RCPT is then followed by a message that goes
 // through on the same connection (the RSET after the refusal).
 func TestSendLeadingDotsReachTheRelayIntact(t *testing.T) {
-	srv := testenv.StartSMTP(t)
-	s := newTestSender(t, srv, 1)
-	m := testMessage("DOT-1")
-	m.Attachments = nil
-	m.HTML = ""
-	m.Text = ".\n..two dots\n.one dot\nplain\n.\nend\n"
-	if _, err := s.Send(context.Background(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	msgs := srv.Messages()
-	if len(msgs) != 1 {
-		t.Fatalf("server got %d messages", len(msgs))
-	}
-	got := parseMail(t, msgs[0].Data)
-	if want := strings.ReplaceAll(m.Text, "\n", "\r\n"); got.text != want {
-		t.Errorf("text read back = %q, want %q", got.text, want)
-	}
-	if !bytes.Contains(msgs[0].Data, []byte("\r\n..two dots\r\n.one dot\r\n")) {
-		t.Errorf("the leading dots were not kept:\n%s", msgs[0].Data)
-	}
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			srv := testenv.StartSMTPWith(t, testenv.SMTPOptions{NoPipelining: !pipelining})
+			s := newTestSender(t, srv, 1)
+			m := testMessage("DOT-1")
+			m.Attachments = nil
+			m.HTML = ""
+			m.Text = ".\n..two dots\n.one dot\nplain\n.\nend\n"
+			if _, err := s.Send(context.Background(), m); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			msgs := srv.Messages()
+			if len(msgs) != 1 {
+				t.Fatalf("server got %d messages", len(msgs))
+			}
+			got := parseMail(t, msgs[0].Data)
+			if want := strings.ReplaceAll(m.Text, "\n", "\r\n"); got.text != want {
+				t.Errorf("text read back = %q, want %q", got.text, want)
+			}
+			if !bytes.Contains(msgs[0].Data, []byte("\r\n..two dots\r\n.one dot\r\n")) {
+				t.Errorf("the leading dots were not kept:\n%s", msgs[0].Data)
+			}
 
-	srv.FailRecipient("refused@example.org", 550)
-	bad := testMessage("DOT-2")
-	bad.To = "refused@example.org"
-	if _, err := s.Send(context.Background(), bad); Reason(err) != ReasonHardBounce {
-		t.Fatalf("refused recipient: err = %v, reason %q", err, Reason(err))
-	}
-	if _, err := s.Send(context.Background(), testMessage("DOT-3")); err != nil {
-		t.Fatalf("send after a refusal on the same connection: %v", err)
-	}
-	if n := len(srv.Messages()); n != 2 {
-		t.Errorf("server stored %d messages, want 2", n)
-	}
-	if n := s.pool.openIdle(); n != 1 {
-		t.Errorf("%d connections open, want the one kept after the refusal", n)
+			srv.FailRecipient("refused@example.org", 550)
+			bad := testMessage("DOT-2")
+			bad.To = "refused@example.org"
+			if _, err := s.Send(context.Background(), bad); Reason(err) != ReasonHardBounce {
+				t.Fatalf("refused recipient: err = %v, reason %q", err, Reason(err))
+			}
+			if _, err := s.Send(context.Background(), testMessage("DOT-3")); err != nil {
+				t.Fatalf("send after a refusal on the same connection: %v", err)
+			}
+			if n := len(srv.Messages()); n != 2 {
+				t.Errorf("server stored %d messages, want 2", n)
+			}
+			if n := s.pool.openIdle(); n != 1 {
+				t.Errorf("%d connections open, want the one kept after the refusal", n)
+			}
+		})
 	}
 }
