@@ -114,10 +114,12 @@ func (e *Error) Unwrap() []error {
 }
 
 // hasPII reports whether err's text may carry an address: a relay's
-// reply often echoes the recipient.
+// reply often echoes the recipient, and a malformed reply is quoted
+// whole.
 func hasPII(err error) bool {
 	var te *textproto.Error
-	return errors.As(err, &te)
+	var pe textproto.ProtocolError
+	return errors.As(err, &te) || errors.As(err, &pe)
 }
 
 // Reason returns the stable reason code of an error returned by this
@@ -153,6 +155,12 @@ func classify(err error) *Error {
 		if se.esc {
 			e.Enhanced = enhancedCode.FindString(te.Msg)
 		}
+	}
+	// A reply out of place (no 4xx or 5xx) leaves the session's state
+	// unknown, and 421 announces that the relay closes it: neither
+	// session carries another message.
+	if e.Code != 0 && (e.Code < 400 || e.Code >= 600 || e.Code == 421) {
+		e.spoilt = true
 	}
 	switch {
 	case accountCodes[e.Code]:

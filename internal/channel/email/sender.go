@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	mail "github.com/wneessen/go-mail"
 
@@ -151,6 +152,9 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	return s, nil
 }
 
+// newSMTPConn returns a conn whose go-mail client dials, greets, does
+// STARTTLS and AUTH; the transaction itself is transact's, so go-mail's
+// per-message options (DSN, NoEncoding, its debug log) are not used.
 func newSMTPConn(cfg Config, tlsConf *tls.Config) (*conn, error) {
 	c := &conn{}
 	var implicit *tls.Config
@@ -298,6 +302,13 @@ func envelopeOf(msg *mail.Msg) (envelope, error) {
 	rcpts, err := msg.GetRecipients()
 	if err != nil {
 		return envelope{}, buildErr(ReasonInvalidAddress, fmt.Errorf("recipients: %w", err))
+	}
+	// Build refuses line breaks already; the envelope goes on a command
+	// line, so it is checked where it is taken, as go-mail's Mail does.
+	for _, a := range append([]string{from}, rcpts...) {
+		if strings.ContainsAny(a, "\r\n") {
+			return envelope{}, buildErr(ReasonInvalidHeader, errors.New("line break in the envelope"))
+		}
 	}
 	return envelope{from: from, rcpts: rcpts}, nil
 }

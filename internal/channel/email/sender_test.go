@@ -136,9 +136,9 @@ func TestSMTPFailures(t *testing.T) {
 			reason: ReasonDeferred, code: 452, stage: "rcpt"},
 		{name: "550 on MAIL is rejected", setup: func(srv *testenv.SMTPServer) { srv.RejectNext(1, 550) },
 			permanent: true, reason: ReasonRejected, code: 550, stage: "mail"},
-		{name: "451 on DATA is deferred", setup: func(srv *testenv.SMTPServer) { srv.FailNext(1, 451) },
+		{name: "451 at the end of DATA is deferred", setup: func(srv *testenv.SMTPServer) { srv.FailNext(1, 451) },
 			reason: ReasonDeferred, code: 451, stage: "data"},
-		{name: "554 on DATA is rejected", setup: func(srv *testenv.SMTPServer) { srv.FailNext(1, 554) },
+		{name: "554 at the end of DATA is rejected", setup: func(srv *testenv.SMTPServer) { srv.FailNext(1, 554) },
 			permanent: true, reason: ReasonRejected, code: 554, stage: "data"},
 	}
 	for _, pipelining := range []bool{true, false} {

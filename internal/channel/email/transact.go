@@ -3,10 +3,8 @@ package email
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"io"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
@@ -32,11 +30,12 @@ func (e *stageError) Unwrap() error { return e.err }
 // Client.Send does, but with the message written by writeMessage instead
 // of through the DATA writer one byte at a time, and with the three
 // commands sent together when the relay offers PIPELINING (RFC 2920).
-// A refused MAIL or RCPT is followed by RSET, so the session stays usable
-// for the next message.
+// A refused MAIL, RCPT or DATA command is followed by RSET, so the
+// session stays usable for the next message; when the RSET fails the
+// session is marked spoilt and the sender drops it.
 func transact(sc *smtp.Client, timeout time.Duration, from string, rcpts []string, data []byte) error {
 	esc, _ := sc.Extension("ENHANCEDSTATUSCODES")
-	fail := func(stage string, err error) error { return &stageError{stage: stage, esc: esc, err: err} }
+	fail := func(stage string, err error) *stageError { return &stageError{stage: stage, esc: esc, err: err} }
 	if err := sc.UpdateDeadline(timeout); err != nil {
 		return fail("conn", err)
 	}
@@ -44,18 +43,16 @@ func transact(sc *smtp.Client, timeout time.Duration, from string, rcpts []strin
 		return pipelined(sc, fail, from, rcpts, data)
 	}
 	if err := sc.Mail(from); err != nil {
-		_ = sc.Reset()
-		return fail("mail", err)
+		return reset(sc, fail("mail", err))
 	}
 	for _, r := range rcpts {
 		if err := sc.Rcpt(r); err != nil {
-			_ = sc.Reset()
-			return fail("rcpt", err)
+			return reset(sc, fail("rcpt", err))
 		}
 	}
 	w, err := sc.Data()
 	if err != nil {
-		return fail("data", err)
+		return reset(sc, fail("data", err))
 	}
 	if err := writeMessage(sc.Text.W, w, data); err != nil {
 		return fail("data", err)
@@ -66,9 +63,15 @@ func transact(sc *smtp.Client, timeout time.Duration, from string, rcpts []strin
 	return nil
 }
 
-// errLineBreak refuses an envelope address holding CR or LF, as go-mail's
-// Mail and Rcpt do.
-var errLineBreak = errors.New("smtp: a line must not contain CR or LF")
+// reset ends the transaction a refusal left open. A session whose RSET
+// fails is in an unknown state (a late reply would answer the next
+// message's commands): e is marked spoilt so that the sender drops it.
+func reset(sc *smtp.Client, e *stageError) error {
+	if err := sc.Reset(); err != nil {
+		e.spoilt = true
+	}
+	return e
+}
 
 // pipelined is transact's MAIL, RCPT and DATA sent in one write, their
 // replies read in order. The message itself goes out only after the
@@ -76,15 +79,7 @@ var errLineBreak = errors.New("smtp: a line must not contain CR or LF")
 // to the final dot. The first refusal decides the error; when MAIL or a
 // RCPT was refused the relay refuses DATA too (RFC 2920 §3.1), and RSET
 // ends the transaction.
-func pipelined(sc *smtp.Client, fail func(string, error) error, from string, rcpts []string, data []byte) error {
-	if strings.ContainsAny(from, "\r\n") {
-		return fail("mail", errLineBreak)
-	}
-	for _, r := range rcpts {
-		if strings.ContainsAny(r, "\r\n") {
-			return fail("rcpt", errLineBreak)
-		}
-	}
+func pipelined(sc *smtp.Client, fail func(string, error) *stageError, from string, rcpts []string, data []byte) error {
 	// The parameters go-mail's Mail adds.
 	params := ""
 	if ok, _ := sc.Extension("8BITMIME"); ok {
@@ -103,7 +98,7 @@ func pipelined(sc *smtp.Client, fail func(string, error) error, from string, rcp
 		// Nothing reached the relay: as a dead connection at MAIL.
 		return fail("mail", err)
 	}
-	var refused error
+	var refused *stageError
 	if _, _, err := sc.Text.ReadResponse(250); err != nil {
 		refused = fail("mail", err)
 	}
@@ -117,14 +112,13 @@ func pipelined(sc *smtp.Client, fail func(string, error) error, from string, rcp
 		if err == nil {
 			// DATA opened anyway: the session is dropped rather than
 			// ended with a dot, which would deliver an empty message.
-			refused.(*stageError).spoilt = true
+			refused.spoilt = true
 			return refused
 		}
-		_ = sc.Reset()
-		return refused
+		return reset(sc, refused)
 	}
 	if err != nil {
-		return fail("data", err)
+		return reset(sc, fail("data", err))
 	}
 	dot := sc.Text.DotWriter()
 	if err := writeMessage(bw, dot, data); err != nil {
