@@ -95,7 +95,8 @@ func pipelined(sc *smtp.Client, fail func(string, error) *stageError, from strin
 	}
 	_, _ = bw.WriteString("DATA\r\n")
 	if err := bw.Flush(); err != nil {
-		// Nothing reached the relay: as a dead connection at MAIL.
+		// No part of the message went out, only commands: as a dead
+		// connection at MAIL, safe to send again on a new one.
 		return fail("mail", err)
 	}
 	var refused *stageError
