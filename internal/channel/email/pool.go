@@ -23,6 +23,7 @@ var ErrClosed = errors.New("email: sender is closed")
 type conn struct {
 	client   *mail.Client
 	session  *smtp.Client // nil until dialed
+	caps     sessionCaps  // session's extensions
 	lastUsed time.Time
 	// fresh: dialed by Prepare for the message about to be sent (a
 	// failure on it is not a stale pooled connection).
@@ -65,7 +66,7 @@ func (c *conn) open(ctx context.Context) error {
 		c.drop()
 		return err
 	}
-	c.session = sc
+	c.session, c.caps = sc, capsOf(sc)
 	return nil
 }
 

@@ -343,7 +343,7 @@ func (s *Sender) attempt(ctx context.Context, c *conn, env *envelope) (keep bool
 			}
 			fresh = true
 		}
-		sendErr := transact(c.session, s.cfg.Timeout, env.from, env.rcpts, env.data)
+		sendErr := transact(c.session, c.caps, s.cfg.Timeout, env.from, env.rcpts, env.data)
 		if sendErr == nil {
 			return true, nil
 		}

@@ -25,6 +25,27 @@ type stageError struct {
 func (e *stageError) Error() string { return "smtp " + e.stage + ": " + e.err.Error() }
 func (e *stageError) Unwrap() error { return e.err }
 
+// sessionCaps are the relay's extensions transact uses, read once when
+// the session opens (they hold until it ends).
+type sessionCaps struct {
+	esc        bool   // ENHANCEDSTATUSCODES
+	pipelining bool   // PIPELINING (RFC 2920)
+	mailParams string // what go-mail's Mail adds to MAIL FROM: 8BITMIME, SMTPUTF8
+}
+
+func capsOf(sc *smtp.Client) sessionCaps {
+	var c sessionCaps
+	c.esc, _ = sc.Extension("ENHANCEDSTATUSCODES")
+	c.pipelining, _ = sc.Extension("PIPELINING")
+	if ok, _ := sc.Extension("8BITMIME"); ok {
+		c.mailParams += " BODY=8BITMIME"
+	}
+	if ok, _ := sc.Extension("SMTPUTF8"); ok {
+		c.mailParams += " SMTPUTF8"
+	}
+	return c
+}
+
 // transact sends one message, already rendered as data, to rcpts with
 // envelope sender from over sc: MAIL, RCPT, DATA, as go-mail's
 // Client.Send does, but with the message written by writeMessage instead
@@ -33,14 +54,13 @@ func (e *stageError) Unwrap() error { return e.err }
 // A refused MAIL, RCPT or DATA command is followed by RSET, so the
 // session stays usable for the next message; when the RSET fails the
 // session is marked spoilt and the sender drops it.
-func transact(sc *smtp.Client, timeout time.Duration, from string, rcpts []string, data []byte) error {
-	esc, _ := sc.Extension("ENHANCEDSTATUSCODES")
-	fail := func(stage string, err error) *stageError { return &stageError{stage: stage, esc: esc, err: err} }
+func transact(sc *smtp.Client, caps sessionCaps, timeout time.Duration, from string, rcpts []string, data []byte) error {
+	fail := func(stage string, err error) *stageError { return &stageError{stage: stage, esc: caps.esc, err: err} }
 	if err := sc.UpdateDeadline(timeout); err != nil {
 		return fail("conn", err)
 	}
-	if ok, _ := sc.Extension("PIPELINING"); ok {
-		return pipelined(sc, fail, from, rcpts, data)
+	if caps.pipelining {
+		return pipelined(sc, caps, fail, from, rcpts, data)
 	}
 	if err := sc.Mail(from); err != nil {
 		return reset(sc, fail("mail", err))
@@ -79,21 +99,16 @@ func reset(sc *smtp.Client, e *stageError) error {
 // to the final dot. The first refusal decides the error; when MAIL or a
 // RCPT was refused the relay refuses DATA too (RFC 2920 §3.1), and RSET
 // ends the transaction.
-func pipelined(sc *smtp.Client, fail func(string, error) *stageError, from string, rcpts []string, data []byte) error {
-	// The parameters go-mail's Mail adds.
-	params := ""
-	if ok, _ := sc.Extension("8BITMIME"); ok {
-		params += " BODY=8BITMIME"
-	}
-	if ok, _ := sc.Extension("SMTPUTF8"); ok {
-		params += " SMTPUTF8"
-	}
+func pipelined(sc *smtp.Client, caps sessionCaps, fail func(string, error) *stageError, from string, rcpts []string, data []byte) error {
 	bw := sc.Text.W
-	_, _ = bw.WriteString("MAIL FROM:" + from + params + "\r\n")
+	_, _ = bw.WriteString("MAIL FROM:")
+	_, _ = bw.WriteString(from)
+	_, _ = bw.WriteString(caps.mailParams)
 	for _, r := range rcpts {
-		_, _ = bw.WriteString("RCPT TO:" + r + "\r\n")
+		_, _ = bw.WriteString("\r\nRCPT TO:")
+		_, _ = bw.WriteString(r)
 	}
-	_, _ = bw.WriteString("DATA\r\n")
+	_, _ = bw.WriteString("\r\nDATA\r\n")
 	if err := bw.Flush(); err != nil {
 		// No part of the message went out, only commands: as a dead
 		// connection at MAIL, safe to send again on a new one.
